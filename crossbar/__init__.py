@@ -1,0 +1,31 @@
+"""The hardware: crossbar configs, noise, bit slicing, converters and the bit-sliced MVM engine.
+
+numpy + numba only (never torch, mapping or search).
+"""
+
+from crossbar.config import CrossbarConfig, NoiseConfig
+from crossbar.cost import OpCounts
+from crossbar.engine import ProgrammedMatrix, calibrate_adc, program
+from crossbar.errors import (
+    ConfigError,
+    InputError,
+    NotCalibratedError,
+    NumericsWarning,
+    ShapeError,
+    XbarError,
+)
+
+__all__ = [
+    "ConfigError",
+    "CrossbarConfig",
+    "InputError",
+    "NoiseConfig",
+    "NotCalibratedError",
+    "NumericsWarning",
+    "OpCounts",
+    "ProgrammedMatrix",
+    "ShapeError",
+    "XbarError",
+    "calibrate_adc",
+    "program",
+]

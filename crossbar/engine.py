@@ -1,0 +1,447 @@
+"""The hardware seam: ``program`` a matrix, ``matmul`` through it, count its ``op_counts``.
+
+Exact semantics (DESIGN §3). Cell levels seen by a read are held in fixed point with
+``2**-frac_bits`` of a level resolution (``frac_bits = 0`` when every level is an integer,
+otherwise up to 24, lowered only as far as needed to keep every sum inside int64), so every
+column sum is exact integer arithmetic: the Numba and NumPy engines agree bit for bit and the
+result does not depend on the thread count. Then, per row tile ``k``, input cycle ``t`` and
+field ``f`` (one sign and one weight slice ``s``)::
+
+    p     = sum_i digit_t(x_i) * level_f(i, j)                   (the analog column sum)
+    code  = clip(rint(p / delta_s), 0, 2**B_s - 1)                (rint: round half to even)
+    acc_f = sum_k sum_t cycle_weight_t * code                      (exact int64)
+    y     = sum_f sign_f * 2**(c s) * delta_s * acc_f - offset * sum_i x_i
+
+With an ideal ADC (``adc_bits=None``) ``code = p``. ``delta_s = FS_s / (2**B_s - 1)`` where
+``FS_s`` is the slice's full scale; for ``adc_range="max"`` the step is
+``max(1, max_column_sum / (2**B_s - 1))``, so an ADC with at least as many codes as there are
+column-sum levels is lossless.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from crossbar import _kernels, _reference
+from crossbar.config import CrossbarConfig
+from crossbar.cost import OpCounts
+from crossbar.errors import ConfigError, InputError, NotCalibratedError, ShapeError
+from crossbar.noise import program_levels, read_levels
+from crossbar.slicing import encode_weights, input_digits
+
+Engine = Literal["numba", "numpy"]
+_MAX_FRAC_BITS = 24
+_L2_BYTES = 384 * 1024
+_BATCH_BLOCK = 64
+
+
+def _as_int_matrix(a, name: str, *, lo: int, hi: int, what: str) -> np.ndarray:
+    """Validate an integer 2-D array in ``[lo, hi]`` and return it as int64."""
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        try:
+            arr = np.asarray(a)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{name} must be a 2-D integer array; could not convert: {exc}") from exc
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        bad = ""
+        if np.issubdtype(arr.dtype, np.floating):
+            n_nan = int(np.isnan(arr).sum())
+            bad = f" ({n_nan} NaN)" if n_nan else ""
+        raise InputError(
+            f"{name} must have an integer dtype ({what}); got dtype {arr.dtype}{bad}. "
+            f"Quantize first (e.g. mapping.quantize) instead of passing floats."
+        )
+    if arr.ndim != 2:
+        raise ShapeError(f"{name} must be 2-D {what}; got shape {arr.shape}.")
+    if arr.size:
+        a_min, a_max = int(arr.min()), int(arr.max())
+        if a_min < lo or a_max > hi:
+            raise InputError(
+                f"{name} values must lie in [{lo}, {hi}]; got min {a_min}, max {a_max}. "
+                f"Nothing is clipped: re-quantize, or change the bit width."
+            )
+    return arr.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Row tiling into 4-row groups and the packing of fields into 64-bit words."""
+
+    n_tiles: int
+    groups_per_tile: int
+    padded_row_source: np.ndarray  # (n_groups * GROUP,) int64, -1 = padding
+    padded_row_target: np.ndarray  # (n_in,) int64: padded row of each original row
+    field_word: np.ndarray
+    field_shift: np.ndarray
+    field_mask: np.ndarray
+    n_words: int
+
+    @staticmethod
+    def build(n_in: int, rows: int, n_fields: int, field_bits: int) -> _Layout:
+        g = _kernels.GROUP
+        n_tiles = -(-n_in // rows)
+        groups_per_tile = -(-min(rows, n_in) // g)
+        rows_pad = groups_per_tile * g
+        i = np.arange(n_in, dtype=np.int64)
+        target = (i // rows) * rows_pad + i % rows
+        source = np.full(n_tiles * rows_pad, -1, dtype=np.int64)
+        source[target] = i
+        per_word = max(1, 64 // field_bits)
+        f = np.arange(n_fields, dtype=np.int64)
+        word = f // per_word
+        if per_word == 1:
+            shift = np.zeros(n_fields, dtype=np.int64)
+            mask = np.full(n_fields, -1, dtype=np.int64)
+        else:
+            shift = (f % per_word) * field_bits
+            mask = np.full(n_fields, (1 << field_bits) - 1, dtype=np.int64)
+        return _Layout(n_tiles, groups_per_tile, source, target, word, shift, mask,
+                       int(word[-1]) + 1)
+
+    def pack(self, fixed_levels: np.ndarray) -> np.ndarray:
+        """Packed words of the padded rows, ``(n_groups * GROUP, n_words, n_out)`` int64."""
+        n_fields, _, n_out = fixed_levels.shape
+        packed = np.zeros((self.padded_row_source.size, self.n_words, n_out), dtype=np.int64)
+        for f in range(n_fields):
+            w, sh = int(self.field_word[f]), int(self.field_shift[f])
+            packed[self.padded_row_target, w, :] += fixed_levels[f] << sh
+        return packed
+
+
+def _frac_bits(config: CrossbarConfig, n_in: int, max_abs_level: float) -> int:
+    """Fixed-point fraction bits that keep column sums < 2**53 and accumulators < 2**62."""
+    span = max(1, math.ceil(max_abs_level)) * (2**config.dac_bits - 1)
+    per_tile = min(config.rows, n_in) * span
+    total = n_in * span * (2**config.input_bits)
+    frac = min(_MAX_FRAC_BITS, 52 - per_tile.bit_length(), 61 - total.bit_length())
+    if frac < 0:
+        raise ConfigError(
+            f"CrossbarConfig: a {n_in}-row input with levels up to {max_abs_level:.3g} and "
+            f"{config.input_bits}-bit inputs overflows exact int64 accumulation; reduce the "
+            f"layer size or the noise."
+        )
+    return frac
+
+
+@dataclass(frozen=True, eq=False)
+class ProgrammedMatrix:
+    """An integer matrix programmed onto crossbar arrays (immutable).
+
+    Create with :func:`program`. Attributes are read-only arrays.
+
+    Attributes:
+        config: The crossbar design.
+        weights: Target integer weights, shape ``(n_in, n_out)``, int64.
+        levels: Programmed cell levels (after programming noise and faults), shape
+            ``(n_signs, n_slices, n_in, n_out)``, float64, in cell-level units.
+        adc_full_scale: Per-slice ADC full scale set by :func:`calibrate_adc` (cell levels), or
+            ``None``.
+    """
+
+    config: CrossbarConfig
+    weights: np.ndarray = field(repr=False)
+    levels: np.ndarray = field(repr=False)
+    adc_full_scale: tuple[float, ...] | None = None
+    _static: tuple | None = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_in, n_out)``."""
+        return self.weights.shape
+
+    # ---- reads --------------------------------------------------------------------------
+    def _fixed_levels(self, levels: np.ndarray) -> tuple[np.ndarray, int]:
+        """Read levels as ``(n_fields, n_in, n_out)`` int64 fixed point, and the fraction bits."""
+        n_fields = self.config.n_signs * self.config.n_slices
+        flat = levels.reshape((n_fields,) + self.shape)
+        rounded = np.rint(flat)
+        if np.array_equal(rounded, flat):
+            return rounded.astype(np.int64), 0
+        if not np.all(np.isfinite(flat)):
+            raise InputError("ProgrammedMatrix: read levels are not finite (noise overflow).")
+        frac = _frac_bits(self.config, self.shape[0], float(np.max(np.abs(flat))))
+        return np.rint(np.ldexp(flat, frac)).astype(np.int64), frac
+
+    def _adc_params(self, frac: int):
+        """Per-field ``delta_scaled, max_code, ideal, factor`` (see module docstring)."""
+        cfg = self.config
+        bits = cfg.slice_adc_bits()
+        if cfg.adc_range == "max":
+            full_scale = (float(cfg.max_column_sum),) * cfg.n_slices
+        elif cfg.adc_range == "calibrated":
+            if self.adc_full_scale is None:
+                raise NotCalibratedError(
+                    "CrossbarConfig.adc_range is 'calibrated' but this matrix was not calibrated; "
+                    "call crossbar.calibrate_adc(matrix, x_sample) first."
+                )
+            full_scale = self.adc_full_scale
+        elif isinstance(cfg.adc_range, tuple):
+            full_scale = cfg.adc_range
+        else:
+            full_scale = (float(cfg.adc_range),) * cfg.n_slices
+        n_fields = cfg.n_signs * cfg.n_slices
+        delta_scaled = np.ones(n_fields)
+        max_code = np.zeros(n_fields)
+        ideal = np.zeros(n_fields, dtype=np.bool_)
+        factor = np.zeros(n_fields)
+        for sign in range(cfg.n_signs):
+            for s in range(cfg.n_slices):
+                f = sign * cfg.n_slices + s
+                weight = (1.0 if sign == 0 else -1.0) * 2.0 ** (cfg.cell_bits * s)
+                if bits[s] is None:
+                    ideal[f] = True
+                    factor[f] = weight * 2.0**-frac
+                    continue
+                n_codes = 2 ** bits[s] - 1
+                delta = full_scale[s] / n_codes
+                if cfg.adc_range == "max":
+                    delta = max(1.0, delta)
+                delta_scaled[f] = delta * 2.0**frac
+                max_code[f] = n_codes
+                factor[f] = weight * delta
+        return delta_scaled, max_code, ideal, factor
+
+    def _static_or_read(self, rng: np.random.Generator | None):
+        """Fixed-point levels (and packing) of one read; cached when nothing is drawn per read."""
+        if self._static is not None and not self.config.noise.has_read_noise:
+            return self._static
+        read = read_levels(self.levels, self.config, rng=rng)
+        return _prepare(self.config, self.shape[0], *self._fixed_levels(read))
+
+    def matmul(
+        self,
+        x,
+        *,
+        rng: np.random.Generator | None = None,
+        engine: Engine = "numba",
+        fast_path: bool = True,
+    ) -> np.ndarray:
+        """Multiply integer inputs by the programmed matrix through the simulated crossbar.
+
+        Args:
+            x: Integer inputs, shape ``(batch, n_in)``, in ``[config.x_min, config.x_max]``.
+            rng: Source of read noise; required when any read-noise source is on.
+            engine: ``"numba"`` (fast) or ``"numpy"`` (the literal reference twin).
+            fast_path: Take the exact one-GEMM path when no noise is on and every ADC is
+                lossless (set False to force the bit-sliced path, e.g. to verify it).
+
+        Returns:
+            ``(batch, n_out)`` float64 in integer units (equal to ``x @ weights`` when the
+            hardware is ideal).
+
+        Raises:
+            InputError, ShapeError: Bad ``x``. NotCalibratedError: see :func:`calibrate_adc`.
+
+        Example:
+            >>> cfg = CrossbarConfig(rows=4, adc_bits=6)
+            >>> m = program(np.array([[1, -2], [3, 4], [-5, 6]]), cfg)
+            >>> m.matmul(np.array([[1, 2, 3]])).tolist()
+            [[-8.0, 24.0]]
+        """
+        cfg = self.config
+        if engine not in ("numba", "numpy"):
+            raise ConfigError(f"matmul: engine must be 'numba' or 'numpy'; got {engine!r}.")
+        x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
+        if x.shape[1] != self.shape[0]:
+            raise ShapeError(
+                f"x has {x.shape[1]} columns but the matrix has n_in={self.shape[0]} rows; "
+                f"x must be (batch, {self.shape[0]})."
+            )
+        if cfg.noise.has_read_noise and rng is None:
+            raise ConfigError("matmul: rng is required because read noise is on in config.noise.")
+        if fast_path and not cfg.noise.is_noisy and cfg.adc_is_lossless:
+            return _exact_product(x, self.weights)
+        fixed, frac, layout, packed = self._static_or_read(rng)
+        delta_scaled, max_code, ideal, factor = self._adc_params(frac)
+        cycle_weights = np.asarray(cfg.cycle_weights, dtype=np.int64)
+        if engine == "numpy":
+            y = _reference.mvm(input_digits(x, cfg), fixed, rows=cfg.rows,
+                               cycle_weights=cycle_weights, delta_scaled=delta_scaled,
+                               max_code=max_code, ideal=ideal, factor=factor)
+        else:
+            y = _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, ideal,
+                           factor)
+        if cfg.offset:
+            y -= cfg.offset * x.sum(axis=1, dtype=np.int64).astype(np.float64)[:, None]
+        return y
+
+    def column_sums(self, x, *, rng: np.random.Generator | None = None) -> np.ndarray:
+        """ADC inputs of a batch: every tile, cycle and field, in cell-level units.
+
+        Returns:
+            Shape ``(n_signs, n_slices, n_tiles, n_cycles, batch, n_out)``, float64.
+        """
+        cfg = self.config
+        x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
+        if x.shape[1] != self.shape[0]:
+            raise ShapeError(f"x must be (batch, {self.shape[0]}); got shape {x.shape}.")
+        fixed, frac, _, _ = self._static_or_read(rng)
+        sums = _reference.column_sums(input_digits(x, cfg), fixed, rows=cfg.rows)
+        return np.ldexp(sums.astype(np.float64), -frac).reshape(
+            (cfg.n_signs, cfg.n_slices) + sums.shape[1:])
+
+    def op_counts(self, batch: int) -> OpCounts:
+        """Events of ``batch`` MVMs (see :class:`crossbar.cost.OpCounts` for definitions).
+
+        Example:
+            >>> m = program(np.zeros((256, 64), dtype=int), CrossbarConfig())
+            >>> c = m.op_counts(1)
+            >>> c.n_arrays, c.n_adc_conversions
+            (8, 4096)
+        """
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 0:
+            raise ConfigError(f"op_counts: batch must be an integer >= 0; got {batch!r}.")
+        cfg = self.config
+        n_in, n_out = self.shape
+        n_tiles = -(-n_in // cfg.rows)
+        phys_cols = n_out * cfg.n_slices * cfg.n_signs
+        col_arrays = -(-phys_cols // cfg.cols)
+        per_vec_conv = n_tiles * phys_cols * cfg.n_cycles
+        return OpCounts(
+            n_macs=batch * n_in * n_out,
+            n_arrays=n_tiles * col_arrays,
+            n_array_reads=batch * n_tiles * col_arrays * cfg.n_cycles,
+            n_adc_conversions=batch * per_vec_conv,
+            n_dac_activations=batch * n_in * col_arrays * cfg.n_cycles,
+            n_shift_adds=batch * per_vec_conv,
+        )
+
+
+def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):
+    """Fixed levels, fraction bits, row/field layout and packed words of one read."""
+    n_fields = fixed.shape[0]
+    if frac == 0 and fixed.size and fixed.min() >= 0:
+        field_bits = max(1, (min(config.rows, n_in) * int(fixed.max())
+                             * (2**config.dac_bits - 1)).bit_length())
+    else:
+        field_bits = 64
+    layout = _Layout.build(n_in, config.rows, n_fields, field_bits)
+    return fixed, frac, layout, layout.pack(fixed)
+
+
+def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, ideal, factor):
+    n_cycles, d = cfg.n_cycles, cfg.dac_bits
+    plane_bit = np.full((n_cycles, d), -1, dtype=np.int64)
+    mag_bits = cfg.input_bits - 1 if cfg.signed_inputs else cfg.input_bits
+    for t in range(cfg.n_magnitude_cycles):
+        for k in range(d):
+            if d * t + k < mag_bits:
+                plane_bit[t, k] = d * t + k
+    if cfg.signed_inputs:
+        plane_bit[-1, 0] = cfg.input_bits - 1
+    n_groups = layout.padded_row_source.size // _kernels.GROUP
+    pat = _kernels.input_patterns(x, (1 << cfg.input_bits) - 1, plane_bit,
+                                  layout.padded_row_source, n_groups)
+    lut_bytes_per_col = layout.groups_per_tile * 16 * layout.n_words * 8
+    col_block = int(min(512, max(8, (_L2_BYTES // lut_bytes_per_col) // 8 * 8)))
+    return _kernels.mvm_lut(pat, packed, layout.groups_per_tile, layout.field_word,
+                            layout.field_shift, layout.field_mask, cycle_weights, delta_scaled,
+                            max_code, ideal, factor, col_block, _BATCH_BLOCK)
+
+
+def _exact_product(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``x @ q`` exactly: one float64 GEMM when every partial sum stays below 2**53."""
+    bound = x.shape[1] * max(1, int(np.abs(x).max(initial=0))) * max(1, int(np.abs(q).max(initial=0)))
+    if bound < 2**53:
+        return x.astype(np.float64) @ q.astype(np.float64)
+    return (x @ q).astype(np.float64)
+
+
+def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None = None
+            ) -> ProgrammedMatrix:
+    """Program an integer matrix onto crossbar arrays.
+
+    Encodes the signed weights (differential or offset), slices them into ``cell_bits``-bit
+    cells, and draws programming noise and stuck-at faults from ``rng``.
+
+    Args:
+        weights: Integer weights, shape ``(n_in, n_out)`` (rows x columns, the physical layout),
+            in ``[-q_max, q_max]`` with ``q_max = 2**(weight_bits-1) - 1``.
+        config: The crossbar design.
+        rng: Source of programming noise and faults; required when any is on.
+
+    Returns:
+        The programmed matrix.
+
+    Raises:
+        InputError, ShapeError, ConfigError: Bad weights or a missing ``rng``.
+
+    Example:
+        >>> m = program(np.array([[3, -1]]), CrossbarConfig(weight_bits=4))
+        >>> m.levels.shape  # (n_signs, n_slices, n_in, n_out)
+        (2, 2, 1, 2)
+    """
+    if not isinstance(config, CrossbarConfig):
+        raise ConfigError(f"program: config must be a CrossbarConfig; got {type(config).__name__}.")
+    q = _as_int_matrix(weights, "weights", lo=-config.q_max, hi=config.q_max,
+                       what=f"(n_in, n_out) signed {config.weight_bits}-bit integers")
+    if q.shape[0] == 0 or q.shape[1] == 0:
+        raise ShapeError(f"weights must have n_in >= 1 and n_out >= 1; got shape {q.shape}.")
+    if config.noise.has_program_noise and rng is None:
+        raise ConfigError("program: rng is required because programming noise or faults are on.")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise ConfigError(f"program: rng must be a numpy.random.Generator; got {type(rng).__name__}.")
+    q = q.copy()
+    q.setflags(write=False)
+    levels = program_levels(encode_weights(q, config), config, rng=rng)
+    levels.setflags(write=False)
+    matrix = ProgrammedMatrix(config, q, levels)
+    if not config.noise.has_read_noise:
+        static = _prepare(config, q.shape[0], *matrix._fixed_levels(levels))
+        matrix = replace(matrix, _static=static)
+    return matrix
+
+
+def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> ProgrammedMatrix:
+    """Set each slice's ADC full scale to a percentile of its column sums on sample inputs.
+
+    The column sums of every sign, row tile, input cycle, sample and column of a slice are pooled
+    (programmed levels, no read noise); the full scale is the smallest pooled value ``v`` with at
+    least ``percentile`` % of the values ``<= v`` (NumPy's ``"higher"`` method), and at least one
+    cell level.
+
+    Args:
+        matrix: A programmed matrix.
+        x: Sample inputs, shape ``(batch, n_in)``.
+        percentile: Coverage in percent, in ``(0, 100]``.
+
+    Returns:
+        A copy of ``matrix`` with ``adc_full_scale`` set (used when
+        ``config.adc_range == "calibrated"``).
+
+    Example:
+        >>> cfg = CrossbarConfig(adc_bits=3, adc_range="calibrated", weight_bits=4)
+        >>> m = calibrate_adc(program(np.full((8, 2), 7), cfg), np.ones((4, 8), int), percentile=100)
+        >>> m.adc_full_scale
+        (8.0, 8.0)
+    """
+    if not isinstance(matrix, ProgrammedMatrix):
+        raise ConfigError(f"calibrate_adc: matrix must be a ProgrammedMatrix; got {type(matrix).__name__}.")
+    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not (
+            0.0 < percentile <= 100.0):
+        raise ConfigError(f"calibrate_adc: percentile must be in (0, 100]; got {percentile!r}.")
+    cfg = matrix.config
+    x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
+    if x.shape[0] == 0 or x.shape[1] != matrix.shape[0]:
+        raise ShapeError(f"x must be (batch >= 1, {matrix.shape[0]}); got shape {x.shape}.")
+    static = _prepare(cfg, matrix.shape[0], *matrix._fixed_levels(matrix.levels))
+    fixed, frac = static[0], static[1]
+    digits = input_digits(x, cfg)
+    per_slice: list[list[np.ndarray]] = [[] for _ in range(cfg.n_slices)]
+    chunk = max(1, 2**22 // max(1, fixed.shape[0] * matrix.shape[1] * cfg.n_cycles
+                                 * (-(-matrix.shape[0] // cfg.rows))))
+    for start in range(0, x.shape[0], chunk):
+        sums = _reference.column_sums(digits[:, start:start + chunk], fixed, rows=cfg.rows)
+        for f in range(fixed.shape[0]):
+            per_slice[f % cfg.n_slices].append(sums[f].ravel())
+    scales = []
+    for s in range(cfg.n_slices):
+        v = np.percentile(np.concatenate(per_slice[s]), percentile, method="higher")
+        scales.append(max(1.0, float(np.ldexp(float(v), -frac))))
+    return replace(matrix, adc_full_scale=tuple(scales))

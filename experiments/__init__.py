@@ -1,0 +1,1 @@
+"""Thin reproducible scripts: benchmarks, the demo and paper experiments (nothing imports them)."""

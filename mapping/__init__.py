@@ -1,0 +1,1 @@
+"""mapping layer (see DESIGN.md); filled in by later issues."""
