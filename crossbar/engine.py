@@ -293,7 +293,7 @@ class ProgrammedMatrix:
             >>> m = program(np.zeros((256, 64), dtype=int), CrossbarConfig())
             >>> c = m.op_counts(1)
             >>> c.n_arrays, c.n_adc_conversions
-            (8, 4096)
+            (8, 8192)
         """
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 0:
             raise ConfigError(f"op_counts: batch must be an integer >= 0; got {batch!r}.")
@@ -419,7 +419,7 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
         >>> cfg = CrossbarConfig(adc_bits=3, adc_range="calibrated", weight_bits=4)
         >>> m = calibrate_adc(program(np.full((8, 2), 7), cfg), np.ones((4, 8), int), percentile=100)
         >>> m.adc_full_scale
-        (8.0, 8.0)
+        (24.0, 8.0)
     """
     if not isinstance(matrix, ProgrammedMatrix):
         raise ConfigError(f"calibrate_adc: matrix must be a ProgrammedMatrix; got {type(matrix).__name__}.")

@@ -42,6 +42,7 @@ def program_levels(
         Programmed levels, same shape, float64 (integer-valued when nothing is drawn).
 
     Example:
+        >>> from crossbar import NoiseConfig
         >>> cfg = CrossbarConfig(noise=NoiseConfig(stuck_on_rate=1.0))
         >>> program_levels(np.zeros((2, 2)), cfg, rng=np.random.default_rng(0)).tolist()
         [[3.0, 3.0], [3.0, 3.0]]

@@ -1,0 +1,267 @@
+"""Oracle, engine-agreement, determinism and hand-computed ADC tests of the bit-sliced MVM."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crossbar import CrossbarConfig, NoiseConfig, calibrate_adc, program
+from crossbar.slicing import encode_weights, input_digits
+
+
+def _random_problem(cfg: CrossbarConfig, n_in: int, n_out: int, batch: int, seed: int):
+    r = np.random.default_rng(seed)
+    q = r.integers(-cfg.q_max, cfg.q_max + 1, size=(n_in, n_out))
+    x = r.integers(cfg.x_min, cfg.x_max + 1, size=(batch, n_in))
+    return q, x
+
+
+@st.composite
+def configs(draw):
+    input_bits = draw(st.integers(1, 8))
+    signed = draw(st.booleans()) and input_bits >= 2
+    return CrossbarConfig(
+        rows=draw(st.sampled_from([1, 3, 7, 16, 128])),
+        cell_bits=draw(st.integers(1, 8)),
+        weight_bits=draw(st.integers(2, 10)),
+        input_bits=input_bits,
+        dac_bits=draw(st.integers(1, min(3, input_bits))),
+        encoding=draw(st.sampled_from(["differential", "offset"])),
+        signed_inputs=signed,
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(cfg=configs(), n_in=st.integers(1, 300), n_out=st.integers(1, 20),
+       batch=st.integers(1, 5), seed=st.integers(0, 2**31))
+def test_ideal_crossbar_equals_integer_matmul(cfg, n_in, n_out, batch, seed):
+    """DESIGN §3 invariant: no noise + lossless ADC -> exactly x @ q, through the sliced path."""
+    q, x = _random_problem(cfg, n_in, n_out, batch, seed)
+    want = (x @ q).astype(np.float64)
+    m = program(q, cfg)
+    for engine in ("numpy", "numba"):
+        got = m.matmul(x, engine=engine, fast_path=False)
+        np.testing.assert_array_equal(got, want, err_msg=f"{engine} {cfg}")
+    np.testing.assert_array_equal(m.matmul(x), want, err_msg="fast path")
+
+
+@settings(max_examples=40, deadline=None)
+@given(cfg=configs(), bits=st.integers(1, 10), seed=st.integers(0, 2**31))
+def test_lossless_adc_bits_equal_integer_matmul(cfg, bits, seed):
+    """An ADC with at least max_column_sum codes over the max range is lossless."""
+    cfg = cfg.replace(adc_bits=max(bits, cfg.max_column_sum.bit_length()))
+    assert cfg.adc_is_lossless
+    q, x = _random_problem(cfg, 37, 5, 3, seed)
+    got = program(q, cfg).matmul(x, fast_path=False)
+    np.testing.assert_array_equal(got, (x @ q).astype(np.float64))
+
+
+NOISES = {
+    "program_level": NoiseConfig(program_sigma=0.2),
+    "program_range": NoiseConfig(program_sigma=0.02, program_model="range"),
+    "lognormal": NoiseConfig(program_sigma=0.1, program_model="lognormal"),
+    "read": NoiseConfig(read_sigma=0.1),
+    "physical": NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True),
+    "faults": NoiseConfig(stuck_on_rate=0.05, stuck_off_rate=0.05),
+    "all": NoiseConfig(program_sigma=0.1, read_sigma=0.05, physical_programming=True,
+                       thermal=True, shot=True, rtn=True, stuck_on_rate=0.01, stuck_off_rate=0.01),
+}
+
+
+@pytest.mark.parametrize("noise", list(NOISES), ids=list(NOISES))
+@pytest.mark.parametrize("adc_bits", [None, 4, (3, 5, 2, 1)])
+@pytest.mark.parametrize("encoding", ["differential", "offset"])
+def test_engines_agree_bit_for_bit_with_noise(noise, adc_bits, encoding, seed):
+    cfg = CrossbarConfig(rows=32, adc_bits=adc_bits, encoding=encoding, signed_inputs=True,
+                         frequency=1e9, temperature=400.0, noise=NOISES[noise])
+    q, x = _random_problem(cfg, 70, 11, 4, seed)
+    m = program(q, cfg, rng=np.random.default_rng(seed))
+    a = m.matmul(x, rng=np.random.default_rng(seed + 1), engine="numpy")
+    b = m.matmul(x, rng=np.random.default_rng(seed + 1), engine="numba")
+    np.testing.assert_array_equal(a, b)
+    assert np.all(np.isfinite(a))
+
+
+def test_same_seed_same_result_and_fresh_read_noise(seed):
+    cfg = CrossbarConfig(adc_bits=6, noise=NOISES["all"])
+    q, x = _random_problem(cfg, 200, 30, 3, seed)
+    m1 = program(q, cfg, rng=np.random.default_rng(seed))
+    m2 = program(q, cfg, rng=np.random.default_rng(seed))
+    np.testing.assert_array_equal(m1.levels, m2.levels)
+    r = np.random.default_rng(seed + 7)
+    y1, y2 = m1.matmul(x, rng=r), m1.matmul(x, rng=r)
+    assert not np.array_equal(y1, y2), "read noise must be fresh on every call"
+    np.testing.assert_array_equal(y1, m2.matmul(x, rng=np.random.default_rng(seed + 7)))
+
+
+_THREAD_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, numpy as np
+    from crossbar import CrossbarConfig, NoiseConfig, program
+    cfg = CrossbarConfig(adc_bits=5, noise=NoiseConfig(program_sigma=0.1, read_sigma=0.1))
+    r = np.random.default_rng(3)
+    q = r.integers(-127, 128, size=(300, 200)); x = r.integers(0, 256, size=(130, 300))
+    m = program(q, cfg, rng=np.random.default_rng(4))
+    y = m.matmul(x, rng=np.random.default_rng(5))
+    z = program(q, cfg.replace(noise=NoiseConfig())).matmul(x)
+    print(hashlib.sha256(y.tobytes() + z.tobytes()).hexdigest())
+    """
+)
+
+
+def test_result_independent_of_thread_count():
+    digests = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, check=True,
+                             capture_output=True, text=True)
+        digests.append(out.stdout.strip())
+    assert digests[0] == digests[1] and len(digests[0]) == 64
+
+
+def test_int64_fallback_of_exact_fast_path():
+    """Weights and inputs too wide for an exact float64 GEMM take the int64 product."""
+    cfg = CrossbarConfig(weight_bits=24, input_bits=24)
+    q, x = _random_problem(cfg, 100, 3, 2, 0)
+    np.testing.assert_array_equal(program(q, cfg).matmul(x), (x @ q).astype(np.float64))
+
+
+# ---- lossy ADC, hand-computed -----------------------------------------------------------
+def _one_slice_cfg(**kw):
+    base = dict(rows=2, cell_bits=2, weight_bits=3, input_bits=1)
+    base.update(kw)
+    return CrossbarConfig(**base)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    ("x", "want"),
+    [
+        # max_column_sum = 2 rows * 3 = 6, 2-bit ADC: delta = 6/3 = 2.
+        ([1, 1], 4.0),  # p = 5 -> rint(2.5) = 2 (half to even) -> 4
+        ([1, 0], 4.0),  # p = 3 -> rint(1.5) = 2 -> 4
+        ([0, 1], 2.0),  # p = 2 -> 1 -> 2
+        ([0, 0], 0.0),
+    ],
+)
+def test_adc_rounds_half_to_even(x, want, engine):
+    m = program(np.array([[3], [2]]), _one_slice_cfg(adc_bits=2))
+    assert m.matmul(np.array([x]), engine=engine)[0, 0] == want
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_adc_clips_at_full_scale(engine):
+    # FS = 2.0, 2 bits: delta = 2/3, p = 5 -> rint(7.5) = 8 -> clipped to code 3 -> 2.0.
+    m = program(np.array([[3], [2]]), _one_slice_cfg(adc_bits=2, adc_range=2.0))
+    np.testing.assert_allclose(m.matmul(np.array([[1, 1]]), engine=engine)[0, 0], 2.0, rtol=1e-15)
+    # Negative weights go to the minus column and are subtracted after their own ADC.
+    m = program(np.array([[-3], [-2]]), _one_slice_cfg(adc_bits=2, adc_range=2.0))
+    np.testing.assert_allclose(m.matmul(np.array([[1, 1]]), engine=engine)[0, 0], -2.0, rtol=1e-15)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_per_slice_adc_bits(engine):
+    # 4 magnitude bits in two 2-bit slices; 13 = (3, 1), 6 = (1, 2) as (msb, lsb) slices.
+    cfg = CrossbarConfig(rows=2, cell_bits=2, weight_bits=5, input_bits=1, adc_bits=(3, 1))
+    m = program(np.array([[13], [6]]), cfg)
+    # lsb slice: 3 bits, delta = max(1, 6/7) = 1 (lossless); msb slice: 1 bit, delta = 6.
+    # x = [1, 1]: p_lsb = 1 + 2 = 3 -> 3;  p_msb = 3 + 1 = 4 -> rint(0.67) = 1 -> 6 -> 4 * 6.
+    assert m.matmul(np.array([[1, 1]]), engine=engine)[0, 0] == 3 + 4 * 6
+    # x = [0, 1]: p_lsb = 2 -> 2;  p_msb = 1 -> rint(0.17) = 0.
+    assert m.matmul(np.array([[0, 1]]), engine=engine)[0, 0] == 2
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_partial_sums_of_row_tiles_are_converted_separately(engine):
+    # rows=1: each row is its own tile; 1-bit ADC over max range 3: delta = 3.
+    cfg = CrossbarConfig(rows=1, cell_bits=2, weight_bits=3, input_bits=1, adc_bits=1)
+    m = program(np.array([[1], [2], [3]]), cfg)
+    # p per tile = 1, 2, 3 -> codes 0, 1, 1 -> 0 + 3 + 3 (one 2-row tile would give p=6 -> 3).
+    assert m.matmul(np.array([[1, 1, 1]]), engine=engine)[0, 0] == 6
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_offset_encoding_subtracts_digitally_after_adc(engine):
+    # weight_bits=2: q in [-1, 1], offset 1, stored 2 = one 2-bit slice; 1-bit ADC, delta 6.
+    cfg = CrossbarConfig(rows=2, cell_bits=2, weight_bits=2, input_bits=1, adc_bits=1,
+                         encoding="offset")
+    m = program(np.array([[1], [1]]), cfg)
+    # p = 2 + 2 = 4 -> rint(0.67) = 1 -> 6; minus offset * sum(x) = 2 -> 4 (exact: 2).
+    assert m.matmul(np.array([[1, 1]]), engine=engine)[0, 0] == 4
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_signed_input_sign_cycle_weight(engine):
+    # x = -1 with 2-bit inputs: digit 1 in cycle 0 (weight 1), sign digit 1 (weight -2).
+    # weight 3 in one 2-bit cell, 1-bit ADC over max range 3: p = 3 -> code 1 -> 3 per cycle.
+    cfg = CrossbarConfig(rows=1, cell_bits=2, weight_bits=3, input_bits=2, signed_inputs=True,
+                         adc_bits=1)
+    m = program(np.array([[3]]), cfg)
+    assert m.matmul(np.array([[-1]]), engine=engine)[0, 0] == 3 * 1 - 3 * 2
+
+
+def test_op_counts_by_hand():
+    cfg = CrossbarConfig(rows=128, cols=128, cell_bits=2, weight_bits=8, input_bits=8)
+    m = program(np.zeros((300, 50), dtype=np.int64), cfg)
+    c = m.op_counts(batch=2)
+    n_tiles, phys_cols = 3, 50 * 4 * 2  # ceil(300/128); 4 slices x 2 columns per weight
+    col_arrays = 4  # ceil(400 / 128)
+    assert c.n_macs == 2 * 300 * 50
+    assert c.n_arrays == n_tiles * col_arrays
+    assert c.n_array_reads == 2 * n_tiles * col_arrays * 8
+    assert c.n_adc_conversions == 2 * n_tiles * phys_cols * 8
+    assert c.n_dac_activations == 2 * 300 * col_arrays * 8
+    assert c.n_shift_adds == c.n_adc_conversions
+
+
+def test_conversion_count_rule_includes_cells_per_weight():
+    """conversions = MACs x cells per weight x input cycles / rows (ISAAC); an 8x undercount
+    bug in a public model dropped the cells-per-weight factor."""
+    cfg = CrossbarConfig(rows=128, cell_bits=2, weight_bits=17, input_bits=16, encoding="offset")
+    m = program(np.zeros((1024, 64), dtype=np.int64), cfg)
+    c = m.op_counts(batch=1)
+    assert cfg.n_slices == 9 and cfg.n_cycles == 16
+    assert c.n_adc_conversions * cfg.rows == c.n_macs * cfg.n_slices * cfg.n_cycles
+
+
+def test_calibrate_adc_full_scale_matches_column_sum_percentiles(seed):
+    cfg = CrossbarConfig(rows=16, adc_bits=4, adc_range="calibrated")
+    q, x = _random_problem(cfg, 40, 6, 9, seed)
+    m = calibrate_adc(program(q, cfg), x, percentile=100.0)
+    # independent computation of every column sum from the slicing functions
+    levels = encode_weights(q, cfg)
+    digits = input_digits(x, cfg)
+    for s in range(cfg.n_slices):
+        sums = [digits[t][:, k:k + 16] @ levels[sign, s, k:k + 16]
+                for sign in range(2) for t in range(cfg.n_cycles) for k in range(0, 40, 16)]
+        want = max(1.0, float(max(v.max() for v in sums)))
+        assert m.adc_full_scale[s] == want
+    m99 = calibrate_adc(program(q, cfg), x, percentile=50.0)
+    assert all(a <= b for a, b in zip(m99.adc_full_scale, m.adc_full_scale, strict=True))
+    # full scale = max column sum: nothing clips, so each conversion errs by <= delta/2
+    err = np.abs(m.matmul(x) - x @ q)
+    bound = sum(2.0 ** (cfg.cell_bits * s) * m.adc_full_scale[s] / (2**cfg.adc_bits - 1) / 2
+                for s in range(cfg.n_slices)) * 2 * sum(cfg.cycle_weights) * 3  # 2 signs, 3 tiles
+    assert np.all(err <= bound) and np.any(err > 0)
+
+
+def test_column_sums_match_slicing(seed):
+    cfg = CrossbarConfig(rows=16)
+    q, x = _random_problem(cfg, 40, 6, 3, seed)
+    sums = program(q, cfg).column_sums(x)
+    levels, digits = encode_weights(q, cfg), input_digits(x, cfg)
+    np.testing.assert_array_equal(sums[1, 2, 1, 5], digits[5][:, 16:32] @ levels[1, 2, 16:32])
+
+
+def test_import_crossbar_does_not_import_torch():
+    code = "import sys, crossbar; print('torch' in sys.modules, 'mapping' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "False"]
+
