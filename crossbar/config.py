@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from crossbar._validate import check_bool, check_choice, check_float, check_int
 from crossbar.errors import ConfigError
 
@@ -27,6 +29,16 @@ ELEMENTARY_CHARGE = 1.602176634e-19  # [C]
 
 _NOISE = "NoiseConfig"
 _XBAR = "CrossbarConfig"
+
+
+def _to_python_numbers(obj) -> None:
+    """Store NumPy scalars as Python ints/floats so configs stay JSON-serializable."""
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, np.integer):
+            object.__setattr__(obj, f.name, int(v))
+        elif isinstance(v, np.floating):
+            object.__setattr__(obj, f.name, float(v))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +87,7 @@ class NoiseConfig:
     """Fraction of cells stuck at ``g_min`` (drawn at program) [1]."""
 
     def __post_init__(self) -> None:
+        _to_python_numbers(self)
         if self.program_sigma is not None:
             check_float(_NOISE, "program_sigma", self.program_sigma, 0.0, None,
                         hint="Use None to switch programming noise off.")
@@ -180,6 +193,7 @@ class CrossbarConfig:
     """Noise sources and faults."""
 
     def __post_init__(self) -> None:
+        _to_python_numbers(self)
         check_int(_XBAR, "rows", self.rows, 1, 65536,
                   hint="This is the crossbar height, not the layer's fan-in.")
         check_int(_XBAR, "cols", self.cols, 1, 65536)
@@ -229,6 +243,7 @@ class CrossbarConfig:
             object.__setattr__(self, "adc_bits", tuple(int(b) for b in bits))
         elif bits is not None:
             check_int(_XBAR, "adc_bits", bits, 1, 24, hint="Use None for an ideal ADC.")
+            object.__setattr__(self, "adc_bits", int(bits))
         rng = self.adc_range
         if isinstance(rng, str):
             check_choice(_XBAR, "adc_range", rng, ("max", "calibrated"))

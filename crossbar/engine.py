@@ -21,6 +21,7 @@ column-sum levels is lossless.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -35,8 +36,18 @@ from crossbar.slicing import encode_weights, input_digits
 
 Engine = Literal["numba", "numpy"]
 _MAX_FRAC_BITS = 24
-_L2_BYTES = 384 * 1024
-_BATCH_BLOCK = 64
+_COL_BLOCK = 256  # columns per task; measured best at 64-256 (experiments/bench_mvm.py)
+_BATCH_BLOCK = 128  # batch rows sharing one set of lookup tables
+
+
+def _check_rng(rng, where: str, *, needed: bool, why: str) -> None:
+    """Raise ConfigError unless ``rng`` is a Generator (or None where nothing is drawn)."""
+    if rng is None and needed:
+        raise ConfigError(f"{where}: rng is required (a numpy.random.Generator) because {why}; "
+                          f"got None. Pass rng=np.random.default_rng(seed).")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise ConfigError(f"{where}: rng must be a numpy.random.Generator or None; got {rng!r} "
+                          f"of type {type(rng).__name__}.")
 
 
 def _as_int_matrix(a, name: str, *, lo: int, hi: int, what: str) -> np.ndarray:
@@ -51,8 +62,8 @@ def _as_int_matrix(a, name: str, *, lo: int, hi: int, what: str) -> np.ndarray:
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
         bad = ""
         if np.issubdtype(arr.dtype, np.floating):
-            n_nan = int(np.isnan(arr).sum())
-            bad = f" ({n_nan} NaN)" if n_nan else ""
+            n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+            bad = f" ({n_nan} NaN, {n_inf} inf)" if n_nan or n_inf else ""
         raise InputError(
             f"{name} must have an integer dtype ({what}); got dtype {arr.dtype}{bad}. "
             f"Quantize first (e.g. mapping.quantize) instead of passing floats."
@@ -149,6 +160,7 @@ class ProgrammedMatrix:
     levels: np.ndarray = field(repr=False)
     adc_full_scale: tuple[float, ...] | None = None
     _static: tuple | None = field(default=None, repr=False)
+    _weights_f64: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -253,10 +265,9 @@ class ProgrammedMatrix:
                 f"x has {x.shape[1]} columns but the matrix has n_in={self.shape[0]} rows; "
                 f"x must be (batch, {self.shape[0]})."
             )
-        if cfg.noise.has_read_noise and rng is None:
-            raise ConfigError("matmul: rng is required because read noise is on in config.noise.")
+        _check_rng(rng, "matmul", needed=cfg.noise.has_read_noise, why="read noise is on")
         if fast_path and not cfg.noise.is_noisy and cfg.adc_is_lossless:
-            return _exact_product(x, self.weights)
+            return _exact_product(x, self.weights, self._weights_f64)
         fixed, frac, layout, packed = self._static_or_read(rng)
         delta_scaled, max_code, ideal, factor = self._adc_params(frac)
         cycle_weights = np.asarray(cfg.cycle_weights, dtype=np.int64)
@@ -281,6 +292,7 @@ class ProgrammedMatrix:
         x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
         if x.shape[1] != self.shape[0]:
             raise ShapeError(f"x must be (batch, {self.shape[0]}); got shape {x.shape}.")
+        _check_rng(rng, "column_sums", needed=cfg.noise.has_read_noise, why="read noise is on")
         fixed, frac, _, _ = self._static_or_read(rng)
         sums = _reference.column_sums(input_digits(x, cfg), fixed, rows=cfg.rows)
         return np.ldexp(sums.astype(np.float64), -frac).reshape(
@@ -338,18 +350,19 @@ def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, id
     n_groups = layout.padded_row_source.size // _kernels.GROUP
     pat = _kernels.input_patterns(x, (1 << cfg.input_bits) - 1, plane_bit,
                                   layout.padded_row_source, n_groups)
-    lut_bytes_per_col = layout.groups_per_tile * 16 * layout.n_words * 8
-    col_block = int(min(512, max(8, (_L2_BYTES // lut_bytes_per_col) // 8 * 8)))
+    n_out = packed.shape[2]
+    # at least two tasks when the layer allows it, so both cores work on small layers
+    col_block = int(min(_COL_BLOCK, max(8, -(-n_out // 2))))
     return _kernels.mvm_lut(pat, packed, layout.groups_per_tile, layout.field_word,
                             layout.field_shift, layout.field_mask, cycle_weights, delta_scaled,
-                            max_code, ideal, factor, col_block, _BATCH_BLOCK)
+                            max_code, ideal, factor, col_block, min(_BATCH_BLOCK, max(1, x.shape[0])))
 
 
-def _exact_product(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _exact_product(x: np.ndarray, q: np.ndarray, q_f64: np.ndarray | None) -> np.ndarray:
     """``x @ q`` exactly: one float64 GEMM when every partial sum stays below 2**53."""
     bound = x.shape[1] * max(1, int(np.abs(x).max(initial=0))) * max(1, int(np.abs(q).max(initial=0)))
     if bound < 2**53:
-        return x.astype(np.float64) @ q.astype(np.float64)
+        return x.astype(np.float64) @ (q.astype(np.float64) if q_f64 is None else q_f64)
     return (x @ q).astype(np.float64)
 
 
@@ -383,15 +396,15 @@ def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None 
                        what=f"(n_in, n_out) signed {config.weight_bits}-bit integers")
     if q.shape[0] == 0 or q.shape[1] == 0:
         raise ShapeError(f"weights must have n_in >= 1 and n_out >= 1; got shape {q.shape}.")
-    if config.noise.has_program_noise and rng is None:
-        raise ConfigError("program: rng is required because programming noise or faults are on.")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise ConfigError(f"program: rng must be a numpy.random.Generator; got {type(rng).__name__}.")
+    _check_rng(rng, "program", needed=config.noise.has_program_noise,
+               why="programming noise or faults are on")
     q = q.copy()
     q.setflags(write=False)
     levels = program_levels(encode_weights(q, config), config, rng=rng)
     levels.setflags(write=False)
     matrix = ProgrammedMatrix(config, q, levels)
+    if not config.noise.is_noisy and config.adc_is_lossless:
+        matrix = replace(matrix, _weights_f64=q.astype(np.float64))
     if not config.noise.has_read_noise:
         static = _prepare(config, q.shape[0], *matrix._fixed_levels(levels))
         matrix = replace(matrix, _static=static)
@@ -423,8 +436,8 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     """
     if not isinstance(matrix, ProgrammedMatrix):
         raise ConfigError(f"calibrate_adc: matrix must be a ProgrammedMatrix; got {type(matrix).__name__}.")
-    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not (
-            0.0 < percentile <= 100.0):
+    if isinstance(percentile, bool) or not isinstance(percentile, numbers.Real) or not (
+            0.0 < float(percentile) <= 100.0):
         raise ConfigError(f"calibrate_adc: percentile must be in (0, 100]; got {percentile!r}.")
     cfg = matrix.config
     x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")

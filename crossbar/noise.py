@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from crossbar.config import BOLTZMANN, ELEMENTARY_CHARGE, CrossbarConfig
+from crossbar.errors import ConfigError
 
 
 def program_levels(
@@ -52,7 +53,8 @@ def program_levels(
     if not noise.has_program_noise:
         return out
     if rng is None:
-        raise ValueError("program_levels: rng is required when programming noise or faults are on.")
+        raise ConfigError("program_levels: rng is required (a numpy.random.Generator) when "
+                          "programming noise or faults are on; got None.")
     n_top = 2**config.cell_bits - 1
     if noise.program_sigma is not None and noise.program_sigma > 0:
         z = rng.standard_normal(out.shape)
@@ -139,7 +141,8 @@ def read_levels(
     if not noise.has_read_noise:
         return levels
     if rng is None:
-        raise ValueError("read_levels: rng is required when read noise is on.")
+        raise ConfigError("read_levels: rng is required (a numpy.random.Generator) when read noise "
+                          "is on; got None.")
     out = np.array(levels, dtype=np.float64)
     gaussian = (noise.read_sigma is not None and noise.read_sigma > 0) or noise.thermal or noise.shot
     if gaussian:

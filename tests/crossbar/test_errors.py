@@ -7,6 +7,7 @@ short literal form, what is allowed).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -110,6 +111,9 @@ CASES: list[tuple[str, Callable[[], object], type[XbarError], tuple[str, ...]]] 
     ("matmul_read_noise_rng_not_a_generator",
      lambda: _matrix(_READ_NOISE).matmul(_X, rng=0),
      ConfigError, ("rng", "int", "Generator")),
+    ("column_sums_read_noise_rng_none",
+     lambda: _matrix(_READ_NOISE).column_sums(_X, rng=None),
+     ConfigError, ("rng", "None", "required")),
     ("matmul_calibrated_before_calibration",
      lambda: _matrix(_calibrated_cfg()).matmul(_X),
      NotCalibratedError, ("adc_range", "calibrated", "calibrate_adc")),
@@ -269,8 +273,24 @@ def test_bad_input_is_rejected_with_a_helpful_message(fn, expected, substrings):
     assert isinstance(err, ValueError), f"{type(err).__name__} is not a ValueError"
     assert isinstance(err, XbarError), f"{type(err).__name__} is not a crossbar XbarError"
     message = str(err)
-    missing = [s for s in substrings if s not in message]
+    missing = [s for s in substrings if not _contains_token(message, s)]
     assert not missing, f"message lacks {missing!r}: {message!r}"
+
+
+def _contains_token(message: str, expected: str) -> bool:
+    """``expected`` occurs in ``message`` not glued to other word characters.
+
+    So ``"x"`` must appear as the parameter name ``x`` (not as a letter of ``max``), ``"0"`` as
+    the value ``0`` (not as a digit of ``100``); ``CrossbarConfig.adc_bits`` contains ``adc_bits``.
+    """
+    return re.search(rf"(?<!\w){re.escape(expected)}(?!\w)", message) is not None
+
+
+def test_token_matching_is_strict():
+    assert _contains_token("CrossbarConfig.adc_bits must be in [1, 24]; got 0.", "adc_bits")
+    assert _contains_token("CrossbarConfig.adc_bits must be in [1, 24]; got 0.", "0")
+    assert not _contains_token("values must lie in [0, 255]; got max 256.", "x")
+    assert not _contains_token("must be in (0, 100]; got 101.", "10")
 
 
 def test_valid_neighbours_of_the_catalogue_are_accepted():
@@ -286,3 +306,11 @@ def test_valid_neighbours_of_the_catalogue_are_accepted():
     cal = calibrate_adc(_matrix(_calibrated_cfg()), _X, percentile=100)
     assert cal.adc_full_scale is not None and len(cal.adc_full_scale) == cal.config.n_slices
     assert _matrix().op_counts(batch=0).n_macs == 0
+
+
+@pytest.mark.parametrize("percentile", [np.int64(50), np.float32(99.5), np.float64(100.0)])
+def test_numpy_scalar_percentile_is_accepted(percentile):
+    """A percentile computed with NumPy is a valid percentile (only the value is checked)."""
+    cal = calibrate_adc(_matrix(_calibrated_cfg()), _X, percentile=percentile)
+    assert cal.adc_full_scale is not None
+    assert _matrix().op_counts(batch=np.int64(2)).n_macs == 2 * _W.size
