@@ -73,6 +73,7 @@ def mvm_lut(
     pat,
     packed,
     groups_per_tile,
+    groups_per_segment,
     field_word,
     field_shift,
     field_mask,
@@ -91,6 +92,8 @@ def mvm_lut(
         packed: Packed fixed-point levels of the padded rows, ``(n_groups*GROUP, n_words, n_out)``
             int64; field ``f`` sits in word ``field_word[f]`` at bit ``field_shift[f]``.
         groups_per_tile: Row groups per row tile.
+        groups_per_segment: Row groups summed in one packed word before its fields are
+            extracted (fields are sized so that no segment overflows them).
         field_word, field_shift, field_mask: Field layout, ``(n_fields,)`` int64.
         cycle_weights: ``(n_cycles,)`` int64.
         delta_scaled, max_code: ADC step and top code per field, ``(n_fields,)`` float64.
@@ -121,6 +124,8 @@ def mvm_lut(
         acc = np.zeros((nbb, n_fields, col_block), dtype=np.int64)
         word = np.empty((n_words, col_block), dtype=np.int64)
         part = np.empty((n_words, col_block), dtype=np.int64)
+        psum = np.empty((n_fields, col_block), dtype=np.int64)
+        single = groups_per_segment >= groups_per_tile
         for tile in range(n_tiles):
             g_base = tile * groups_per_tile
             for gl in range(groups_per_tile):
@@ -136,36 +141,52 @@ def mvm_lut(
                 b = b0 + bl
                 for t in range(n_cycles):
                     cw = cycle_weights[t]
-                    for w in range(n_words):
-                        for j in range(nj):
-                            word[w, j] = 0
-                    for k in range(dac_bits):
+                    if not single:
+                        for f in range(n_fields):
+                            for j in range(nj):
+                                psum[f, j] = 0
+                    for g0 in range(0, groups_per_tile, groups_per_segment):
+                        g1 = min(g0 + groups_per_segment, groups_per_tile)
                         for w in range(n_words):
                             for j in range(nj):
-                                part[w, j] = 0
-                        for gl in range(groups_per_tile):
-                            p = pat[t, k, b, g_base + gl]
-                            if p == 0:
-                                continue
+                                word[w, j] = 0
+                        for k in range(dac_bits):
                             for w in range(n_words):
                                 for j in range(nj):
-                                    part[w, j] += lut[gl, p, w, j]
-                        for w in range(n_words):
+                                    part[w, j] = 0
+                            for gl in range(g0, g1):
+                                p = pat[t, k, b, g_base + gl]
+                                if p == 0:
+                                    continue
+                                for w in range(n_words):
+                                    for j in range(nj):
+                                        part[w, j] += lut[gl, p, w, j]
+                            for w in range(n_words):
+                                for j in range(nj):
+                                    word[w, j] += part[w, j] << k
+                        if single:
+                            break  # one segment: convert straight from the packed word below
+                        for f in range(n_fields):
+                            w = field_word[f]
+                            sh = field_shift[f]
+                            m = field_mask[f]
                             for j in range(nj):
-                                word[w, j] += part[w, j] << k
+                                psum[f, j] += (word[w, j] >> sh) & m
                     for f in range(n_fields):
                         w = field_word[f]
                         sh = field_shift[f]
                         m = field_mask[f]
+                        if single:
+                            for j in range(nj):
+                                psum[f, j] = (word[w, j] >> sh) & m
                         if ideal[f]:
                             for j in range(nj):
-                                acc[bl, f, j] += cw * ((word[w, j] >> sh) & m)
+                                acc[bl, f, j] += cw * psum[f, j]
                         else:
                             ds = delta_scaled[f]
                             mc = max_code[f]
                             for j in range(nj):
-                                v = np.float64((word[w, j] >> sh) & m)
-                                c = min(max(np.rint(v / ds), 0.0), mc)
+                                c = min(max(np.rint(np.float64(psum[f, j]) / ds), 0.0), mc)
                                 acc[bl, f, j] += cw * np.int64(c)
         for bl in range(nbb):
             for j in range(nj):

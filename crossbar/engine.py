@@ -86,6 +86,7 @@ class _Layout:
 
     n_tiles: int
     groups_per_tile: int
+    groups_per_segment: int  # fields are extracted after each segment (no field overflow)
     padded_row_source: np.ndarray  # (n_groups * GROUP,) int64, -1 = padding
     padded_row_target: np.ndarray  # (n_in,) int64: padded row of each original row
     field_word: np.ndarray
@@ -94,10 +95,27 @@ class _Layout:
     n_words: int
 
     @staticmethod
-    def build(n_in: int, rows: int, n_fields: int, field_bits: int) -> _Layout:
+    def build(n_in: int, rows: int, n_fields: int, row_max: int | None) -> _Layout:
+        """Layout for ``n_fields`` fields whose per-row value is at most ``row_max``.
+
+        ``row_max=None`` (fixed-point levels of any sign) gives one field per word. Otherwise
+        the segment length (a multiple of 4 rows, at least a quarter tile) is the longest
+        that packs the fields into the fewest 64-bit words without overflow.
+        """
         g = _kernels.GROUP
         n_tiles = -(-n_in // rows)
         groups_per_tile = -(-min(rows, n_in) // g)
+        if row_max is None:
+            field_bits, groups_per_segment = 64, groups_per_tile
+        else:
+            best = None
+            for n_seg in range(1, min(4, groups_per_tile) + 1):
+                gps = -(-groups_per_tile // n_seg)
+                bits = max(1, (gps * g * row_max).bit_length())
+                words = -(-n_fields // max(1, 64 // bits))
+                if best is None or words < best[0]:
+                    best = (words, bits, gps)
+            _, field_bits, groups_per_segment = best
         rows_pad = groups_per_tile * g
         i = np.arange(n_in, dtype=np.int64)
         target = (i // rows) * rows_pad + i % rows
@@ -112,8 +130,8 @@ class _Layout:
         else:
             shift = (f % per_word) * field_bits
             mask = np.full(n_fields, (1 << field_bits) - 1, dtype=np.int64)
-        return _Layout(n_tiles, groups_per_tile, source, target, word, shift, mask,
-                       int(word[-1]) + 1)
+        return _Layout(n_tiles, groups_per_tile, groups_per_segment, source, target, word, shift,
+                       mask, int(word[-1]) + 1)
 
     def pack(self, fixed_levels: np.ndarray) -> np.ndarray:
         """Packed words of the padded rows, ``(n_groups * GROUP, n_words, n_out)`` int64."""
@@ -328,12 +346,10 @@ class ProgrammedMatrix:
 def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):
     """Fixed levels, fraction bits, row/field layout and packed words of one read."""
     n_fields = fixed.shape[0]
+    row_max = None
     if frac == 0 and fixed.size and fixed.min() >= 0:
-        field_bits = max(1, (min(config.rows, n_in) * int(fixed.max())
-                             * (2**config.dac_bits - 1)).bit_length())
-    else:
-        field_bits = 64
-    layout = _Layout.build(n_in, config.rows, n_fields, field_bits)
+        row_max = int(fixed.max()) * (2**config.dac_bits - 1)
+    layout = _Layout.build(n_in, config.rows, n_fields, row_max)
     return fixed, frac, layout, layout.pack(fixed)
 
 
@@ -353,7 +369,8 @@ def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, id
     n_out = packed.shape[2]
     # at least two tasks when the layer allows it, so both cores work on small layers
     col_block = int(min(_COL_BLOCK, max(8, -(-n_out // 2))))
-    return _kernels.mvm_lut(pat, packed, layout.groups_per_tile, layout.field_word,
+    return _kernels.mvm_lut(pat, packed, layout.groups_per_tile, layout.groups_per_segment,
+                            layout.field_word,
                             layout.field_shift, layout.field_mask, cycle_weights, delta_scaled,
                             max_code, ideal, factor, col_block, min(_BATCH_BLOCK, max(1, x.shape[0])))
 

@@ -265,3 +265,20 @@ def test_import_crossbar_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split() == ["False", "False"]
 
+
+
+@pytest.mark.parametrize(
+    ("encoding", "words", "segments"),
+    [("offset", 1, 1),  # 4 fields x 9 bits fit one word over a whole 128-row tile
+     ("differential", 1, 2)],  # 8 fields need 8-bit fields: two 64-row segments per tile
+)
+def test_packing_layout_of_reference_shape(encoding, words, segments):
+    from crossbar.engine import _Layout
+
+    cfg = CrossbarConfig(encoding=encoding)
+    layout = _Layout.build(1024, cfg.rows, cfg.n_signs * cfg.n_slices, row_max=3)
+    assert layout.n_words == words
+    assert -(-layout.groups_per_tile // layout.groups_per_segment) == segments
+    # no field can overflow: a segment's largest sum fits the field mask
+    seg_max = layout.groups_per_segment * 4 * 3
+    assert all(m == -1 or seg_max <= m for m in layout.field_mask)
