@@ -158,6 +158,37 @@ def _frac_bits(config: CrossbarConfig, n_in: int, max_abs_level: float) -> int:
     return frac
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class MatrixRead:
+    """Cell levels seen by one read.
+
+    Attributes:
+        fixed_levels: ``(n_signs * n_slices, n_in, n_out)`` int64, in ``2**-frac_bits`` level
+            units; field ``f = sign * n_slices + slice``.
+        frac_bits: Fixed-point fraction bits (0 when every level is an integer).
+    """
+
+    fixed_levels: np.ndarray
+    frac_bits: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AdcParameters:
+    """Per-field ADC and shift-and-add constants, each ``(n_fields,)``.
+
+    Attributes:
+        delta_scaled: ADC step in fixed-point units.
+        max_code: Top code ``2**B - 1`` (float64).
+        ideal: True where the ADC is ideal (the code is the column sum itself).
+        factor: Output weight ``sign * 2**(c s) * delta`` of the accumulated codes.
+    """
+
+    delta_scaled: np.ndarray
+    max_code: np.ndarray
+    ideal: np.ndarray
+    factor: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class ProgrammedMatrix:
     """An integer matrix programmed onto crossbar arrays (immutable).
@@ -197,6 +228,26 @@ class ProgrammedMatrix:
             raise InputError("ProgrammedMatrix: read levels are not finite (noise overflow).")
         frac = _frac_bits(self.config, self.shape[0], float(np.max(np.abs(flat))))
         return np.rint(np.ldexp(flat, frac)).astype(np.int64), frac
+
+    def adc_parameters(self, frac_bits: int) -> AdcParameters:
+        """Per-field ADC step, top code, ideal flag and output weight (see module docstring).
+
+        Args:
+            frac_bits: Fraction bits of the fixed-point levels the ADC will see
+                (from :meth:`read`).
+        """
+        return AdcParameters(*self._adc_params(frac_bits))
+
+    def read(self, *, rng: np.random.Generator | None = None) -> MatrixRead:
+        """The fixed-point cell levels one read sees (fresh read noise drawn from ``rng``).
+
+        This is the exact input of every engine: another engine (e.g. the torch one in
+        ``mapping.nn``) reproduces :meth:`matmul` bit for bit from it and
+        :meth:`adc_parameters`.
+        """
+        _check_rng(rng, "read", needed=self.config.noise.has_read_noise, why="read noise is on")
+        fixed, frac, _, _ = self._static_or_read(rng)
+        return MatrixRead(fixed_levels=fixed, frac_bits=frac)
 
     def _adc_params(self, frac: int):
         """Per-field ``delta_scaled, max_code, ideal, factor`` (see module docstring)."""

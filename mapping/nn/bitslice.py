@@ -1,0 +1,134 @@
+"""Bit-slice L1 (Zhang et al., EMC2 @ NeurIPS 2019), plain L1, magnitude pruning, slice reports.
+
+Bit-slice L1 exactly as the reference implementation (zjysteven/bitslice_sparsity,
+``finetune_bitslice.py::calc_l1_and_zero_ratio``), generalized from 4 slices of 2 bits to
+``ceil(magnitude_bits / cell_bits)`` slices of ``cell_bits`` bits::
+
+    s   = ceil(log2(max(|W|, 1e-5)))                 per tensor
+    x   = min(Round(|w| / 2**(s - b)), 2**b - 1)     b magnitude bits (8 in the paper); the clamp
+                                                     fixes the reference's x = 2**b overflow
+    B_1 = Floor(x / 2**(c(S-1)))                     most significant slice first
+    B_k = Floor((x - sum_{i<k} 2**(c(S-i)) B_i.detach()) / 2**(c(S-k)))
+    R   = sum_layers sum_k ||B_k||_1
+    loss term = alpha * R / (S * n_params)           (the reference divides by 4 x #params)
+
+``Round``/``Floor`` have identity gradients (STE). Only non-zero slices push (``|.|`` has zero
+gradient at 0) and the least significant slice pushes hardest:
+``dR/dw = sign(w) / delta * sum_k 2**(-c(S-k)) 1[B_k > 0]``.
+
+Plain L1 (``finetune_l1.py``): ``alpha * sum |W| / n_params``. Pruning: ``|w| < 0.01`` set to
+zero with a fixed mask and masked gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from crossbar import CrossbarConfig
+from crossbar.slicing import encode_weights
+from mapping.nn.convert import crossbar_layers
+from mapping.nn.functional import exponent_of, floor_ste, round_ste
+
+
+def _regularized_params(model: nn.Module, include_bias: bool) -> list[torch.Tensor]:
+    params = []
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            params.append(m.weight)
+            if include_bias and m.bias is not None:
+                params.append(m.bias)
+    return params
+
+
+def bitslice_slices(w: torch.Tensor, *, magnitude_bits: int = 8, cell_bits: int = 2) -> list[torch.Tensor]:
+    """Slices ``B_1`` (most significant) .. ``B_S`` of ``|w|`` with the reference's STE chain."""
+    delta = 2.0 ** (exponent_of(w) - magnitude_bits)
+    x = torch.clamp(round_ste(w.abs() / delta), max=2**magnitude_bits - 1)
+    n_slices = math.ceil(magnitude_bits / cell_bits)
+    slices: list[torch.Tensor] = []
+    rest = x
+    for k in range(n_slices):
+        place = 2.0 ** (cell_bits * (n_slices - 1 - k))
+        b = floor_ste(rest / place) if k < n_slices - 1 else rest
+        slices.append(b)
+        rest = rest - place * b.detach()
+    return slices
+
+
+def bitslice_l1(model: nn.Module, *, alpha: float = 0.5, magnitude_bits: int = 8, cell_bits: int = 2,
+                include_bias: bool = True) -> torch.Tensor:
+    """The bit-slice L1 loss term ``alpha * R / (S * n_params)`` over Linear/Conv2d parameters."""
+    params = _regularized_params(model, include_bias)
+    n_slices = math.ceil(magnitude_bits / cell_bits)
+    total = sum(p.numel() for p in params)
+    reg = sum(sum(b.abs().sum() for b in bitslice_slices(p, magnitude_bits=magnitude_bits,
+                                                          cell_bits=cell_bits)) for p in params)
+    return alpha * reg / (n_slices * total)
+
+
+def plain_l1(model: nn.Module, *, alpha: float, include_bias: bool = True) -> torch.Tensor:
+    """The plain L1 baseline ``alpha * sum |W| / n_params``."""
+    params = _regularized_params(model, include_bias)
+    return alpha * sum(p.abs().sum() for p in params) / sum(p.numel() for p in params)
+
+
+def prune(model: nn.Module, *, threshold: float = 0.01, include_bias: bool = True) -> dict[str, torch.Tensor]:
+    """Zero every weight with ``|w| < threshold`` and fix the mask: gradients of pruned weights
+    are zeroed by a hook, so they stay zero under SGD without weight decay. Returns the masks."""
+    masks: dict[str, torch.Tensor] = {}
+    for name, p in model.named_parameters():
+        if not any(p is q for q in _regularized_params(model, include_bias)):
+            continue
+        mask = (p.detach().abs() >= threshold).to(p.dtype)
+        with torch.no_grad():
+            p.mul_(mask)
+        p.register_hook(lambda g, m=mask: g * m)
+        masks[name] = mask
+    return masks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SliceReport:
+    """Per-layer, per-slice sparsity of a converted model (slice 0 = least significant).
+
+    Attributes:
+        layers: Layer names, in module order.
+        zero_ratio: ``(n_layers, n_slices)``: fraction of weights whose slice is zero (the
+            magnitude's slice under differential encoding).
+        mean_zero_ratio: Mean over slices of the parameter-weighted zero ratio.
+    """
+
+    layers: tuple[str, ...]
+    zero_ratio: np.ndarray
+    mean_zero_ratio: float
+
+
+def slice_zero_ratios(model: nn.Module) -> SliceReport:
+    """Zero ratio of every slice of every crossbar layer's quantized weight."""
+    names, ratios, counts = [], [], []
+    for name, layer in crossbar_layers(model):
+        cfg: CrossbarConfig = layer.xbar.config
+        w = layer.weight.detach().reshape(layer.weight.shape[0], -1).t().cpu().double()
+        delta = 2.0 ** (exponent_of(w) - (cfg.weight_bits - 1))
+        q = torch.clamp(torch.round(w / delta), -cfg.q_max, cfg.q_max).to(torch.int64).numpy()
+        levels = encode_weights(q, cfg)  # (signs, slices, n_in, n_out)
+        active = levels.sum(axis=0)  # differential: one of the pair is zero
+        names.append(name)
+        ratios.append((active == 0).mean(axis=(1, 2)))
+        counts.append(q.size)
+    zr = np.array(ratios)
+    weights = np.array(counts, dtype=np.float64) / sum(counts)
+    return SliceReport(layers=tuple(names), zero_ratio=zr,
+                       mean_zero_ratio=float((zr * weights[:, None]).sum(axis=0).mean()))
+
+
+def adc_bits_needed(column_sums: np.ndarray, coverage: float) -> int:
+    """ADC bits covering ``coverage`` percent of column sums (``higher`` percentile): the
+    smallest ``B`` with ``2**B - 1 >= ceil(v)``; at least 1."""
+    v = float(np.percentile(column_sums, coverage, method="higher")) if column_sums.size else 0.0
+    return max(1, int(math.ceil(v)).bit_length())

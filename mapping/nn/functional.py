@@ -1,0 +1,168 @@
+"""Straight-through quantization, bit slicing and conductance noise in torch (CPU or CUDA).
+
+These are the torch twins of :mod:`mapping.quantize`, :mod:`crossbar.slicing` and
+:mod:`crossbar.noise`; tests check that they agree. Randomness comes only from an explicit
+``torch.Generator`` on the tensor's device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from crossbar.config import BOLTZMANN, ELEMENTARY_CHARGE, CrossbarConfig
+from crossbar.errors import InputError
+
+
+class _RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):  # noqa: D102
+        return torch.round(x)  # half to even, like numpy.rint
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        return grad
+
+
+class _FloorSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):  # noqa: D102
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        return grad
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    """``round`` (half to even) with an identity gradient."""
+    return _RoundSTE.apply(x)
+
+
+def floor_ste(x: torch.Tensor) -> torch.Tensor:
+    """``floor`` with an identity gradient."""
+    return _FloorSTE.apply(x)
+
+
+def exponent_of(x: torch.Tensor) -> int:
+    """Dynamic fixed-point scale exponent ``ceil(log2(max(max|x|, 1e-5)))`` (float64 maths)."""
+    m = float(x.detach().abs().max()) if x.numel() else 0.0
+    if not math.isfinite(m):
+        raise InputError(f"tensor to quantize holds NaN or inf (max |x| = {m}); nothing is clipped.")
+    return math.ceil(math.log2(max(m, 1e-5)))
+
+
+def quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor, float]:
+    """Symmetric dynamic fixed point with STE: integer-valued ``q`` and its step.
+
+    ``delta = 2**(s - (weight_bits - 1))``, ``q = clamp(round(w / delta), -q_max, q_max)`` with
+    ``q_max = 2**(weight_bits - 1) - 1`` (same rule as :func:`mapping.quantize.quantize_weights`).
+
+    Returns:
+        ``(q, delta)``: ``q`` float tensor of integers, same shape as ``w``; ``delta`` float.
+    """
+    delta = 2.0 ** (exponent_of(w) - (weight_bits - 1))
+    q_max = 2 ** (weight_bits - 1) - 1
+    return torch.clamp(round_ste(w / delta), -q_max, q_max), delta
+
+
+def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.Tensor, float]:
+    """Activations to the crossbar's input integers with STE (see :func:`quantize_weight_ste`).
+
+    Unsigned inputs: ``delta = 2**(s - input_bits)``, ``q in [0, 2**input_bits - 1]``; signed:
+    ``delta = 2**(s - (input_bits - 1))``, two's complement range. Negative values with unsigned
+    inputs raise :class:`InputError` (nothing is clipped silently).
+    """
+    if not config.signed_inputs and x.numel() and float(x.detach().min()) < 0:
+        n_neg = int((x.detach() < 0).sum())
+        raise InputError(
+            f"crossbar layer input has {n_neg} negative values but CrossbarConfig.signed_inputs is "
+            f"False; set signed_inputs=True for this layer (convert(..., overrides=...))."
+        )
+    bits = config.input_bits - (1 if config.signed_inputs else 0)
+    delta = 2.0 ** (exponent_of(x) - bits)
+    return torch.clamp(round_ste(x / delta), config.x_min, config.x_max), delta
+
+
+def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
+    """Cell levels of integer-valued weights (no gradient): ``(n_signs, n_slices, *q.shape)``."""
+    q = q.detach()
+    mags = (torch.relu(q), torch.relu(-q)) if config.encoding == "differential" else (q + config.offset,)
+    c = config.cell_bits
+    out = []
+    for mag in mags:
+        for s in range(config.n_slices):
+            out.append(torch.remainder(torch.floor(mag / 2 ** (c * s)), 2**c))
+    return torch.stack(out).reshape((config.n_signs, config.n_slices) + tuple(q.shape))
+
+
+def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None
+                   ) -> torch.Tensor:
+    """Levels after one fresh draw of every noise source of ``config.noise`` (no gradient).
+
+    Programming and read sources are all drawn (training samples a new device every forward,
+    as PytorX/ReSNA do). Same formulas as :mod:`crossbar.noise`.
+    """
+    noise = config.noise
+    if not noise.is_noisy:
+        return levels
+    lv = levels.detach().to(torch.float64)
+    kw = {"generator": generator, "device": lv.device, "dtype": torch.float64}
+    top = 2**config.cell_bits - 1
+    dg = config.level_conductance
+    g_floor = config.g_min / dg
+    out = lv.clone()
+    if noise.program_sigma is not None and noise.program_sigma > 0:
+        z = torch.randn(lv.shape, **kw)
+        if noise.program_model == "level":
+            out = out + noise.program_sigma * z
+        elif noise.program_model == "range":
+            out = out + noise.program_sigma * top * z
+        else:
+            out = (g_floor + out) * torch.exp(noise.program_sigma * z) - g_floor
+    if noise.physical_programming:
+        out = out + torch.randn(lv.shape, **kw) / 3.0
+    if noise.stuck_on_rate > 0 or noise.stuck_off_rate > 0:
+        u = torch.rand(lv.shape, **kw)
+        out = torch.where(u < noise.stuck_on_rate, torch.full_like(out, top), out)
+        off = (u >= noise.stuck_on_rate) & (u < noise.stuck_on_rate + noise.stuck_off_rate)
+        out = torch.where(off, torch.zeros_like(out), out)
+    var = torch.zeros_like(out)
+    if noise.read_sigma is not None and noise.read_sigma > 0:
+        var = var + (noise.read_sigma * (1.0 if noise.read_model == "level" else top)) ** 2
+    g = torch.clamp(config.g_min + out * dg, min=0.0)
+    if noise.thermal:
+        kt4 = 4.0 * BOLTZMANN * config.temperature
+        var = var + g * config.frequency * kt4 / config.read_voltage**2 / dg**2
+    if noise.shot:
+        var = var + g * config.frequency * 2.0 * ELEMENTARY_CHARGE / config.read_voltage / dg**2
+    read = out + torch.sqrt(var) * torch.randn(lv.shape, **kw) if bool((var > 0).any()) else out
+    if noise.rtn and noise.rtn_probability > 0:
+        g_r = torch.clamp(g, min=config.g_min)
+        k = noise.rtn_b * g_r + noise.rtn_a
+        hit = torch.rand(lv.shape, **kw) < noise.rtn_probability
+        read = read + torch.where(hit, g_r * k / (g_r - k) / dg, torch.zeros_like(read))
+    return read.to(levels.dtype)
+
+
+def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None
+                     ) -> torch.Tensor:
+    """Quantized weight as the noisy crossbar stores it, with a straight-through gradient.
+
+    Forward: the weight is quantized (:func:`quantize_weight_ste`), sliced into cell levels,
+    every level perturbed (:func:`perturb_levels`), and recombined
+    ``sum_s 2**(c s) (l+_s - l-_s) * delta`` (offset encoding: minus the offset). Backward:
+    identity with respect to ``w`` (the noise is a detached additive term).
+    """
+    q, delta = quantize_weight_ste(w, config.weight_bits)
+    if not config.noise.is_noisy:
+        return q * delta
+    levels = slice_levels(q, config)
+    diff = perturb_levels(levels, config, generator) - levels
+    sign = torch.tensor([1.0, -1.0][: config.n_signs], device=w.device, dtype=w.dtype)
+    place = torch.tensor([2.0 ** (config.cell_bits * s) for s in range(config.n_slices)],
+                         device=w.device, dtype=w.dtype)
+    shape = (config.n_signs, config.n_slices) + (1,) * w.dim()
+    dq = (diff.to(w.dtype) * (sign[:, None] * place[None, :]).reshape(shape)).sum(dim=(0, 1))
+    return (q + dq.detach()) * delta

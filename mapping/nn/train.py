@@ -1,0 +1,204 @@
+"""Training (``fit``, resumable, with tqdm progress) and crossbar-in-the-loop ``evaluate``.
+
+Noise-aware training (ReSNA, Yang et al. ICCAD 2021) is ``fit`` on a converted model in
+``"noisy"`` mode: every forward samples a fresh device (programming + physical thermal/shot/RTN
+noise at the layer config's frequency and temperature) while SGD updates the noise-free float
+master weights; per-layer noise levels come from ``convert(..., overrides=...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from crossbar.errors import ConfigError
+from mapping.nn.convert import reseed, set_mode
+from mapping.nn.modules import MODES
+
+Regularizer = Callable[[nn.Module], torch.Tensor]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainConfig:
+    """SGD hyper-parameters.
+
+    Attributes:
+        epochs: Total epochs (resuming continues up to this number).
+        lr: Learning rate.
+        momentum: SGD momentum.
+        batch_size: Samples per step.
+        lr_step: Multiply ``lr`` by ``lr_factor`` every ``lr_step`` epochs (``None``: constant).
+        lr_factor: Step factor.
+        mode: Forward mode used for training (``"float"``, ``"quantized"``, ``"noisy"``).
+        seed: Seed of shuffling and of per-epoch noise (epoch ``e`` uses ``[seed, e]``).
+    """
+
+    epochs: int
+    lr: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 64
+    lr_step: int | None = None
+    lr_factor: float = 0.5
+    mode: str = "float"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "epochs" else 1):
+                raise ConfigError(f"TrainConfig.{name} must be an integer >= {0 if name == 'epochs' else 1}; "
+                                  f"got {v!r}.")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"TrainConfig.lr must be a finite number > 0; got {self.lr!r}.")
+        if self.mode not in MODES or self.mode == "hardware":
+            raise ConfigError(f"TrainConfig.mode must be 'float', 'quantized' or 'noisy'; got {self.mode!r}.")
+
+
+@dataclass(slots=True)
+class History:
+    """Per-epoch training loss and test accuracy (mode of training, no repeats)."""
+
+    loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    dev = _device(model)
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out = model(torch.as_tensor(x[i:i + batch_size], device=dev))
+            correct += int((out.argmax(1).cpu().numpy() == y[i:i + batch_size]).sum())
+    return correct / max(1, len(x))
+
+
+def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer | None = None,
+        checkpoint: str | Path | None = None, progress: bool = True) -> History:
+    """Train ``model`` in place with SGD + cross-entropy (+ ``regularizer(model)``).
+
+    With ``checkpoint``, the model, optimizer and history are saved after every epoch
+    (atomically) and a later call resumes after the last finished epoch: shuffling and noise
+    depend only on ``(seed, epoch)``, so an interrupted and resumed run equals an uninterrupted
+    one.
+
+    Args:
+        model: Torch model (converted or not); trained on its current device.
+        data: A :class:`mapping.data.Dataset` (``x_train``, ``y_train``, ``x_test``, ``y_test``).
+        config: Hyper-parameters and training mode.
+        regularizer: Extra loss term, e.g. ``lambda m: bitslice_l1(m, alpha=0.5)``.
+        checkpoint: Path of the checkpoint file (``.pt``); ``None`` = no checkpointing.
+        progress: Show a tqdm progress bar.
+
+    Returns:
+        The full history (including epochs finished before a resume).
+    """
+    set_mode(model, config.mode)
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    hist = History()
+    start = 0
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        state = torch.load(ckpt, map_location=_device(model), weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        hist = History(**json.loads(state["history"]))
+        start = int(state["epoch"])
+    dev = _device(model)
+    n = len(data.x_train)
+    bar = tqdm(range(start, config.epochs), disable=not progress, desc="epochs", leave=False)
+    for epoch in bar:
+        lr = config.lr * (config.lr_factor ** (epoch // config.lr_step) if config.lr_step else 1.0)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        reseed(model, np.random.SeedSequence([config.seed, epoch]))
+        order = np.random.default_rng([config.seed, epoch]).permutation(n)
+        model.train()
+        total = 0.0
+        for i in range(0, n, config.batch_size):
+            idx = order[i:i + config.batch_size]
+            xb = torch.as_tensor(data.x_train[idx], device=dev)
+            yb = torch.as_tensor(data.y_train[idx], device=dev)
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            if regularizer is not None:
+                loss = loss + regularizer(model)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        model.eval()
+        hist.loss.append(total / n)
+        hist.test_accuracy.append(_accuracy(model, data.x_test, data.y_test, 512))
+        bar.set_postfix(loss=f"{hist.loss[-1]:.4f}", acc=f"{hist.test_accuracy[-1]:.4f}")
+        if ckpt is not None:
+            tmp = ckpt.with_suffix(ckpt.suffix + ".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                        "history": json.dumps(asdict(hist))}, tmp)
+            tmp.replace(ckpt)
+    return hist
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvalResult:
+    """Accuracy over independent noise draws.
+
+    Attributes:
+        mode: Forward mode evaluated.
+        accuracies: One accuracy per repeat (fresh programming and read noise each).
+        mean: Mean accuracy.
+        std: Sample standard deviation (0 for one repeat).
+    """
+
+    mode: str
+    accuracies: tuple[float, ...]
+    mean: float
+    std: float
+
+
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, *, mode: str = "hardware", n_repeats: int = 1,
+             seed: int = 0, batch_size: int = 256) -> EvalResult:
+    """Test accuracy of ``model`` in ``mode``, over ``n_repeats`` independent noise draws.
+
+    Repeat ``r`` reseeds every crossbar layer from ``[seed, r]`` (new programming noise, new
+    read noise). The model's previous modes are restored afterwards.
+
+    Args:
+        model: A converted model.
+        x: Inputs ``(n, ...)`` float32. y: Labels ``(n,)`` int.
+        mode: ``"float"``, ``"quantized"``, ``"noisy"`` or ``"hardware"``.
+        n_repeats: Independent draws (>= 1).
+        seed: Seed of the draws.
+        batch_size: Samples per forward (the activation exponent is per batch).
+    """
+    if isinstance(n_repeats, bool) or not isinstance(n_repeats, int) or n_repeats < 1:
+        raise ConfigError(f"evaluate: n_repeats must be an integer >= 1; got {n_repeats!r}.")
+    from mapping.nn.convert import crossbar_layers
+
+    saved = [(layer, layer.xbar.mode, layer.xbar.seed) for _, layer in crossbar_layers(model)]
+    was_training = model.training
+    model.eval()
+    set_mode(model, mode)
+    accs = []
+    try:
+        for r in range(n_repeats):
+            reseed(model, np.random.SeedSequence([seed, r]))
+            accs.append(_accuracy(model, x, y, batch_size))
+    finally:
+        for layer, m, s in saved:
+            layer.xbar.mode = m
+            layer.xbar.reseed(s)
+        model.train(was_training)
+    a = np.array(accs)
+    return EvalResult(mode=mode, accuracies=tuple(accs), mean=float(a.mean()),
+                      std=float(a.std(ddof=1)) if len(a) > 1 else 0.0)

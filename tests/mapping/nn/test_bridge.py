@@ -1,0 +1,175 @@
+"""Torch bridge: modes, exactness against the crossbar engines, convert, save/load, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from crossbar import CrossbarConfig, NoiseConfig, program
+from crossbar.errors import ConfigError, InputError
+from crossbar.noise import read_std
+from crossbar.slicing import encode_weights
+from mapping.nn import convert, load_state, reseed, save_state, set_mode
+from mapping.nn import functional as xf
+from mapping.nn.torch_engine import matmul_torch
+
+
+def _net(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(2, 5, 3, stride=2, padding=1), nn.ReLU(),
+                         nn.Conv2d(5, 4, 2, padding=1, bias=False), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(4 * 5 * 5, 7), nn.ReLU(), nn.Linear(7, 3))
+
+
+def _x(seed: int = 1) -> torch.Tensor:
+    return torch.rand(6, 2, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_float_mode_is_the_original_model():
+    net = _net()
+    xn = convert(net, CrossbarConfig())
+    torch.testing.assert_close(xn(_x()), net(_x()), rtol=0, atol=0)
+    assert type(net[0]) is nn.Conv2d, "convert must not modify its argument"
+
+
+@pytest.mark.parametrize("encoding", ["differential", "offset"])
+def test_hardware_equals_quantized_when_ideal(encoding):
+    """No noise + lossless ADC: the crossbar forward equals the quantized forward (and its
+    gradients are the straight-through ones)."""
+    xn = convert(_net(), CrossbarConfig(rows=16, encoding=encoding, adc_bits=9))
+    x = _x()
+    set_mode(xn, "quantized")
+    yq = xn(x)
+    yq.square().sum().backward()
+    gq = [p.grad.clone() for p in xn.parameters()]
+    xn.zero_grad()
+    set_mode(xn, "hardware")
+    yh = xn(x)
+    torch.testing.assert_close(yh, yq, rtol=1e-6, atol=1e-6)
+    yh.square().sum().backward()
+    for a, b in zip(gq, [p.grad for p in xn.parameters()], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_hardware_lossy_adc_matches_engine_layer_by_layer():
+    cfg = CrossbarConfig(rows=16, adc_bits=(3, 3, 3, 1))
+    net = nn.Sequential(nn.Linear(40, 9))
+    xn = set_mode(convert(net, cfg), "hardware")
+    x = torch.rand(5, 40, generator=torch.Generator().manual_seed(3))
+    got = xn(x).detach().double()
+    xq, dx = xf.quantize_input_ste(x, cfg)
+    wq, dw = xf.quantize_weight_ste(net[0].weight, cfg.weight_bits)
+    q = wq.detach().t().to(torch.int64).numpy()
+    y_int = program(q, cfg).matmul(xq.to(torch.int64).numpy(), engine="numpy")
+    want = torch.from_numpy(y_int) * dx * dw + net[0].bias.detach().double()
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    set_mode(xn, "quantized")
+    assert not torch.allclose(xn(x).double(), want), "a 1/3-bit ADC must change the result"
+
+
+NOISY = NoiseConfig(program_sigma=0.1, read_sigma=0.05, physical_programming=True, thermal=True,
+                    shot=True, rtn=True, stuck_on_rate=0.01, stuck_off_rate=0.01)
+
+
+@pytest.mark.parametrize("noise", [NoiseConfig(), NOISY], ids=["ideal", "noisy"])
+@pytest.mark.parametrize("adc_bits", [None, 5, (2, 3, 4, 1)])
+@pytest.mark.parametrize("signed", [False, True])
+def test_torch_engine_equals_numba_bit_for_bit(noise, adc_bits, signed, seed):
+    cfg = CrossbarConfig(rows=24, adc_bits=adc_bits, signed_inputs=signed, noise=noise, frequency=1e9)
+    r = np.random.default_rng(seed)
+    q = r.integers(-127, 128, size=(61, 13))
+    x = r.integers(cfg.x_min, cfg.x_max + 1, size=(7, 61))
+    m = program(q, cfg, rng=np.random.default_rng(seed))
+    want = m.matmul(x, rng=np.random.default_rng(seed + 1), fast_path=False)
+    got = matmul_torch(m, torch.as_tensor(x), rng=np.random.default_rng(seed + 1), batch_chunk=3)
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_slice_levels_match_crossbar_slicing(seed):
+    for cfg in (CrossbarConfig(), CrossbarConfig(encoding="offset", cell_bits=3, weight_bits=7)):
+        q = np.random.default_rng(seed).integers(-cfg.q_max, cfg.q_max + 1, size=(9, 4))
+        got = xf.slice_levels(torch.as_tensor(q, dtype=torch.float64), cfg).numpy()
+        np.testing.assert_array_equal(got, encode_weights(q, cfg))
+
+
+def test_quantize_weight_ste_rule_and_gradient():
+    w = torch.tensor([0.5, -0.26, 0.124, 0.0], requires_grad=True)
+    q, delta = xf.quantize_weight_ste(w, 8)
+    # max|w| = 0.5 -> s = -1, delta = 2**(-1 - 7); 0.5/delta = 128 -> clamped to 127
+    assert delta == 2.0**-8
+    np.testing.assert_array_equal(q.detach().numpy(), [127.0, -67.0, 32.0, 0.0])  # 66.56, 31.74
+    (q * delta).sum().backward()
+    # identity gradient, except through the clamp (as torch.clamp in the reference)
+    np.testing.assert_array_equal(w.grad.numpy(), np.array([0.0, 1.0, 1.0, 1.0], dtype=np.float32))
+
+
+def test_noisy_weight_statistics_and_straight_through_gradient():
+    cfg = CrossbarConfig(noise=NoiseConfig(read_sigma=0.2))
+    w = torch.full((200, 200), 0.3, requires_grad=True)
+    w.data[0, 0] = 0.5  # sets the exponent: delta = 2**-8, q = round(0.3 * 256) = 77 = 1031 (base 4)
+    g = torch.Generator().manual_seed(0)
+    wn = xf.noisy_weight_ste(w, cfg, g)
+    err = (wn.detach() / 2.0**-8 - 77.0)[1:, 1:].flatten()
+    # 2 signs x 4 slices with read std 0.2 level; slice s weighs 4**s
+    want_std = 0.2 * np.sqrt(2 * sum(16.0**s for s in range(4)))
+    assert abs(float(err.mean())) < 5 * want_std / np.sqrt(err.numel())
+    np.testing.assert_allclose(float(err.std()), want_std, rtol=0.03)
+    wn.sum().backward()
+    want = np.ones((200, 200), dtype=np.float32)
+    want[0, 0] = 0.0  # 0.5 / delta = 128 is clamped to 127
+    np.testing.assert_array_equal(w.grad.numpy(), want)
+
+
+def test_torch_noise_matches_crossbar_noise_std():
+    cfg = CrossbarConfig(cell_bits=8, frequency=1e9, temperature=400.0,
+                         noise=NoiseConfig(thermal=True, shot=True))
+    levels = torch.full((400, 400), 100.0, dtype=torch.float64)
+    out = xf.perturb_levels(levels, cfg, torch.Generator().manual_seed(1))
+    want = float(read_std(np.array([100.0]), cfg)[0])
+    np.testing.assert_allclose(float((out - levels).std()), want, rtol=0.02)
+
+
+def test_noisy_mode_draws_fresh_noise_and_is_seeded():
+    cfg = CrossbarConfig(noise=NOISY)
+    a = set_mode(convert(_net(), cfg, seed=5), "noisy")
+    b = set_mode(convert(_net(), cfg, seed=5), "noisy")
+    y1, y2 = a(_x()), a(_x())
+    assert not torch.equal(y1, y2)
+    torch.testing.assert_close(b(_x()), y1, rtol=0, atol=0)
+
+
+def test_hardware_mode_programs_once_and_reseed_reprograms():
+    cfg = CrossbarConfig(adc_bits=6, noise=NoiseConfig(program_sigma=0.3))
+    xn = set_mode(convert(_net(), cfg, seed=2), "hardware")
+    y1, y2 = xn(_x()), xn(_x())
+    torch.testing.assert_close(y1, y2, rtol=0, atol=0)  # programming noise fixed, no read noise
+    reseed(xn, 9)
+    assert not torch.equal(xn(_x()), y1)
+    reseed(xn, np.random.SeedSequence(2).spawn(1)[0])
+
+
+def test_overrides_select_and_errors():
+    cfg = CrossbarConfig()
+    xn = convert(_net(), cfg, overrides={"7": None, "5": cfg.replace(noise=NoiseConfig(read_sigma=0.01))})
+    assert type(xn[7]) is nn.Linear and xn[5].xbar.config.noise.read_sigma == 0.01
+    only_conv = convert(_net(), cfg, select=lambda name, m: isinstance(m, nn.Conv2d))
+    assert type(only_conv[5]) is nn.Linear and hasattr(only_conv[0], "xbar")
+    with pytest.raises(ConfigError, match="overrides name no convertible layer"):
+        convert(_net(), cfg, overrides={"fc9": None})
+    with pytest.raises(ConfigError, match="mode must be one of"):
+        set_mode(xn, "analog")
+    with pytest.raises(InputError, match="negative values"):
+        set_mode(xn, "quantized")(_x() - 0.5)
+
+
+def test_state_dict_round_trip(tmp_path):
+    cfg = CrossbarConfig(adc_bits=5)
+    xn = set_mode(convert(_net(), cfg), "hardware")
+    path = tmp_path / "m.pt"
+    save_state(xn, path)
+    other = set_mode(convert(_net(seed=7), cfg), "hardware")
+    assert not torch.equal(other(_x()), xn(_x()))
+    load_state(other, path)
+    torch.testing.assert_close(other(_x()), xn(_x()), rtol=0, atol=0)

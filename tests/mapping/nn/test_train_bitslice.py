@@ -1,0 +1,142 @@
+"""Bit-slice L1 (exact reference semantics), plain L1, pruning, reports; resumable fit; evaluate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from crossbar import CrossbarConfig, NoiseConfig
+from crossbar.errors import ConfigError
+from mapping.data import load_digits
+from mapping.nn import convert
+from mapping.nn.bitslice import (
+    adc_bits_needed,
+    bitslice_l1,
+    bitslice_slices,
+    plain_l1,
+    prune,
+    slice_zero_ratios,
+)
+from mapping.nn.models import mlp
+from mapping.nn.train import TrainConfig, evaluate, fit
+
+
+def test_bitslice_slices_reconstruct_and_clamp():
+    w = torch.tensor([1.0, -0.75, 0.3, 0.0, 0.999])
+    # s = 0, delta = 2**-8: x = round(|w| * 256) clamped to 255
+    x = torch.clamp(torch.round(w.abs() * 256), max=255)
+    b = bitslice_slices(w)
+    assert len(b) == 4 and float(x[0]) == 255.0  # 256 would overflow the MSB slice
+    np.testing.assert_array_equal(sum(bk * 4 ** (3 - k) for k, bk in enumerate(b)).numpy(), x.numpy())
+    for bk in b:
+        assert float(bk.min()) >= 0 and float(bk.max()) <= 3
+
+
+def test_bitslice_l1_gradient_is_the_reference_formula(seed):
+    torch.manual_seed(seed)
+    lin = nn.Linear(30, 20, bias=False)
+    with torch.no_grad():
+        lin.weight[0, 0] = 0.9  # fixes the exponent: s = 0, delta = 2**-8
+        lin.weight[:] = lin.weight.clamp(-0.9, 0.9)
+    model = nn.Sequential(lin)
+    bitslice_l1(model, alpha=1.0).backward()
+    w = lin.weight.detach()
+    b = bitslice_slices(w)
+    coef = (1 / 64, 1 / 16, 1 / 4, 1.0)
+    push = sum(c * (bk > 0).to(w.dtype) for c, bk in zip(coef, b, strict=True))
+    want = torch.sign(w) * 256.0 * push / (4 * w.numel())
+    torch.testing.assert_close(lin.weight.grad, want, rtol=1e-6, atol=1e-9)
+
+
+def test_regularizer_values_by_hand():
+    lin = nn.Linear(2, 1, bias=True)
+    with torch.no_grad():
+        lin.weight[:] = torch.tensor([[0.5, -0.25]])
+        lin.bias[:] = torch.tensor([0.125])
+    m = nn.Sequential(lin)
+    np.testing.assert_allclose(float(plain_l1(m, alpha=3.0).detach()), 3.0 * 0.875 / 3, rtol=1e-7)
+    # per tensor: weight s = -1, delta = 2**-9: x = 255 (clamped from 256) = (3,3,3,3), 128 = (2,0,0,0);
+    # bias s = -3, delta = 2**-11: x = 255 (clamped) = (3,3,3,3)
+    got = float(bitslice_l1(m, alpha=0.5).detach())
+    np.testing.assert_allclose(got, 0.5 * (12 + 2 + 12) / (4 * 3), rtol=1e-7)
+
+
+def test_prune_masks_weights_and_gradients():
+    torch.manual_seed(0)
+    m = mlp((8, 6, 3))
+    with torch.no_grad():
+        m[1].weight[0, :4] = 0.005
+    masks = prune(m, threshold=0.01)
+    assert float(masks["1.weight"][0, :4].sum()) == 0.0
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        m(torch.rand(4, 8)).square().sum().backward()
+        opt.step()
+    assert torch.all(m[1].weight[0, :4] == 0.0)
+
+
+def test_slice_zero_ratio_report_by_hand():
+    lin = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        lin.weight[:] = torch.tensor([[0.5, 0.25, -0.0078125, 0.0]])
+    xn = convert(nn.Sequential(lin), CrossbarConfig())
+    # s = -1, delta = 2**-8: q = 127 (clamped 128), 64, -2, 0 -> base-4 digits (lsb first)
+    # 127 = (3,3,3,1), 64 = (0,0,0,1), 2 = (2,0,0,0), 0 = (0,0,0,0)
+    rep = slice_zero_ratios(xn)
+    np.testing.assert_allclose(rep.zero_ratio[0], [0.5, 0.75, 0.75, 0.5])
+    assert rep.mean_zero_ratio == pytest.approx(0.625)
+
+
+@pytest.mark.parametrize(("values", "coverage", "bits"), [([0, 1, 1, 1], 100.0, 1), ([0, 7, 7, 8], 100.0, 4),
+                                                         ([0, 7, 7, 8], 50.0, 3), ([0.0, 0.2], 100.0, 1)])
+def test_adc_bits_needed(values, coverage, bits):
+    assert adc_bits_needed(np.array(values, dtype=float), coverage) == bits
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def test_fit_resume_equals_uninterrupted(tmp_path, digits):
+    small = type(digits)(x_train=digits.x_train[:200], y_train=digits.y_train[:200],
+                         x_test=digits.x_test[:100], y_test=digits.y_test[:100], n_classes=10,
+                         name="digits-small", source=digits.source)
+    cfg = CrossbarConfig(noise=NoiseConfig(program_sigma=0.05))
+
+    def run(epochs_first, ckpt):
+        torch.manual_seed(0)
+        model = convert(mlp((64, 16, 10)), cfg, seed=1)
+        tc = TrainConfig(epochs=epochs_first, lr=0.05, batch_size=32, mode="noisy", seed=3)
+        fit(model, small, tc, checkpoint=ckpt, progress=False)
+        return model, ckpt
+
+    straight, _ = run(4, None)
+    _, ckpt = run(2, tmp_path / "c.pt")
+    torch.manual_seed(0)
+    resumed = convert(mlp((64, 16, 10)), cfg, seed=1)
+    hist = fit(resumed, small, TrainConfig(epochs=4, lr=0.05, batch_size=32, mode="noisy", seed=3),
+               checkpoint=ckpt, progress=False)
+    assert len(hist.loss) == 4
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_evaluate_repeats_are_independent_and_reproducible(digits):
+    torch.manual_seed(0)
+    model = mlp((64, 32, 10))
+    fit(model, digits, TrainConfig(epochs=3, lr=0.05), progress=False)
+    xn = convert(model, CrossbarConfig(adc_bits=4, noise=NoiseConfig(program_sigma=0.5)))
+    r1 = evaluate(xn, digits.x_test, digits.y_test, mode="hardware", n_repeats=4, seed=0)
+    r2 = evaluate(xn, digits.x_test, digits.y_test, mode="hardware", n_repeats=4, seed=0)
+    assert r1 == r2 and len(set(r1.accuracies)) > 1 and r1.std > 0
+    np.testing.assert_allclose(r1.mean, np.mean(r1.accuracies), rtol=1e-12)
+    clean = evaluate(xn, digits.x_test, digits.y_test, mode="float")
+    assert clean.mean > r1.mean and clean.std == 0.0
+    with pytest.raises(ConfigError, match="n_repeats"):
+        evaluate(xn, digits.x_test, digits.y_test, n_repeats=0)
+    with pytest.raises(ConfigError, match="TrainConfig.mode"):
+        TrainConfig(epochs=1, mode="hardware")
