@@ -3,7 +3,15 @@
 This subpackage is the only part of ``mapping`` that imports torch.
 """
 
-from mapping.nn.convert import convert, crossbar_layers, load_state, reseed, save_state, set_mode
+from mapping.nn.convert import (
+    convert,
+    crossbar_layers,
+    load_state,
+    reconfigure,
+    reseed,
+    save_state,
+    set_mode,
+)
 from mapping.nn.modules import MODES, CrossbarConv2d, CrossbarLinear
 
 __all__ = [
@@ -13,6 +21,7 @@ __all__ = [
     "convert",
     "crossbar_layers",
     "load_state",
+    "reconfigure",
     "reseed",
     "save_state",
     "set_mode",

@@ -132,3 +132,62 @@ def adc_bits_needed(column_sums: np.ndarray, coverage: float) -> int:
     smallest ``B`` with ``2**B - 1 >= ceil(v)``; at least 1."""
     v = float(np.percentile(column_sums, coverage, method="higher")) if column_sums.size else 0.0
     return max(1, int(math.ceil(v)).bit_length())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnSumReport:
+    """Per-slice statistics of the column partial sums (ADC inputs) on real inputs.
+
+    Pools every sign, row tile, input cycle, input vector and column of a slice (programmed
+    levels, no read noise: the ADC input of a noise-free read).
+
+    Attributes:
+        layers: Layer names. coverages: Coverage percentages of ``adc_bits``.
+        histograms: Per layer, ``(n_slices, max_sum + 1)`` counts of each integer column sum.
+        adc_bits: ``(n_layers, n_slices, n_coverages)``: bits needed so that ``2**B - 1`` covers
+            the coverage percentile of the sums (slice 0 = least significant).
+    """
+
+    layers: tuple[str, ...]
+    coverages: tuple[float, ...]
+    histograms: tuple[np.ndarray, ...]
+    adc_bits: np.ndarray
+
+
+def column_sum_report(model: nn.Module, x: np.ndarray, *, coverages: tuple[float, ...] = (100.0, 99.9, 99.0),
+                      max_vectors: int = 4096, batch_size: int = 256) -> ColumnSumReport:
+    """Run ``x`` through ``model`` in ``"hardware"`` mode and report every crossbar layer's
+    per-slice column sums (at most ``max_vectors`` input vectors per layer, the first ones)."""
+    from mapping.nn.convert import set_mode
+
+    layers = list(crossbar_layers(model))
+    modes = [(layer, layer.xbar.mode) for _, layer in layers]
+    for _, layer in layers:
+        layer.xbar.probe = []
+    was_training = model.training
+    model.eval()
+    set_mode(model, "hardware")
+    try:
+        dev = next(model.parameters()).device
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                model(torch.as_tensor(x[i:i + batch_size], device=dev))
+        names, hists, bits = [], [], []
+        for name, layer in layers:
+            probe = layer.xbar.probe
+            matrix = probe[-1][1]
+            xs = np.concatenate([p[0] for p in probe if p[1] is matrix])[:max_vectors]
+            sums = matrix.column_sums(xs)  # (signs, slices, tiles, cycles, batch, n_out), no read noise
+            per_slice = np.moveaxis(sums, 1, 0).reshape(sums.shape[1], -1)
+            top = int(np.ceil(per_slice.max())) if per_slice.size else 0
+            hists.append(np.stack([np.bincount(np.rint(np.clip(v, 0, None)).astype(np.int64),
+                                               minlength=top + 1)[: top + 1] for v in per_slice]))
+            bits.append([[adc_bits_needed(v, c) for c in coverages] for v in per_slice])
+            names.append(name)
+    finally:
+        for layer, m in modes:
+            layer.xbar.probe = None
+            layer.xbar.mode = m
+        model.train(was_training)
+    return ColumnSumReport(layers=tuple(names), coverages=tuple(coverages), histograms=tuple(hists),
+                           adc_bits=np.array(bits, dtype=np.int64))

@@ -61,6 +61,10 @@ def convert(
     if not isinstance(config, CrossbarConfig):
         raise ConfigError(f"convert: config must be a CrossbarConfig; got {config!r}.")
     overrides = dict(overrides or {})
+    already = [n for n, _ in crossbar_layers(model)]
+    if already:
+        raise ConfigError(f"convert: the model already has crossbar layers {already[:5]}; use "
+                          f"reconfigure(model, config) to change their CrossbarConfig.")
     names = {n for n, m in model.named_modules() if _convertible(m)}
     unknown = sorted(set(overrides) - names)
     if unknown:
@@ -123,6 +127,31 @@ def reseed(model: nn.Module, seed: int | np.random.SeedSequence | None) -> nn.Mo
     return model
 
 
+def reconfigure(model: nn.Module, config: CrossbarConfig, *, names: list[str] | None = None) -> nn.Module:
+    """A deep copy of a converted model whose crossbar layers (those in ``names``, default all)
+    use ``config``; weights, modes and seeds are kept, programmed matrices are dropped.
+
+    Example:
+        >>> xnet = convert(nn.Sequential(nn.Linear(4, 2)), CrossbarConfig())
+        >>> reconfigure(xnet, CrossbarConfig(adc_bits=4))[0].xbar.config.adc_bits
+        4
+    """
+    if not isinstance(config, CrossbarConfig):
+        raise ConfigError(f"reconfigure: config must be a CrossbarConfig; got {config!r}.")
+    out = copy.deepcopy(model)
+    found = set()
+    for name, layer in crossbar_layers(out):
+        if names is None or name in names:
+            mode, scale = layer.xbar.mode, layer.xbar.noise_scale
+            layer.xbar = type(layer.xbar)(config, layer.xbar.seed)
+            layer.xbar.mode, layer.xbar.noise_scale = mode, scale
+            found.add(name)
+    missing = sorted(set(names or []) - found)
+    if missing:
+        raise ConfigError(f"reconfigure: no crossbar layers named {missing}.")
+    return out
+
+
 def save_state(model: nn.Module, path: str | Path) -> None:
     """Save ``model.state_dict()`` (parameters and buffers only: load with :func:`load_state`)."""
     torch.save(model.state_dict(), Path(path))
@@ -136,4 +165,5 @@ def load_state(model: nn.Module, path: str | Path) -> nn.Module:
     return model
 
 
-__all__ = ["MODES", "convert", "crossbar_layers", "load_state", "reseed", "save_state", "set_mode"]
+__all__ = ["MODES", "convert", "crossbar_layers", "load_state", "reconfigure", "reseed", "save_state",
+           "set_mode"]

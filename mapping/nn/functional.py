@@ -146,14 +146,15 @@ def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torc
     return read.to(levels.dtype)
 
 
-def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None
-                     ) -> torch.Tensor:
+def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None, *,
+                     scale: float = 1.0) -> torch.Tensor:
     """Quantized weight as the noisy crossbar stores it, with a straight-through gradient.
 
     Forward: the weight is quantized (:func:`quantize_weight_ste`), sliced into cell levels,
     every level perturbed (:func:`perturb_levels`), and recombined
     ``sum_s 2**(c s) (l+_s - l-_s) * delta`` (offset encoding: minus the offset). Backward:
-    identity with respect to ``w`` (the noise is a detached additive term).
+    identity with respect to ``w`` (the noise is a detached additive term). ``scale`` multiplies
+    the drawn level perturbation (per-layer training noise, as ReSNA injects less into FC layers).
     """
     q, delta = quantize_weight_ste(w, config.weight_bits)
     if not config.noise.is_noisy:
@@ -165,4 +166,4 @@ def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig, generator: torch.G
                          device=w.device, dtype=w.dtype)
     shape = (config.n_signs, config.n_slices) + (1,) * w.dim()
     dq = (diff.to(w.dtype) * (sign[:, None] * place[None, :]).reshape(shape)).sum(dim=(0, 1))
-    return (q + dq.detach()) * delta
+    return (q + scale * dq.detach()) * delta

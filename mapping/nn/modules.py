@@ -46,6 +46,8 @@ class _CrossbarState:
             raise ConfigError(f"crossbar layer config must be a CrossbarConfig; got {config!r}.")
         self.config = config
         self.mode: str = "float"
+        self.noise_scale: float = 1.0  # multiplies the noise drawn in "noisy" mode (ReSNA per-layer)
+        self.probe: list | None = None  # when a list, hardware forwards append (x_int, matrix)
         self.reseed(seed)
 
     def reseed(self, seed: np.random.SeedSequence) -> None:
@@ -77,6 +79,8 @@ class _CrossbarState:
     def hardware_matmul(self, x_int: torch.Tensor, q_matrix: np.ndarray) -> torch.Tensor:
         """Crossbar product of integer inputs ``(rows, n_in)`` and weights ``(n_in, n_out)``."""
         m = self.matrix(q_matrix)
+        if self.probe is not None:
+            self.probe.append((x_int.detach().to(torch.int64).cpu().numpy(), m))
         if x_int.device.type == "cpu":
             y = m.matmul(x_int.detach().to(torch.int64).numpy(), rng=self.read_rng)
             return torch.from_numpy(y)
@@ -110,7 +114,8 @@ class CrossbarLinear(nn.Linear):
         cfg = self.xbar.config
         xq, dx = xf.quantize_input_ste(x, cfg)
         if mode == "noisy":
-            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.generator(self.weight.device))
+            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.generator(self.weight.device),
+                                    scale=self.xbar.noise_scale)
             return F.linear(xq * dx, w, self.bias)
         wq, dw = xf.quantize_weight_ste(self.weight, cfg.weight_bits)
         y_ref = F.linear(xq * dx, wq * dw, self.bias)
@@ -151,7 +156,8 @@ class CrossbarConv2d(nn.Conv2d):
         cfg = self.xbar.config
         xq, dx = xf.quantize_input_ste(x, cfg)
         if mode == "noisy":
-            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.generator(self.weight.device))
+            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.generator(self.weight.device),
+                                    scale=self.xbar.noise_scale)
             return self._conv(xq * dx, w)
         wq, dw = xf.quantize_weight_ste(self.weight, cfg.weight_bits)
         y_ref = self._conv(xq * dx, wq * dw)

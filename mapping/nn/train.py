@@ -85,7 +85,8 @@ def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int) -
 
 
 def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer | None = None,
-        checkpoint: str | Path | None = None, progress: bool = True) -> History:
+        checkpoint: str | Path | None = None, progress: bool = True,
+        callback: Callable[[int, nn.Module, History], None] | None = None) -> History:
     """Train ``model`` in place with SGD + cross-entropy (+ ``regularizer(model)``).
 
     With ``checkpoint``, the model, optimizer and history are saved after every epoch
@@ -100,6 +101,8 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
         regularizer: Extra loss term, e.g. ``lambda m: bitslice_l1(m, alpha=0.5)``.
         checkpoint: Path of the checkpoint file (``.pt``); ``None`` = no checkpointing.
         progress: Show a tqdm progress bar.
+        callback: Called as ``callback(epoch, model, history)`` after every finished epoch (e.g.
+            for model selection); runs after the checkpoint is written.
 
     Returns:
         The full history (including epochs finished before a resume).
@@ -146,6 +149,8 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                         "history": json.dumps(asdict(hist))}, tmp)
             tmp.replace(ckpt)
+        if callback is not None:
+            callback(epoch, model, hist)
     return hist
 
 

@@ -29,3 +29,45 @@ def test_bench_smoke(capsys):
     res = json.loads(capsys.readouterr().out)
     for name in ("offset_adc6", "differential_adc6", "lossless_fast_path"):
         assert res[name] > 0 and abs(res[name + "_ratio"] - res[name] / res["gemm_f32"]) < 1e-12
+
+
+def test_bitslice_sparsity_smoke(tmp_path, capsys):
+    import h5py
+    import numpy as np
+
+    from experiments import bitslice_sparsity
+
+    assert bitslice_sparsity.main(["--smoke", "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        assert "git_sha" in f.attrs and "config" in f.attrs
+        for method in ("l1", "bitslice"):
+            zr = f[method]["zero_ratio"][()]
+            assert zr.shape == (2, 4) and np.all((zr >= 0) & (zr <= 1))
+            acc = f[method]["hardware_accuracy_by_rows"][()]
+            assert acc.shape == (2,) and np.all((acc >= 0) & (acc <= 1))
+            bits = f[method]["adc_bits"][()]
+            assert bits.shape == (2, 4, 3) and np.all(bits[..., 0] >= bits[..., 2])  # max >= 99%
+        s = f["summary"]
+        np.testing.assert_allclose(s["zero_ratio_gain"][()],
+                                   f["bitslice"]["mean_zero_ratio"][()] / f["l1"]["mean_zero_ratio"][()])
+    assert (tmp_path / "zero_ratios.png").stat().st_size > 10_000
+    assert (tmp_path / "zero_ratios.pdf").exists()
+    assert "zero-ratio gain" in capsys.readouterr().out
+
+
+def test_resna_smoke(tmp_path, capsys):
+    import h5py
+
+    from experiments import resna
+
+    assert resna.main(["--smoke", "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        table = f["grid"]["table"][()]
+        cols = f["grid"].attrs["columns"].split(",")
+    assert table.shape == (1, len(resna.COLUMNS)) and cols == list(resna.COLUMNS)
+    row = dict(zip(cols, table[0], strict=True))
+    assert (row["frequency_hz"], row["temperature_k"], row["cell_bits"]) == (1e9, 400.0, 4.0)
+    assert 0 <= row["unaware_mean"] <= 1 and 0 <= row["aware_mean"] <= 1
+    assert row["loss_points"] == 100 * (row["quantized_acc"] - row["unaware_mean"])
+    assert (tmp_path / "accuracy.png").exists() and (tmp_path / "accuracy.pdf").exists()
+    assert "cell=4b" in capsys.readouterr().out

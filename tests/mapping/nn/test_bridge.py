@@ -11,7 +11,7 @@ from crossbar import CrossbarConfig, NoiseConfig, program
 from crossbar.errors import ConfigError, InputError
 from crossbar.noise import read_std
 from crossbar.slicing import encode_weights
-from mapping.nn import convert, load_state, reseed, save_state, set_mode
+from mapping.nn import convert, crossbar_layers, load_state, reconfigure, reseed, save_state, set_mode
 from mapping.nn import functional as xf
 from mapping.nn.torch_engine import matmul_torch
 
@@ -173,3 +173,14 @@ def test_state_dict_round_trip(tmp_path):
     assert not torch.equal(other(_x()), xn(_x()))
     load_state(other, path)
     torch.testing.assert_close(other(_x()), xn(_x()), rtol=0, atol=0)
+
+
+def test_reconfigure_changes_adc_and_convert_refuses_converted_models():
+    xn = set_mode(convert(_net(), CrossbarConfig()), "hardware")
+    lossy = reconfigure(xn, CrossbarConfig(adc_bits=(1, 1, 1, 1)))
+    assert all(layer.xbar.config.adc_bits == (1, 1, 1, 1) for _, layer in crossbar_layers(lossy))
+    assert all(layer.xbar.mode == "hardware" for _, layer in crossbar_layers(lossy))
+    assert not torch.allclose(lossy(_x()), xn(_x()))
+    assert xn[0].xbar.config.adc_bits is None, "reconfigure must not modify its argument"
+    with pytest.raises(ConfigError, match="already has crossbar layers"):
+        convert(xn, CrossbarConfig())

@@ -1,0 +1,58 @@
+"""Shared helpers of the experiment scripts: provenance, HDF5 output, figure saving."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+
+def provenance(config: dict[str, Any], seed: int | None) -> dict[str, str]:
+    """Git SHA, command line, seed, the full config as JSON, and package versions."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False,
+                             cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except OSError:
+        sha = "unknown"
+    versions = {}
+    for pkg in ("numpy", "numba", "torch", "scipy", "h5py", "pymoo", "xbarsim"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "absent"
+    return {"git_sha": sha, "argv": json.dumps(sys.argv), "seed": json.dumps(seed),
+            "config": json.dumps(config, sort_keys=True), "python": platform.python_version(),
+            "versions": json.dumps(versions, sort_keys=True)}
+
+
+def write_h5(path: Path, groups: dict[str, dict[str, Any]], attrs: dict[str, str]) -> None:
+    """Write ``{group: {dataset: array-like}}`` and root attributes to ``path`` (overwrites)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        for k, v in attrs.items():
+            f.attrs[k] = v
+        for gname, data in groups.items():
+            g = f.require_group(gname)
+            for name, value in data.items():
+                if isinstance(value, str):
+                    g.attrs[name] = value
+                else:
+                    g.create_dataset(name, data=np.asarray(value))
+    tmp.replace(path)
+
+
+def save_figure(fig, stem: Path) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf``; returns the paths."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    return paths

@@ -1,0 +1,183 @@
+"""Bit-slice L1 vs plain L1 (Zhang et al., EMC2 @ NeurIPS 2019) on the digits MLP (MNIST with --data-dir).
+
+Pipeline of the reference implementation (zjysteven/bitslice_sparsity), scaled to digits:
+pretrain a float MLP with plain L1, magnitude-prune ``|w| < 0.01`` (fixed mask), then fine-tune
+two copies in dynamic fixed point (sign + 8-bit magnitude = ``weight_bits=9``, 2-bit cells):
+one with plain L1, one with bit-slice L1 (alpha 0.5); keep each run's epoch with the best
+accuracy + mean per-slice zero ratio. Reports per-slice zero ratios, accuracy, the ADC bits each
+slice needs (max / 99.9 % / 99 % of the column sums on the test set), and accuracy in
+``"hardware"`` mode with a 1-bit ADC on the MSB slice and 3-bit ADCs on the others (full scale =
+the code range, i.e. one code per cell level: sums above 1 / 7 clip).
+
+Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
+Writes ``results.h5`` (+ provenance attributes) and ``zero_ratios.png/.pdf`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crossbar import CrossbarConfig
+from experiments._common import provenance, save_figure, write_h5
+from mapping.data import load_digits, load_mnist
+from mapping.nn import convert, reconfigure
+from mapping.nn.bitslice import bitslice_l1, column_sum_report, plain_l1, prune, slice_zero_ratios
+from mapping.nn.models import mlp
+from mapping.nn.train import TrainConfig, evaluate, fit
+
+ADC_BITS = (3, 3, 3, 1)  # least significant slice first: 3-bit ADCs, 1-bit on the MSB slice
+ADC_RANGE = (7.0, 7.0, 7.0, 1.0)
+
+
+def finetune(model, data, cfg, method: str, args, seed: int):
+    """Fine-tune a converted, pruned copy; returns the selected model and its selection row."""
+    xn = convert(model, cfg, seed=seed)
+    prune(xn, threshold=args.prune)
+    reg = ((lambda m: bitslice_l1(m, alpha=args.alpha_bitslice)) if method == "bitslice"
+           else (lambda m: plain_l1(m, alpha=args.alpha_l1)))
+    best: dict = {"score": -np.inf}
+
+    def select(epoch, m, hist):
+        zr = slice_zero_ratios(m).mean_zero_ratio
+        score = hist.test_accuracy[-1] + zr
+        if score > best["score"]:
+            best.update(score=score, epoch=epoch, state=copy.deepcopy(m.state_dict()))
+
+    fit(xn, data, TrainConfig(epochs=args.finetune_epochs, lr=args.lr, momentum=args.momentum,
+                              batch_size=64, mode="quantized", seed=seed),
+        regularizer=reg, progress=not args.smoke, callback=select)
+    xn.load_state_dict(best["state"])
+    return xn, best["epoch"]
+
+
+def run(args) -> dict:
+    torch.manual_seed(args.seed)
+    data = load_mnist(args.data_dir, limit=args.limit) if args.data_dir else load_digits(seed=args.seed)
+    n_in = int(np.prod(data.x_train.shape[1:]))
+    model = mlp((n_in, 100, data.n_classes))
+    fit(model, data, TrainConfig(epochs=args.pretrain_epochs, lr=args.lr, momentum=args.momentum,
+                                 batch_size=64, seed=args.seed),
+        regularizer=lambda m: plain_l1(m, alpha=args.alpha_pretrain), progress=not args.smoke)
+    cfg = CrossbarConfig(rows=args.rows, weight_bits=9, cell_bits=2, input_bits=8)
+    hw_cfg = cfg.replace(adc_bits=ADC_BITS, adc_range=ADC_RANGE)
+    out: dict = {"float_accuracy": evaluate(convert(model, cfg), data.x_test, data.y_test, mode="float").mean}
+    for method in ("l1", "bitslice"):
+        xn, epoch = finetune(model, data, cfg, method, args, args.seed + 1)
+        zr = slice_zero_ratios(xn)
+        rep = column_sum_report(xn, data.x_test)
+        hw_acc = [evaluate(reconfigure(xn, hw_cfg.replace(rows=r)), data.x_test, data.y_test,
+                           mode="hardware").mean for r in args.adc_rows]  # same weights, 1/3-bit ADCs
+        out[method] = {
+            "selected_epoch": epoch,
+            "accuracy": evaluate(xn, data.x_test, data.y_test, mode="quantized").mean,
+            "hardware_accuracy_1b_3b_adc": hw_acc[args.adc_rows.index(args.rows)],
+            "hardware_accuracy_by_rows": np.array(hw_acc),
+            "zero_ratio": zr.zero_ratio, "mean_zero_ratio": zr.mean_zero_ratio,
+            "layers": list(zr.layers), "adc_bits": rep.adc_bits, "coverages": list(rep.coverages),
+        }
+    l1, bs = out["l1"], out["bitslice"]
+    out["zero_ratio_gain"] = bs["mean_zero_ratio"] / max(l1["mean_zero_ratio"], 1e-12)
+    out["nonzero_ratio_reduction"] = (1 - l1["mean_zero_ratio"]) / max(1 - bs["mean_zero_ratio"], 1e-12)
+    out["accuracy_loss_points"] = 100 * (l1["accuracy"] - bs["accuracy"])
+    out["adc_cost_points"] = 100 * (bs["accuracy"] - bs["hardware_accuracy_1b_3b_adc"])
+    out["adc_rows"] = np.array(args.adc_rows)
+    return out
+
+
+def plot(out: dict, stem: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.0, 3.6), gridspec_kw={"width_ratios": [3, 2]})
+    n_slices = out["l1"]["zero_ratio"].shape[1]
+    xs = np.arange(n_slices)
+    for k, (method, label) in enumerate((("l1", "plain L1"), ("bitslice", "bit-slice L1"))):
+        zr = out[method]["zero_ratio"].mean(axis=0)
+        ax.bar(xs + (k - 0.5) * 0.38, zr[::-1], width=0.38,
+               label=f"{label} (acc {100 * out[method]['accuracy']:.1f}%)")
+    ax.set_xticks(xs, [f"slice {i + 1}" + (" (MSB)" if i == 0 else "") for i in range(n_slices)])
+    ax.set_ylabel("zero ratio (mean over layers)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    ax.set_title("Per-slice zero ratio, 2-bit cells, sign + 8-bit magnitude", fontsize=10)
+    for method, label in (("l1", "plain L1"), ("bitslice", "bit-slice L1")):
+        ax2.plot(out["adc_rows"], 100 * out[method]["hardware_accuracy_by_rows"], "o-", label=label)
+        ax2.axhline(100 * out[method]["accuracy"], ls=":", color=ax2.lines[-1].get_color())
+    ax2.set_xscale("log", base=2)
+    ax2.set_xlabel("crossbar rows")
+    ax2.set_ylabel("accuracy [%], 1-bit MSB / 3-bit ADCs")
+    ax2.set_title("dotted: ideal-ADC accuracy", fontsize=9)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    paths = save_figure(fig, stem)
+    plt.close(fig)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=None, help="MNIST idx directory (default: digits)")
+    p.add_argument("--limit", type=int, default=None, help="MNIST: first N samples of each split")
+    p.add_argument("--out", type=Path, default=Path("results/bitslice_sparsity"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rows", type=int, default=128, help="crossbar rows (ADC column-sum height)")
+    p.add_argument("--adc-rows", type=int, nargs="+", default=[128, 64, 32, 16, 8],
+                   help="crossbar heights at which the 1-bit/3-bit ADC accuracy is also reported")
+    p.add_argument("--pretrain-epochs", type=int, default=60)
+    p.add_argument("--finetune-epochs", type=int, default=40)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--alpha-pretrain", type=float, default=1.0)
+    p.add_argument("--alpha-l1", type=float, default=1.0)
+    p.add_argument("--alpha-bitslice", type=float, default=0.5)
+    p.add_argument("--prune", type=float, default=0.01)
+    p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
+    a = p.parse_args(argv)
+    if a.smoke:
+        a.pretrain_epochs, a.finetune_epochs, a.adc_rows = 2, 2, [a.rows, 16]
+    if a.rows not in a.adc_rows:
+        a.adc_rows = [a.rows, *a.adc_rows]
+    t0 = time.perf_counter()
+    out = run(a)
+    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
+    scalars = {k: v for k, v in out.items() if isinstance(v, float)}
+    groups = {"summary": {**scalars, "adc_rows": out["adc_rows"]}}
+    for method in ("l1", "bitslice"):
+        r = out[method]
+        groups[method] = {"zero_ratio": r["zero_ratio"], "adc_bits": r["adc_bits"],
+                          "accuracy": r["accuracy"], "mean_zero_ratio": r["mean_zero_ratio"],
+                          "hardware_accuracy_1b_3b_adc": r["hardware_accuracy_1b_3b_adc"],
+                          "hardware_accuracy_by_rows": r["hardware_accuracy_by_rows"],
+                          "selected_epoch": r["selected_epoch"], "layers": json.dumps(r["layers"])}
+    write_h5(a.out / "results.h5", groups, provenance(cfg, a.seed))
+    plot(out, a.out / "zero_ratios")
+    for method in ("l1", "bitslice"):
+        r = out[method]
+        zr = " ".join(f"{v:.3f}" for v in r["zero_ratio"].mean(axis=0)[::-1])
+        bits = r["adc_bits"].max(axis=0)[::-1].tolist()  # (slices MSB first, coverages)
+        print(f"{method:>9}: acc {100 * r['accuracy']:.2f}%  zero ratio MSB..LSB [{zr}] "
+              f"mean {r['mean_zero_ratio']:.3f}  ADC bits MSB..LSB at max/99.9/99%: "
+              f"{bits}  hardware 1b/3b ADC acc {100 * r['hardware_accuracy_1b_3b_adc']:.2f}%")
+    for method in ("l1", "bitslice"):
+        accs = ", ".join(f"{r} rows {100 * v:.1f}%" for r, v in
+                         zip(a.adc_rows, out[method]["hardware_accuracy_by_rows"], strict=True))
+        print(f"{method:>9}: hardware accuracy with 1-bit MSB / 3-bit ADCs: {accs}")
+    print(f"float accuracy {100 * out['float_accuracy']:.2f}%; "
+          f"zero-ratio gain {out['zero_ratio_gain']:.2f}x; "
+          f"non-zero reduction {out['nonzero_ratio_reduction']:.2f}x; accuracy loss "
+          f"{out['accuracy_loss_points']:.2f} points; 1b/3b ADC cost {out['adc_cost_points']:.2f} points "
+          f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
