@@ -4,7 +4,7 @@ numpy + numba only (never torch, mapping or search).
 """
 
 from crossbar.config import CrossbarConfig, NoiseConfig
-from crossbar.cost import OpCounts
+from crossbar.cost import CostReport, DesignSet, OpCounts, estimate_cost, estimate_costs, matrix_op_counts
 from crossbar.engine import ProgrammedMatrix, calibrate_adc, program
 from crossbar.errors import (
     ConfigError,
@@ -17,6 +17,8 @@ from crossbar.errors import (
 
 __all__ = [
     "ConfigError",
+    "CostReport",
+    "DesignSet",
     "CrossbarConfig",
     "InputError",
     "NoiseConfig",
@@ -27,5 +29,8 @@ __all__ = [
     "ShapeError",
     "XbarError",
     "calibrate_adc",
+    "estimate_cost",
+    "estimate_costs",
+    "matrix_op_counts",
     "program",
 ]

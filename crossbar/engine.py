@@ -29,7 +29,7 @@ import numpy as np
 
 from crossbar import _kernels, _reference
 from crossbar.config import CrossbarConfig
-from crossbar.cost import OpCounts
+from crossbar.cost import OpCounts, matrix_op_counts
 from crossbar.errors import ConfigError, InputError, NotCalibratedError, ShapeError
 from crossbar.noise import program_levels, read_levels
 from crossbar.slicing import encode_weights, input_digits
@@ -378,20 +378,7 @@ class ProgrammedMatrix:
         """
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 0:
             raise ConfigError(f"op_counts: batch must be an integer >= 0; got {batch!r}.")
-        cfg = self.config
-        n_in, n_out = self.shape
-        n_tiles = -(-n_in // cfg.rows)
-        phys_cols = n_out * cfg.n_slices * cfg.n_signs
-        col_arrays = -(-phys_cols // cfg.cols)
-        per_vec_conv = n_tiles * phys_cols * cfg.n_cycles
-        return OpCounts(
-            n_macs=batch * n_in * n_out,
-            n_arrays=n_tiles * col_arrays,
-            n_array_reads=batch * n_tiles * col_arrays * cfg.n_cycles,
-            n_adc_conversions=batch * per_vec_conv,
-            n_dac_activations=batch * n_in * col_arrays * cfg.n_cycles,
-            n_shift_adds=batch * per_vec_conv,
-        )
+        return matrix_op_counts(self.shape, self.config, batch=int(batch))
 
 
 def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):

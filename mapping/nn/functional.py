@@ -86,15 +86,16 @@ def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.T
 
 
 def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
-    """Cell levels of integer-valued weights (no gradient): ``(n_signs, n_slices, *q.shape)``."""
-    q = q.detach()
-    mags = (torch.relu(q), torch.relu(-q)) if config.encoding == "differential" else (q + config.offset,)
+    """Cell levels of integer-valued weights (no gradient): ``(n_signs, n_slices, *q.shape)``,
+    in ``q``'s dtype (exact integer shifts and masks)."""
+    qi = q.detach().to(torch.int64)
+    if config.encoding == "differential":
+        mags = torch.stack((qi.clamp(min=0), (-qi).clamp(min=0)))
+    else:
+        mags = (qi + config.offset)[None]
     c = config.cell_bits
-    out = []
-    for mag in mags:
-        for s in range(config.n_slices):
-            out.append(torch.remainder(torch.floor(mag / 2 ** (c * s)), 2**c))
-    return torch.stack(out).reshape((config.n_signs, config.n_slices) + tuple(q.shape))
+    shifts = (torch.arange(config.n_slices, device=q.device) * c).view((1, -1) + (1,) * q.dim())
+    return ((mags[:, None] >> shifts) & ((1 << c) - 1)).to(q.dtype)
 
 
 def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None
@@ -102,13 +103,14 @@ def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torc
     """Levels after one fresh draw of every noise source of ``config.noise`` (no gradient).
 
     Programming and read sources are all drawn (training samples a new device every forward,
-    as PytorX/ReSNA do). Same formulas as :mod:`crossbar.noise`.
+    as PytorX/ReSNA do). Same formulas as :mod:`crossbar.noise`, computed in ``levels``' dtype
+    (float32 suffices for training noise; pass float64 for exact statistics).
     """
     noise = config.noise
     if not noise.is_noisy:
         return levels
-    lv = levels.detach().to(torch.float64)
-    kw = {"generator": generator, "device": lv.device, "dtype": torch.float64}
+    lv = levels.detach()
+    kw = {"generator": generator, "device": lv.device, "dtype": lv.dtype}
     top = 2**config.cell_bits - 1
     dg = config.level_conductance
     g_floor = config.g_min / dg
@@ -143,7 +145,7 @@ def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torc
         k = noise.rtn_b * g_r + noise.rtn_a
         hit = torch.rand(lv.shape, **kw) < noise.rtn_probability
         read = read + torch.where(hit, g_r * k / (g_r - k) / dg, torch.zeros_like(read))
-    return read.to(levels.dtype)
+    return read
 
 
 def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None, *,

@@ -71,3 +71,14 @@ def test_resna_smoke(tmp_path, capsys):
     assert row["loss_points"] == 100 * (row["quantized_acc"] - row["unaware_mean"])
     assert (tmp_path / "accuracy.png").exists() and (tmp_path / "accuracy.pdf").exists()
     assert "cell=4b" in capsys.readouterr().out
+
+
+def test_bench_cost_and_bridge_smoke(capsys):
+    from experiments import bench_bridge, bench_cost
+
+    assert bench_cost.main(["--smoke", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["n_designs"] >= 1 and res["seconds"] > 0 and res["n_layers"] == 22
+    assert bench_bridge.main(["--smoke", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "hardware-mode evaluation" in out and "ratio" in out

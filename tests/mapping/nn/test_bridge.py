@@ -184,3 +184,15 @@ def test_reconfigure_changes_adc_and_convert_refuses_converted_models():
     assert xn[0].xbar.config.adc_bits is None, "reconfigure must not modify its argument"
     with pytest.raises(ConfigError, match="already has crossbar layers"):
         convert(xn, CrossbarConfig())
+
+
+def test_torch_bridge_selects_the_workqueue_threading_layer():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, numba, mapping.nn; from crossbar import CrossbarConfig, program; "
+            "program(np.ones((40, 9), int), CrossbarConfig(adc_bits=4)).matmul(np.ones((3, 40), int)); "
+            "print(numba.threading_layer())")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "NUMBA_THREADING_LAYER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "workqueue"
