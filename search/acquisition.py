@@ -1,0 +1,221 @@
+"""CF-MESMO: information gain about the Pareto front per unit cost, and plain MESMO.
+
+Problem convention (pymoo): every objective is *minimized*. Objectives are split into
+``K`` expensive ones (modelled by one GP each over ``[x, z]``; accuracy enters as ``-accuracy``)
+and ``m`` cheap exact ones (area, energy, latency: computed, never modelled).
+
+Acquisition (reference ``algorithms.md`` §3.3, iMOCA-T), with ``g_j = -F_j`` maximized::
+
+    alpha(x, z) = 1 / C(x, z) * 1/S * sum_s sum_j h((f*_sj - mu_j(x, z)) / sigma_j(x, z))
+
+``h`` is the truncated-Gaussian entropy reduction (:func:`search._info_gain.mes_term`).
+``f*_sj`` comes from posterior sample ``s``: its Pareto set ``P_s`` is found with pymoo's NSGA-II
+on (the sampled ``g`` at ``z = 1``, the exact objectives); then
+
+* ``truncation="per_objective"`` (the paper): ``f*_sj = max_{P_s} g_sj``, floored at the best
+  value observed at ``z = 1``;
+* ``truncation="tradeoff"`` (ours, reference §8; needs ``K = 1``): ``f*_s(x)`` is the best sampled
+  ``g`` among the points of ``P_s`` that are at least as cheap as ``x`` in every exact objective
+  (all of ``P_s`` if none is), so cheap designs keep an information value of their own.
+
+With ``z = 1`` only and ``C = 1`` this is MESMO. Lower fidelities can be pruned BOCA-style
+(:func:`search._info_gain.fidelity_pruned`). Batches of ``q`` proposals condition the GPs on
+hallucinated observations (their posterior mean) at pending and already chosen points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from crossbar.errors import ConfigError
+from search import _info_gain
+from search.surrogate import GPSurrogate
+
+ExactFn = Callable[[np.ndarray], np.ndarray]
+CostFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Truncation = Literal["per_objective", "tradeoff"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParetoSample:
+    """The Pareto set of one posterior sample at the target fidelity.
+
+    Attributes:
+        x: Designs in the unit cube, ``(p, d)``.
+        g: Sampled expensive objectives in maximization form, ``(p, K)``.
+        cheap: Exact objectives (minimized), ``(p, m)``.
+    """
+
+    x: np.ndarray
+    g: np.ndarray
+    cheap: np.ndarray
+
+
+def _exact(exact_fn: ExactFn | None, x: np.ndarray) -> np.ndarray:
+    if exact_fn is None:
+        return np.zeros((x.shape[0], 0))
+    out = np.asarray(exact_fn(x), dtype=np.float64)
+    return out.reshape(x.shape[0], -1)
+
+
+def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None, *, n_samples: int,
+                         seed: int, pop_size: int = 60, n_gen: int = 40) -> list[ParetoSample]:
+    """Draw ``n_samples`` posterior function samples and solve each one's multi-objective problem
+    at ``z = 1`` with pymoo's NSGA-II (``pop_size`` x ``n_gen`` evaluations, seeded)."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.problem import Problem
+    from pymoo.optimize import minimize
+
+    n_var = surrogates[0].n_var
+    seq = np.random.SeedSequence(seed)
+    path_seeds = seq.generate_state(len(surrogates))
+    paths = [s.sample_paths(n_samples, seed=int(ps)) for s, ps in zip(surrogates, path_seeds, strict=True)]
+    nsga_seeds = np.random.SeedSequence(seed + 1).generate_state(n_samples)
+
+    fronts = []
+    for s in range(n_samples):
+
+        class _Sample(Problem):
+            def _evaluate(self, x, out, *args, _s=s, **kwargs):
+                xz = np.hstack([x, np.ones((x.shape[0], 1))])
+                g = np.stack([p(xz)[_s] for p in paths], axis=1)
+                out["F"] = np.hstack([-g, _exact(exact_fn, x)])
+
+        n_obj = len(surrogates) + _exact(exact_fn, np.full((1, n_var), 0.5)).shape[1]
+        prob = _Sample(n_var=n_var, n_obj=n_obj, xl=0.0, xu=1.0)
+        res = minimize(prob, NSGA2(pop_size=pop_size), ("n_gen", n_gen), seed=int(nsga_seeds[s] % 2**31),
+                       verbose=False)
+        x = np.atleast_2d(res.X)
+        f = np.atleast_2d(res.F)
+        k = len(surrogates)
+        fronts.append(ParetoSample(x=x, g=-f[:, :k], cheap=f[:, k:]))
+    return fronts
+
+
+@dataclass(eq=False)
+class CFMESMO:
+    """CF-MESMO acquisition over candidate designs and fidelities (see module docstring).
+
+    Attributes:
+        surrogates: One fitted GP per expensive objective (minimized ``F_j``, GP models ``F_j``).
+        fronts: Sampled Pareto sets (:func:`sample_pareto_fronts`).
+        exact_fn: Exact objectives ``x (n, d) -> (n, m)``, or None.
+        cost_fn: Evaluation cost ``(x (n, d), z (n,)) -> (n,)`` normalized so ``C(x, 1)`` is the
+            full-fidelity cost (only ratios matter).
+        truncation: ``"per_objective"`` or ``"tradeoff"``.
+        best_observed: Best observed ``g_j = -F_j`` at ``z = 1`` per objective, ``(K,)`` (floors
+            ``f*``), or None.
+        prune: Apply BOCA-style fidelity pruning.
+        iteration: Iteration counter ``t`` of the pruning rule.
+    """
+
+    surrogates: list[GPSurrogate]
+    fronts: list[ParetoSample]
+    exact_fn: ExactFn | None = None
+    cost_fn: CostFn | None = None
+    truncation: Truncation = "per_objective"
+    best_observed: np.ndarray | None = None
+    prune: bool = True
+    iteration: int = 1
+    _fstar: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.truncation not in ("per_objective", "tradeoff"):
+            raise ConfigError("CFMESMO.truncation must be 'per_objective' or 'tradeoff'; "
+                              f"got {self.truncation!r}.")
+        if self.truncation == "tradeoff" and len(self.surrogates) != 1:
+            raise ConfigError("CFMESMO.truncation='tradeoff' needs exactly one expensive objective; "
+                              f"got {len(self.surrogates)}.")
+        fstar = np.stack([f.g.max(axis=0) for f in self.fronts])  # (S, K)
+        if self.best_observed is not None:
+            fstar = np.maximum(fstar, np.asarray(self.best_observed)[None, :])
+        self._fstar = fstar
+
+    def information_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``1/S sum_s sum_j h(gamma_sj)`` (nats) for candidates ``x (n, d)`` at fidelities ``z (n,)``."""
+        xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
+        total = np.zeros(x.shape[0])
+        cheap_x = _exact(self.exact_fn, x) if self.truncation == "tradeoff" else None
+        for j, sur in enumerate(self.surrogates):
+            mean_f, std = sur.predict(xz)
+            mu = -mean_f  # g = -F
+            for s, front in enumerate(self.fronts):
+                if self.truncation == "tradeoff":
+                    bound = _info_gain.tradeoff_bound(cheap_x, front.cheap, front.g[:, 0])
+                    if self.best_observed is not None:
+                        bound = np.maximum(bound, float(self.best_observed[0]))
+                else:
+                    bound = self._fstar[s, j]
+                total += _info_gain.mes_term(_info_gain.gamma_of(bound, mu, std))
+        return total / len(self.fronts)
+
+    def __call__(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Information gain per unit cost; ``-inf`` where a lower fidelity is pruned."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        z = np.broadcast_to(np.asarray(z, dtype=np.float64), (x.shape[0],)).copy()
+        gain = self.information_gain(x, z)
+        if self.cost_fn is None:
+            return gain
+        cost = np.asarray(self.cost_fn(x, z), dtype=np.float64)
+        value = gain / np.maximum(cost, 1e-300)
+        if self.prune and np.any(z < 1.0):
+            full = np.asarray(self.cost_fn(x, np.ones_like(z)), dtype=np.float64)
+            xz = np.hstack([x, z[:, None]])
+            # standardized posterior std (iMOCA's thresholds assume standardized outputs)
+            sigma = np.max([s.predict(xz)[1] / s.output_scale for s in self.surrogates], axis=0)
+            ls = self.surrogates[0].lengthscales
+            pruned = _info_gain.fidelity_pruned(sigma, z, cost / full, n_var=x.shape[1], ell_z=float(ls[-1]),
+                                                ell_x=float(np.mean(ls[:-1])), t=self.iteration)
+            value = np.where(pruned, -np.inf, value)
+        return value
+
+
+def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: list[GPSurrogate], *,
+            n_var: int, fidelities: np.ndarray, q: int = 1, pending: np.ndarray | None = None,
+            rng: np.random.Generator, n_candidates: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Maximize the acquisition over random candidates for a batch of ``q`` points.
+
+    Each candidate design is scored at every fidelity level in ``fidelities``; the best (design,
+    fidelity) is taken, the GPs are conditioned on a hallucinated observation there (and at the
+    ``pending`` inputs ``(n_pending, d + 1)`` first), and the next point is chosen the same way.
+
+    Args:
+        acq_factory: Builds the acquisition from (conditioned) surrogates.
+        surrogates: Fitted GPs.
+        n_var: Design dimensions.
+        fidelities: Fidelity levels to consider, e.g. ``[0.1, ..., 1.0]``.
+        q: Batch size (>= 1).
+        pending: Inputs of evaluations in flight, ``(n, d + 1)``, or None.
+        rng: Source of the random candidates.
+        n_candidates: Random candidate designs per batch point.
+
+    Returns:
+        ``(x (q, d), z (q,))``.
+    """
+    if isinstance(q, bool) or not isinstance(q, int) or q < 1:
+        raise ConfigError(f"propose: q must be an integer >= 1; got {q!r}.")
+    levels = np.asarray(fidelities, dtype=np.float64).reshape(-1)
+    if levels.size == 0 or levels.min() <= 0 or levels.max() > 1:
+        raise ConfigError(f"propose: fidelities must be in (0, 1]; got {levels!r}.")
+    sur = list(surrogates)
+    if pending is not None and len(pending):
+        sur = [s.condition(pending) for s in sur]
+    xs, zs = [], []
+    for _ in range(q):
+        acq = acq_factory(sur)
+        cand = rng.random((n_candidates, n_var))
+        best_val, best = -np.inf, (cand[0], 1.0)
+        for z in levels:
+            v = acq(cand, np.full(n_candidates, z))
+            i = int(np.argmax(v))
+            if v[i] > best_val:
+                best_val, best = v[i], (cand[i], float(z))
+        xs.append(best[0])
+        zs.append(best[1])
+        chosen = np.hstack([best[0], [best[1]]])[None, :]
+        sur = [s.condition(chosen) for s in sur]
+    return np.array(xs), np.array(zs)

@@ -1,0 +1,132 @@
+"""Gaussian-process surrogates over (design, fidelity) with posterior function samples.
+
+One GP per expensive objective over the inputs ``[x, z]`` (design in the unit cube, fidelity
+``z`` in [0, 1], last column). The kernel is an ARD RBF over all ``d + 1`` inputs, which equals
+the product kernel ``k_x(x, x') * k_z(z, z')`` of iMOCA / CF-MESMO (belakaria/iMOCA
+``mfmodel.MTGPKernel``). BoTorch's multi-fidelity GP (``SingleTaskMultiFidelityGP``) is not used
+because its fidelity kernels have no Fourier-feature prior sampler in BoTorch's pathwise module
+(``draw_matheron_paths`` raises ``NotImplementedError``), and the acquisition needs function
+samples. Samples are Matheron paths (random Fourier features for the prior plus the exact
+pathwise update) drawn with the *fitted* hyper-parameters, unlike the reference code (which
+sampled with the prior kernel, see reference §4 bug 2).
+
+BoTorch draws its random features from torch's global generator; every draw here runs inside
+``torch.random.fork_rng()`` seeded from an explicit seed, so the caller's global torch RNG state
+is left untouched.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from crossbar.errors import ConfigError
+
+DTYPE = torch.float64
+
+
+@dataclass(frozen=True, eq=False)
+class GPSurrogate:
+    """A fitted GP of one objective over ``[x, z]``.
+
+    Attributes:
+        model: The fitted BoTorch ``SingleTaskGP`` (float64, outcome-standardized).
+        n_var: Design dimensions ``d`` (inputs are ``d + 1`` wide, fidelity last).
+    """
+
+    model: object
+    n_var: int
+
+    def predict(self, xz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the latent function.
+
+        Args:
+            xz: Inputs, shape ``(n, d + 1)``.
+
+        Returns:
+            ``(mean, std)``, each shape ``(n,)``.
+        """
+        t = torch.as_tensor(np.asarray(xz, dtype=np.float64), dtype=DTYPE)
+        with torch.no_grad():
+            post = self.model.posterior(t)
+            mean = post.mean.squeeze(-1).numpy()
+            std = post.variance.clamp_min(0.0).sqrt().squeeze(-1).numpy()
+        return mean, std
+
+    def sample_paths(self, n_samples: int, *, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+        """Posterior function samples as a vectorized callable ``xz (n, d+1) -> (n_samples, n)``."""
+        from botorch.sampling.pathwise import draw_matheron_paths
+
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            paths = draw_matheron_paths(self.model, sample_shape=torch.Size([n_samples]))
+
+        def evaluate(xz: np.ndarray) -> np.ndarray:
+            t = torch.as_tensor(np.asarray(xz, dtype=np.float64), dtype=DTYPE)
+            with torch.no_grad():
+                return paths(t).numpy()
+
+        return evaluate
+
+    @property
+    def output_scale(self) -> float:
+        """Standard deviation of the training targets (the outcome standardization), so that
+        ``std / output_scale`` is in standardized units."""
+        return float(self.model.outcome_transform.stdvs.detach().reshape(-1)[0])
+
+    @property
+    def lengthscales(self) -> np.ndarray:
+        """Fitted ARD length-scales, shape ``(d + 1,)`` (fidelity last), in unit-cube units."""
+        return self.model.covar_module.lengthscale.detach().numpy().reshape(-1)
+
+    def condition(self, xz: np.ndarray) -> GPSurrogate:
+        """The GP conditioned on hallucinated observations at its own posterior mean at ``xz``
+        (pending points: their variance collapses, the mean stays; "kriging believer")."""
+        if len(xz) == 0:
+            return self
+        t = torch.as_tensor(np.asarray(xz, dtype=np.float64), dtype=DTYPE)
+        with torch.no_grad():
+            y = self.model.posterior(t).mean
+            cond = self.model.condition_on_observations(t, y)
+        return GPSurrogate(model=cond, n_var=self.n_var)
+
+
+def fit_surrogate(xz: np.ndarray, y: np.ndarray) -> GPSurrogate:
+    """Fit one GP to observations of one objective.
+
+    Args:
+        xz: Inputs ``(n, d + 1)`` in the unit cube (fidelity last), ``n >= 2``.
+        y: Observed values ``(n,)`` (any scale; standardized internally).
+
+    Returns:
+        The fitted surrogate (hyper-parameters by marginal likelihood, BoTorch's
+        ``fit_gpytorch_mll``; deterministic: L-BFGS from fixed initial values).
+
+    Raises:
+        ConfigError: Wrong shapes, too few points, inputs outside [0, 1] or non-finite values.
+    """
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    xz = np.asarray(xz, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if xz.ndim != 2 or xz.shape[0] != y.shape[0] or xz.shape[0] < 2:
+        raise ConfigError(f"fit_surrogate: need xz (n >= 2, d + 1) and y (n,); got {xz.shape} and {y.shape}.")
+    if not (np.all(np.isfinite(xz)) and np.all(np.isfinite(y))):
+        raise ConfigError("fit_surrogate: xz and y must be finite (record failed evaluations separately).")
+    if xz.min() < -1e-12 or xz.max() > 1 + 1e-12:
+        raise ConfigError(f"fit_surrogate: xz must lie in the unit cube; got range [{xz.min()}, {xz.max()}].")
+    tx = torch.as_tensor(xz, dtype=DTYPE)
+    ty = torch.as_tensor(y[:, None], dtype=DTYPE)
+    model = SingleTaskGP(tx, ty, outcome_transform=Standardize(m=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # BoTorch's input-scaling and optimizer chatter
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+    model.eval()
+    return GPSurrogate(model=model, n_var=xz.shape[1] - 1)

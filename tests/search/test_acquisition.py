@@ -1,0 +1,146 @@
+"""CF-MESMO maths: the entropy term, GP recovery, MESMO reduction, trade-off truncation, seeding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from crossbar.errors import ConfigError
+from search import _info_gain
+from search.acquisition import CFMESMO, ParetoSample, propose, sample_pareto_fronts
+from search.surrogate import fit_surrogate
+
+
+def test_mes_term_finite_nonnegative_and_exact():
+    g = np.sort(np.concatenate([-np.logspace(-3, 6, 200), [0.0], np.logspace(-3, 6, 200)]))
+    h = _info_gain.mes_term(g)
+    assert np.all(np.isfinite(h)) and np.all(h >= 0)
+    mid = np.linspace(-6, 6, 101)
+    want = mid * norm.pdf(mid) / (2 * norm.cdf(mid)) - norm.logcdf(mid)
+    np.testing.assert_allclose(_info_gain.mes_term(mid), want, rtol=1e-10, atol=1e-13)
+    # monotone decreasing in gamma, and its numerical derivative is finite everywhere
+    assert np.all(np.diff(h) <= 1e-12)
+    eps = 1e-6
+    dh = (_info_gain.mes_term(g + eps) - _info_gain.mes_term(g - eps)) / (2 * eps)
+    assert np.all(np.isfinite(dh))
+    # gamma -> -inf: h ~ ln(-gamma) + 0.5 ln(2 pi e) - ln ... grows only logarithmically
+    assert _info_gain.mes_term(np.array([-1e6]))[0] < 20
+
+
+def _toy(x, z):
+    return np.sin(3 * x[:, 0]) + x[:, 1] ** 2 - 0.3 * (1 - z)
+
+
+def test_gp_recovers_a_toy_function(seed):
+    r = np.random.default_rng(seed)
+    x = r.random((40, 2))
+    z = r.choice([0.3, 1.0], 40)
+    sur = fit_surrogate(np.hstack([x, z[:, None]]), _toy(x, z))
+    xt = r.random((50, 2))
+    mean, std = sur.predict(np.hstack([xt, np.ones((50, 1))]))
+    np.testing.assert_allclose(mean, _toy(xt, np.ones(50)), atol=0.05)
+    _, std_train = sur.predict(np.hstack([x, z[:, None]]))
+    assert std_train.max() < 0.05 < std.max() * 20  # confident at data, calibrated scale
+    # conditioning on a pending point collapses its variance, keeps its mean
+    grid = np.hstack([r.random((200, 2)), np.full((200, 1), 0.65)])  # an unobserved fidelity
+    p = grid[[int(np.argmax(sur.predict(grid)[1]))]]
+    m0, s0 = sur.predict(p)
+    m1, s1 = sur.condition(p).predict(p)
+    np.testing.assert_allclose(m1, m0, atol=1e-6)
+    assert s1[0] < 0.5 * s0[0]
+
+
+def test_fit_surrogate_rejects_bad_input():
+    with pytest.raises(ConfigError, match="unit cube"):
+        fit_surrogate(np.array([[0.0, 2.0], [0.5, 0.5]]), np.array([0.0, 1.0]))
+    with pytest.raises(ConfigError, match="finite"):
+        fit_surrogate(np.array([[0.0, 0.2], [0.5, 0.5]]), np.array([np.nan, 1.0]))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    r = np.random.default_rng(0)
+    x = r.random((15, 3))
+    z = r.choice([0.25, 1.0], 15)
+    sur = fit_surrogate(np.hstack([x, z[:, None]]), -_toy(x, z))  # F = -accuracy-like
+
+    def exact(xx):
+        return np.stack([xx.sum(1), (1 - xx[:, 0]) ** 2], axis=1)
+
+    fronts = sample_pareto_fronts([sur], exact, n_samples=4, seed=3, pop_size=30, n_gen=15)
+    return sur, exact, fronts
+
+
+def test_cf_mesmo_reduces_to_mesmo_at_full_fidelity(fitted):
+    sur, exact, fronts = fitted
+    acq = CFMESMO([sur], fronts, exact_fn=exact)
+    x = np.random.default_rng(1).random((25, 3))
+    got = acq(x, np.ones(25))
+    mean, std = sur.predict(np.hstack([x, np.ones((25, 1))]))
+    want = np.zeros(25)
+    gams = np.array([(f.g.max() - (-mean)) / std for f in fronts])  # MESMO: g = -F, per-objective max
+    ok = np.all(np.abs(gams) < 30, axis=0)  # where the textbook formula is numerically safe
+    assert ok.sum() >= 10
+    for gam in gams:
+        want += np.where(ok, gam * norm.pdf(gam) / (2 * norm.cdf(np.where(ok, gam, 0.0)))
+                         - norm.logcdf(gam), 0.0)
+    np.testing.assert_allclose(got[ok], want[ok] / len(fronts), rtol=1e-9)
+    assert np.all(np.isfinite(got))
+    assert np.all(got >= 0)
+
+
+def test_cost_weighting_and_pruning(fitted):
+    sur, exact, fronts = fitted
+    x = np.random.default_rng(2).random((10, 3))
+    base = CFMESMO([sur], fronts, exact_fn=exact)
+    costly = CFMESMO([sur], fronts, exact_fn=exact, cost_fn=lambda xx, z: 2.0 + 0 * z, prune=False)
+    np.testing.assert_allclose(costly(x, 1.0), base(x, 1.0) / 2.0, rtol=1e-12)
+    pruned = CFMESMO([sur], fronts, exact_fn=exact, cost_fn=lambda xx, z: 0.05 + z**2)
+    v = pruned(x, np.full(10, 0.99))  # a fidelity this close to the target is never worth it
+    assert np.all(v == -np.inf)
+
+
+def test_tradeoff_truncation_reduces_to_mes_without_tradeoffs(fitted):
+    sur, exact, fronts = fitted
+    x = np.random.default_rng(3).random((12, 3))
+    const = lambda xx: np.zeros((xx.shape[0], 2))  # noqa: E731 - every design equally cheap
+    flat = [ParetoSample(x=f.x, g=f.g, cheap=np.zeros_like(f.cheap)) for f in fronts]
+    a = CFMESMO([sur], flat, exact_fn=const, truncation="tradeoff")(x, 1.0)
+    b = CFMESMO([sur], flat, exact_fn=const, truncation="per_objective")(x, 1.0)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    # with real trade-offs the bound for a cheap design is never above the global maximum
+    cheap_x = exact(x)
+    for f in fronts:
+        bound = _info_gain.tradeoff_bound(cheap_x, f.cheap, f.g[:, 0])
+        assert np.all(bound <= f.g.max() + 1e-12)
+    with pytest.raises(ConfigError, match="exactly one expensive"):
+        CFMESMO([sur, sur], fronts, truncation="tradeoff")
+
+
+def test_tradeoff_bound_by_hand():
+    cheap_front = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 0.5]])
+    g_front = np.array([0.2, 0.6, 0.9])
+    cand = np.array([[1.5, 1.5], [2.5, 2.5], [0.5, 0.5], [3.0, 3.0]])
+    np.testing.assert_array_equal(_info_gain.tradeoff_bound(cand, cheap_front, g_front), [0.2, 0.6, 0.9, 0.9])
+
+
+def test_same_seed_same_proposals_different_seeds_differ(fitted):
+    sur, exact, fronts = fitted
+
+    def run(seed):
+        return propose(lambda s: CFMESMO(s, fronts, exact_fn=exact, cost_fn=lambda xx, z: 0.05 + z**2),
+                       [sur], n_var=3, fidelities=np.array([0.25, 0.5, 1.0]), q=2,
+                       rng=np.random.default_rng(seed), n_candidates=200)
+
+    a, b, c = run(5), run(5), run(6)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    assert a[0].shape == (2, 3) and np.all((a[1] > 0) & (a[1] <= 1))
+    f1 = sample_pareto_fronts([sur], exact, n_samples=2, seed=9, pop_size=20, n_gen=5)
+    f2 = sample_pareto_fronts([sur], exact, n_samples=2, seed=9, pop_size=20, n_gen=5)
+    np.testing.assert_array_equal(f1[0].x, f2[0].x)
+    with pytest.raises(ConfigError, match="q must be"):
+        propose(lambda s: CFMESMO(s, fronts), [sur], n_var=3, fidelities=np.array([1.0]), q=0,
+                rng=np.random.default_rng(0))
