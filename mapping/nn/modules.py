@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from crossbar import CrossbarConfig, ProgrammedMatrix, program
+from crossbar import CrossbarConfig, ProgrammedMatrix, calibrate_adc, program
 from crossbar.errors import ConfigError
 from mapping.nn import functional as xf
 from mapping.nn.torch_engine import matmul_torch
@@ -77,8 +77,15 @@ class _CrossbarState:
         return m
 
     def hardware_matmul(self, x_int: torch.Tensor, q_matrix: np.ndarray) -> torch.Tensor:
-        """Crossbar product of integer inputs ``(rows, n_in)`` and weights ``(n_in, n_out)``."""
+        """Crossbar product of integer inputs ``(rows, n_in)`` and weights ``(n_in, n_out)``.
+
+        With ``adc_range="calibrated"``, the ADCs of a freshly programmed matrix are calibrated
+        (:func:`crossbar.calibrate_adc`, 99.9th percentile) on the first batch it multiplies.
+        """
         m = self.matrix(q_matrix)
+        if self.config.adc_range == "calibrated" and m.adc_full_scale is None:
+            m = calibrate_adc(m, x_int.detach().to(torch.int64).cpu().numpy(), percentile=99.9)
+            self.programmed = (self.programmed[0], m)
         if self.probe is not None:
             self.probe.append((x_int.detach().to(torch.int64).cpu().numpy(), m))
         if x_int.device.type == "cpu":

@@ -196,3 +196,17 @@ def test_torch_bridge_selects_the_workqueue_threading_layer():
     env = {k: v for k, v in __import__("os").environ.items() if k != "NUMBA_THREADING_LAYER"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "workqueue"
+
+
+def test_calibrated_adc_in_hardware_mode_calibrates_on_first_batch():
+    cfg = CrossbarConfig(adc_bits=4, adc_range="calibrated")
+    xn = set_mode(convert(_net(), cfg), "hardware")
+    y1 = xn(_x())
+    for _, layer in crossbar_layers(xn):
+        m = layer.xbar.programmed[1]
+        assert m.adc_full_scale is not None and len(m.adc_full_scale) == cfg.n_slices
+    torch.testing.assert_close(xn(_x()), y1, rtol=0, atol=0)  # calibration is kept, not redone
+    lossy_max = set_mode(convert(_net(), cfg.replace(adc_range="max")), "hardware")
+    ideal = set_mode(convert(_net(), CrossbarConfig()), "hardware")(_x())
+    # a calibrated 4-bit ADC is far closer to ideal than a 4-bit ADC over the max range
+    assert (y1 - ideal).abs().mean() < (lossy_max(_x()) - ideal).abs().mean()

@@ -1,0 +1,175 @@
+"""Objectives of the ReRAM design problem: the only place that wires mapping + crossbar for search.
+
+For a crossbar design (a :class:`CrossbarConfig`) and a fidelity ``z`` in [0, 1]:
+
+* **accuracy** (expensive, maximized): start from a float model pretrained on the task's data set,
+  convert it to the design (with the task's device noise and calibrated ADCs), fine-tune it
+  ``round(z * max_epochs)`` epochs in ``"noisy"`` mode (ReSNA-style noise-aware training), then
+  evaluate it in ``"hardware"`` mode over ``n_repeats`` independent devices (mean accuracy);
+* **area** [mm^2], **energy** [J per inference] and **latency** [s per inference, pipelined]
+  (cheap and exact): the cost model of the whole network under the design, computed, never
+  modelled.
+
+An evaluation's cost is its measured wall time (and the number of fine-tuning epochs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crossbar import CrossbarConfig, DesignSet, NoiseConfig, estimate_costs
+from crossbar.errors import ConfigError
+from crossbar.tech import load_technology
+
+#: PytorX/ReSNA physical noise (programming dg/3, thermal, shot, RTN).
+PHYSICAL_NOISE = NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True)
+#: Objective names, in the order of the objective vector (all minimized in ``F``).
+OBJECTIVES = ("neg_accuracy", "area_mm2", "energy_j", "latency_s")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReramTask:
+    """What an evaluation of a design means.
+
+    Attributes:
+        dataset: ``"digits"`` (embedded default) or ``"mnist"``/``"cifar10"`` with ``data_dir``.
+        data_dir: Directory of the MNIST/CIFAR-10 files (None for digits).
+        model: ``mapping.nn.models.build_model`` name (``"mlp"``, ``"lenet5"``, ...).
+        pretrain_epochs: Float pretraining epochs.
+        max_epochs: Noise-aware fine-tuning epochs at fidelity ``z = 1``.
+        n_repeats: Independent devices per accuracy measurement.
+        technology: Technology file name for the cost model.
+        noise: Device noise of every design.
+        adc_range: ADC full-scale policy of every design (``"calibrated"``: 99.9th percentile on
+            the first batch after programming).
+        lr: Fine-tuning learning rate.
+        seed: Seed of pretraining (fine-tuning and devices use per-evaluation seeds).
+    """
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    model: str = "mlp"
+    pretrain_epochs: int = 30
+    max_epochs: int = 4
+    n_repeats: int = 3
+    technology: str = "isaac_ce_32nm"
+    noise: NoiseConfig = field(default_factory=lambda: PHYSICAL_NOISE)
+    adc_range: str = "calibrated"
+    lr: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("pretrain_epochs", "max_epochs", "n_repeats"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "n_repeats" else 0):
+                raise ConfigError(f"ReramTask.{name} must be a non-negative integer (n_repeats >= 1); "
+                                  f"got {v!r}.")
+
+    def to_json(self) -> str:
+        """Canonical JSON (stored in result files)."""
+        d = dataclasses.asdict(self)
+        return json.dumps(d, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ReramTask:
+        """Inverse of :meth:`to_json`."""
+        d = json.loads(text)
+        d["noise"] = NoiseConfig(**d["noise"])
+        return cls(**d)
+
+    def design(self, config: CrossbarConfig) -> CrossbarConfig:
+        """``config`` with this task's noise and ADC range policy."""
+        return config.replace(noise=self.noise, adc_range=self.adc_range)
+
+
+def _data(task: ReramTask):
+    from mapping.data import load_dataset
+
+    return load_dataset(task.dataset, directory=task.data_dir, seed=task.seed)
+
+
+def _build(task: ReramTask, data):
+    from mapping.nn.models import build_model
+
+    c, h, _ = data.x_train.shape[1:]
+    return build_model(task.model, in_channels=c, image_size=h, n_classes=data.n_classes)
+
+
+def pretrain(task: ReramTask, *, progress: bool = False) -> bytes:
+    """Train the task's float model; returns its ``state_dict`` serialized with ``torch.save``
+    (bytes, so that it travels to worker processes and into result files)."""
+    import torch
+
+    from mapping.nn.train import TrainConfig, fit
+
+    data = _data(task)
+    with torch.random.fork_rng():  # seeded initialization without touching the caller's RNG
+        torch.manual_seed(task.seed)
+        model = _build(task, data)
+        fit(model, data, TrainConfig(epochs=task.pretrain_epochs, lr=0.05, seed=task.seed), progress=progress)
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getvalue()
+
+
+def evaluate_accuracy(task_json: str, config_json: str, z: float, pretrained: bytes, seed: int) -> dict:
+    """The expensive objective of one design at fidelity ``z`` (a picklable top-level function).
+
+    Returns:
+        ``{"accuracy", "accuracy_std", "epochs", "seconds"}``.
+    """
+    import torch
+
+    from mapping.nn import convert
+    from mapping.nn.train import TrainConfig, evaluate, fit
+
+    t0 = time.perf_counter()
+    task = ReramTask.from_json(task_json)
+    if not 0.0 <= z <= 1.0:
+        raise ConfigError(f"evaluate_accuracy: fidelity z must be in [0, 1]; got {z!r}.")
+    config = task.design(CrossbarConfig.from_json(config_json))
+    data = _data(task)
+    model = _build(task, data)
+    model.load_state_dict(torch.load(io.BytesIO(pretrained), weights_only=True))
+    xn = convert(model, config, seed=seed)
+    epochs = int(round(z * task.max_epochs))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        if epochs:
+            fit(xn, data, TrainConfig(epochs=epochs, lr=task.lr, mode="noisy", seed=seed), progress=False)
+        r = evaluate(xn, data.x_test, data.y_test, mode="hardware", n_repeats=task.n_repeats, seed=seed)
+    return {"accuracy": r.mean, "accuracy_std": r.std, "epochs": epochs, "seconds": time.perf_counter() - t0}
+
+
+@dataclass(frozen=True, eq=False)
+class CostObjectives:
+    """Exact cheap objectives of a task's network under many designs (vectorized).
+
+    Attributes:
+        task: The task. workload: The network's layer shapes.
+    """
+
+    task: ReramTask
+    workload: object
+
+    @staticmethod
+    def for_task(task: ReramTask) -> CostObjectives:
+        """Trace the task's network once."""
+        from mapping.nn.specs import specs_from_torch
+        from mapping.plan import network_workload
+
+        data = _data(task)
+        layers = specs_from_torch(_build(task, data), tuple(data.x_train.shape[1:]))
+        return CostObjectives(task=task, workload=network_workload(layers))
+
+    def __call__(self, configs: list[CrossbarConfig]) -> np.ndarray:
+        """``(n, 3)``: area [mm^2], energy [J], latency [s] (pipelined) of each design."""
+        out = estimate_costs(self.workload, DesignSet.from_configs([self.task.design(c) for c in configs]),
+                             load_technology(self.task.technology))
+        return np.stack([out["area"] * 1e6, out["energy"], out["latency"]], axis=1)
