@@ -1,0 +1,378 @@
+"""One ask/tell loop for every algorithm: random, NSGA-II, MESMO, CF-MESMO, qLogNEHVI.
+
+A *problem* (:class:`SearchProblem`) has ``n_var`` design variables in the unit cube, ``K``
+expensive objectives measured at a fidelity ``z`` in (0, 1] by :meth:`evaluate` (in a worker),
+and ``m`` cheap exact objectives from :meth:`exact`; every objective is minimized (pymoo's ``F``).
+An *algorithm* proposes ``(x, z)`` pairs from the finished evaluations and the pending ones.
+
+:func:`run_search` keeps ``q`` evaluations in flight on an executor, records every finished
+(or failed) evaluation through ``on_result`` the moment it finishes (the caller appends it to the
+HDF5 store), and stops when the cumulative measured cost reaches the budget. Resuming replays
+the stored evaluations into the algorithm, in completion order, before proposing anything new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from crossbar.errors import ConfigError
+
+
+class SearchProblem(Protocol):
+    """The problem interface of :func:`run_search`."""
+
+    n_var: int
+    n_expensive: int
+    fidelities: np.ndarray
+
+    def exact(self, x: np.ndarray) -> np.ndarray:
+        """Cheap exact objectives ``(n, m)`` of designs ``x (n, n_var)``."""
+
+    def cost(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Predicted evaluation cost ``(n,)`` (for cost-aware acquisitions)."""
+
+    def evaluate(self, x: np.ndarray, z: float, seed: int) -> tuple[np.ndarray, float]:
+        """Expensive objectives ``(K,)`` at fidelity ``z`` and the measured cost (picklable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One finished (or failed) evaluation.
+
+    Attributes:
+        index: Proposal number (0, 1, ...). x: Design ``(n_var,)``. z: Fidelity.
+        f: Expensive objectives ``(K,)`` (NaN when failed). cheap: Exact objectives ``(m,)``.
+        cost: Measured cost (failed evaluations cost what they used). seed: Evaluation seed.
+        status: ``"ok"`` or ``"failed"``. error: Failure message (empty when ok).
+    """
+
+    index: int
+    x: np.ndarray
+    z: float
+    f: np.ndarray
+    cheap: np.ndarray
+    cost: float
+    seed: int
+    status: str = "ok"
+    error: str = ""
+
+
+class Algorithm(Protocol):
+    """Proposes the next ``(x, z)`` from the evaluations so far and those in flight.
+
+    ``ask`` is called once per proposal index, in increasing order. ``stateful`` algorithms
+    (NSGA-II) are replayed on resume; ``ready`` may return False to wait for evaluations in flight.
+    """
+
+    name: str
+    stateful: bool
+
+    def ready(self, done: list[Evaluation]) -> bool: ...
+
+    def ask(self, problem: SearchProblem, done: list[Evaluation], pending: list[tuple[np.ndarray, float]],
+            rng: np.random.Generator) -> tuple[np.ndarray, float]: ...
+
+
+def _full(done: list[Evaluation]) -> list[Evaluation]:
+    return [e for e in done if e.status == "ok"]
+
+
+@dataclass
+class RandomSearch:
+    """Uniform designs at the target fidelity."""
+
+    name: str = "random"
+    stateful: bool = False
+
+    def ready(self, done):
+        return True
+
+    def ask(self, problem, done, pending, rng):
+        return rng.random(problem.n_var), 1.0
+
+
+@dataclass
+class NSGA2Search:
+    """pymoo's NSGA-II at the target fidelity, driven through its ask/tell interface.
+
+    A generation's population is handed out one individual per ``ask`` (proposal indices are
+    consecutive); the next generation is asked for once every member has finished, so at most
+    ``pop_size`` evaluations run in parallel. A failed member counts as dominated (``F = 1e30``).
+    """
+
+    pop_size: int = 20
+    name: str = "nsga2"
+    stateful: bool = True
+
+    def __post_init__(self) -> None:
+        self._algo = None
+        self._pop = None
+        self._queue: list[int] = []
+        self._first = 0  # proposal index of the current generation's first member
+
+    def _setup(self, problem, rng) -> None:
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+        from pymoo.core.problem import Problem
+        from pymoo.termination.max_gen import MaximumGenerationTermination
+
+        n_obj = problem.n_expensive + problem.exact(np.full((1, problem.n_var), 0.5)).shape[1]
+        self._problem = Problem(n_var=problem.n_var, n_obj=n_obj, xl=0.0, xu=1.0)
+        self._algo = NSGA2(pop_size=self.pop_size)
+        self._algo.setup(self._problem, termination=MaximumGenerationTermination(10**9),
+                         seed=int(rng.integers(2**31)))
+
+    def _generation_done(self, done) -> bool:
+        if self._pop is None:
+            return True
+        finished = {e.index for e in done}
+        return all(self._first + k in finished for k in range(len(self._pop)))
+
+    def ready(self, done) -> bool:
+        return bool(self._queue) or self._generation_done(done)
+
+    def ask(self, problem, done, pending, rng):
+        from pymoo.core.evaluator import Evaluator
+        from pymoo.problems.static import StaticProblem
+
+        if self._algo is None:
+            self._setup(problem, rng)
+        if not self._queue:
+            if self._pop is not None:
+                by_index = {e.index: e for e in done}
+                rows = []
+                for k in range(len(self._pop)):
+                    e = by_index[self._first + k]
+                    f = e.f if e.status == "ok" else np.full(problem.n_expensive, 1e30)
+                    rows.append(np.concatenate([f, e.cheap]))
+                Evaluator().eval(StaticProblem(self._problem, F=np.array(rows)), self._pop)
+                self._algo.tell(infills=self._pop)
+                self._first += len(self._pop)
+            self._pop = self._algo.ask()
+            self._queue = list(range(len(self._pop)))
+        k = self._queue.pop(0)
+        return np.asarray(self._pop.get("X")[k], dtype=np.float64), 1.0
+
+
+@dataclass
+class MESSearch:
+    """MESMO (``fidelities=(1,)``, per-objective truncation, no cost) or CF-MESMO.
+
+    Attributes:
+        multi_fidelity: Use the problem's fidelity levels and cost model (CF-MESMO).
+        truncation: ``"per_objective"`` (the papers) or ``"tradeoff"`` (ours).
+        n_samples: Posterior samples ``S``. n_init: Random evaluations before the model is used
+            (at mixed fidelities for CF-MESMO, one at the target fidelity included).
+        n_candidates: Random candidates per proposal.
+        nsga_pop, nsga_gen: NSGA-II population and generations per posterior sample's front.
+    """
+
+    multi_fidelity: bool = True
+    truncation: str = "per_objective"
+    n_samples: int = 10
+    n_init: int = 6
+    n_candidates: int = 1000
+    nsga_pop: int = 60
+    nsga_gen: int = 40
+    name: str = "cfmesmo"
+    stateful: bool = False
+
+    def ready(self, done):
+        return True
+
+    def ask(self, problem, done, pending, rng):
+        from search.acquisition import CFMESMO, propose, sample_pareto_fronts
+        from search.surrogate import fit_surrogate
+
+        levels = np.asarray(problem.fidelities if self.multi_fidelity else [1.0], dtype=np.float64)
+        ok = _full(done)
+        n_started = len(done) + len(pending)
+        if len(ok) < self.n_init or not any(e.z == 1.0 for e in ok):
+            z = 1.0 if (n_started == 0 or not self.multi_fidelity) else float(rng.choice(levels))
+            return rng.random(problem.n_var), z
+        xz = np.array([np.concatenate([e.x, [e.z]]) for e in ok])
+        f = np.array([e.f for e in ok])
+        surrogates = [fit_surrogate(xz, f[:, j]) for j in range(problem.n_expensive)]
+        full = np.array([e.z == 1.0 for e in ok])
+        best = (-f[full]).max(axis=0)
+        fronts = sample_pareto_fronts(surrogates, problem.exact, n_samples=self.n_samples,
+                                      seed=int(rng.integers(2**31)), pop_size=self.nsga_pop,
+                                      n_gen=self.nsga_gen)
+        cost_fn = problem.cost if self.multi_fidelity else None
+
+        def factory(sur):
+            return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
+                           best_observed=best, iteration=len(ok))
+
+        pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
+        x, z = propose(factory, surrogates, n_var=problem.n_var, fidelities=levels, q=1, pending=pend,
+                       rng=rng, n_candidates=self.n_candidates)
+        return x[0], float(z[0])
+
+
+@dataclass
+class QLogNEHVISearch:
+    """BoTorch's qLogNEHVI at the target fidelity: GPs for the expensive objectives, the exact
+    objectives as deterministic model outputs; maximized over random candidates (the exact
+    objectives are piecewise constant, so gradients are not used)."""
+
+    n_init: int = 6
+    n_candidates: int = 512
+    name: str = "qlognehvi"
+    stateful: bool = False
+
+    def ready(self, done):
+        return True
+
+    def ask(self, problem, done, pending, rng):
+        import torch
+        from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+        from botorch.models.deterministic import GenericDeterministicModel
+
+        from search.surrogate import fit_surrogate
+
+        ok = [e for e in _full(done) if e.z == 1.0]
+        if len(ok) < self.n_init:
+            return rng.random(problem.n_var), 1.0
+        x = np.array([e.x for e in ok])
+        f = np.array([e.f for e in ok])
+        cheap = np.array([e.cheap for e in ok])
+        xz = np.hstack([x, np.ones((len(x), 1))])
+        gps = [fit_surrogate(xz, f[:, j]).model for j in range(problem.n_expensive)]
+        m = cheap.shape[1]
+
+        def exact_t(t):
+            arr = t.detach().numpy().reshape(-1, t.shape[-1])[:, :-1]
+            out = -problem.exact(arr)  # maximize
+            return torch.as_tensor(out, dtype=t.dtype).reshape(*t.shape[:-1], m)
+
+        det = GenericDeterministicModel(exact_t, num_outputs=m)
+        model = _model_list(gps, det)
+        y = np.hstack([-f, -cheap])
+        ref = torch.as_tensor(y.min(axis=0) - 0.1 * (y.max(axis=0) - y.min(axis=0) + 1e-9))
+        x_base = torch.as_tensor(xz)
+        with torch.random.fork_rng():
+            torch.manual_seed(int(rng.integers(2**31)))
+            acq = qLogNoisyExpectedHypervolumeImprovement(model=model, ref_point=ref, X_baseline=x_base,
+                                                          prune_baseline=True, cache_root=False)
+            n = self.n_candidates
+            cand = np.hstack([rng.random((n, problem.n_var)), np.ones((n, 1))])
+            with torch.no_grad():
+                vals = torch.cat([acq(torch.as_tensor(c)[:, None, :]) for c in np.array_split(cand, 8)])
+        best = cand[int(torch.argmax(vals))]
+        return best[:-1], 1.0
+
+
+def _model_list(gps, det):
+    """A BoTorch model list of the expensive objectives' GPs and the exact objectives."""
+    from botorch.models.model import ModelList
+
+    return ModelList(*gps, det)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """All evaluations of a run, in completion order."""
+
+    evaluations: tuple[Evaluation, ...]
+
+    @property
+    def cumulative_cost(self) -> np.ndarray:
+        return np.cumsum([e.cost for e in self.evaluations])
+
+
+def _evaluate_one(problem: SearchProblem, x: np.ndarray, z: float, seed: int):
+    try:
+        f, cost = problem.evaluate(x, z, seed)
+        return np.asarray(f, dtype=np.float64), float(cost), "ok", ""
+    except Exception as exc:  # noqa: BLE001 - a failing evaluation is recorded and the search goes on
+        return np.full(problem.n_expensive, np.nan), 0.0, "failed", f"{type(exc).__name__}: {exc}"
+
+
+def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q: int = 1, seed: int = 0,
+               executor=None, done: list[Evaluation] | None = None,
+               on_result: Callable[[Evaluation], None] | None = None, max_evaluations: int = 10**6
+               ) -> SearchResult:
+    """Run the ask/tell loop until the cumulative measured cost reaches ``budget``.
+
+    Args:
+        problem: The problem. algorithm: The proposer.
+        budget: Cost budget (same units as the problem's measured cost).
+        q: Evaluations kept in flight (>= 1).
+        seed: Seed of the proposals (``SeedSequence([seed, i])`` for proposal ``i``) and of each
+            evaluation (``seed * 100003 + i``).
+        executor: ``submit``/``as_completed`` executor (``search.executors``); None = in process.
+        done: Evaluations of an earlier run of the same search (resume), in completion order.
+        on_result: Called with every finished evaluation, in completion order (store it there).
+        max_evaluations: Hard cap on the number of evaluations.
+
+    Returns:
+        Every evaluation, the resumed ones first.
+    """
+    if isinstance(q, bool) or not isinstance(q, int) or q < 1:
+        raise ConfigError(f"run_search: q must be an integer >= 1; got {q!r}.")
+    if not (isinstance(budget, (int, float)) and budget > 0):
+        raise ConfigError(f"run_search: budget must be a number > 0; got {budget!r}.")
+    done = list(done or [])
+    pending: dict[object, tuple[int, np.ndarray, float, int]] = {}
+
+    def finish(i: int, x: np.ndarray, z: float, eseed: int, result) -> Evaluation:
+        f, cost, status, err = result
+        ev = Evaluation(index=i, x=np.asarray(x, dtype=np.float64), z=float(z), f=f,
+                        cheap=np.asarray(problem.exact(np.asarray(x)[None, :])[0], dtype=np.float64),
+                        cost=cost, seed=eseed, status=status, error=err)
+        done.append(ev)
+        if on_result is not None:
+            on_result(ev)
+        return ev
+
+    stored = {e.index: e for e in done}
+    last = max(stored, default=-1)
+    redo: list[tuple[int, np.ndarray, float]] = []  # proposals lost in flight by an earlier run
+    replayed: list[Evaluation] = []
+    for i in range(last + 1):  # replay proposals so stateful algorithms resume their state
+        if algorithm.stateful or i not in stored:
+            if algorithm.stateful and not algorithm.ready(replayed):
+                for j, xj, zj in redo:  # the algorithm needs the lost evaluations first
+                    eseed = seed * 100003 + j
+                    replayed.append(finish(j, xj, zj, eseed, _evaluate_one(problem, xj, zj, eseed)))
+                redo.clear()
+            x, z = algorithm.ask(problem, replayed, [], np.random.default_rng([seed, i]))
+            if i not in stored:
+                redo.append((i, x, z))
+        if i in stored:
+            replayed.append(stored[i])
+    next_index = last + 1
+
+    def spent() -> float:
+        return float(sum(e.cost for e in done))
+
+    def submit(i: int, x: np.ndarray, z: float) -> None:
+        eseed = seed * 100003 + i
+        key = executor.submit(_evaluate_one, problem, x, z, eseed) if executor is not None else (i,)
+        pending[key] = (i, x, z, eseed)
+
+    while spent() < budget and len(done) < max_evaluations:
+        while (len(pending) < q and spent() < budget and len(done) + len(pending) < max_evaluations
+               and (redo or algorithm.ready(done))):
+            if redo:
+                submit(*redo.pop(0))
+                continue
+            pend = [(p[1], p[2]) for p in pending.values()]
+            x, z = algorithm.ask(problem, done, pend, np.random.default_rng([seed, next_index]))
+            submit(next_index, x, z)
+            next_index += 1
+        if not pending:
+            break
+        if executor is None:
+            key = next(iter(pending))
+            i, x, z, eseed = pending.pop(key)
+            finish(i, x, z, eseed, _evaluate_one(problem, x, z, eseed))
+        else:
+            key = next(iter(executor.as_completed(list(pending))))
+            i, x, z, eseed = pending.pop(key)
+            finish(i, x, z, eseed, key.result())
+    return SearchResult(evaluations=tuple(done))

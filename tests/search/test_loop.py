@@ -1,0 +1,87 @@
+"""The ask/tell loop: budgets, determinism, failures, resume (replay and lost proposals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from crossbar.errors import ConfigError
+from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, run_search
+
+
+@dataclass
+class Toy:
+    """One expensive fidelity-dependent objective, two exact ones; fails where x0 > fail_above."""
+
+    n_var: int = 3
+    n_expensive: int = 1
+    fail_above: float = 2.0
+    fidelities: np.ndarray = field(default_factory=lambda: np.array([0.25, 0.5, 1.0]))
+
+    def exact(self, x):
+        return np.stack([x.sum(1), (1 - x[:, 0]) ** 2], axis=1)
+
+    def cost(self, x, z):
+        return 0.05 + np.asarray(z) ** 2
+
+    def evaluate(self, x, z, seed):
+        if x[0] > self.fail_above:
+            raise RuntimeError("simulated divergence")
+        acc = np.exp(-((x - 0.3) ** 2).sum() * 3) * (1 - 0.3 * (1 - z))
+        return np.array([-acc]), float(0.05 + z**2)
+
+
+FAST_MES = dict(n_samples=2, n_candidates=100, nsga_pop=16, nsga_gen=5, n_init=4)
+
+
+def _algorithms():
+    return [RandomSearch(), NSGA2Search(pop_size=4),
+            MESSearch(multi_fidelity=False, name="mesmo", **FAST_MES), MESSearch(**FAST_MES),
+            MESSearch(truncation="tradeoff", **FAST_MES), QLogNEHVISearch(n_init=4, n_candidates=64)]
+
+
+@pytest.mark.parametrize("k", range(6))
+def test_every_algorithm_runs_within_budget_and_is_seeded(k):
+    a = run_search(Toy(), _algorithms()[k], budget=7.0, q=2, seed=3)
+    b = run_search(Toy(), _algorithms()[k], budget=7.0, q=2, seed=3)
+    c = run_search(Toy(), _algorithms()[k], budget=7.0, q=2, seed=4)
+    costs = a.cumulative_cost
+    assert costs[-1] >= 7.0 and costs[-2] < 7.0 + 1.05 * 2  # stops once the budget is spent
+    assert sorted(e.index for e in a.evaluations) == list(range(len(a.evaluations)))
+    assert all(0 < e.z <= 1 and np.all((e.x >= 0) & (e.x <= 1)) for e in a.evaluations)
+    fa = np.array([e.x for e in a.evaluations])
+    np.testing.assert_array_equal(fa, np.array([e.x for e in b.evaluations]))
+    assert not np.array_equal(fa, np.array([e.x for e in c.evaluations])[: len(fa)])
+
+
+def test_failed_evaluations_are_recorded_and_the_search_continues():
+    r = run_search(Toy(fail_above=0.5), RandomSearch(), budget=5.0, seed=0)
+    failed = [e for e in r.evaluations if e.status == "failed"]
+    ok = [e for e in r.evaluations if e.status == "ok"]
+    assert failed and ok and all("simulated divergence" in e.error for e in failed)
+    assert all(np.isnan(e.f).all() for e in failed)
+
+
+@pytest.mark.parametrize("make", [lambda: NSGA2Search(pop_size=4), lambda: RandomSearch()])
+def test_resume_equals_an_uninterrupted_run(make):
+    full = run_search(Toy(), make(), budget=14.0, seed=7)
+    first = run_search(Toy(), make(), budget=14.0, seed=7, max_evaluations=9)
+    kept = list(first.evaluations)
+    lost = kept.pop(5)  # an evaluation that was in flight when the first run was killed
+    resumed = run_search(Toy(), make(), budget=14.0, seed=7, done=kept)
+    by_index = {e.index: e for e in resumed.evaluations}
+    assert len(by_index) == len(resumed.evaluations), "no duplicates"
+    np.testing.assert_array_equal(by_index[lost.index].x, lost.x)  # re-issued under its index
+    want = {e.index: e.x for e in full.evaluations}
+    assert set(want) == set(by_index)
+    for i, x in want.items():
+        np.testing.assert_array_equal(by_index[i].x, x)
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="q must be"):
+        run_search(Toy(), RandomSearch(), budget=1.0, q=0)
+    with pytest.raises(ConfigError, match="budget"):
+        run_search(Toy(), RandomSearch(), budget=0)
