@@ -1,0 +1,953 @@
+"""Typed design variables, their encoding to the unit cube, and decoding to a :class:`CrossbarConfig`.
+
+A design is a ``dict`` mapping variable names to values (``{"cell_bits": 2, "frequency": 1e8}``).
+Every search algorithm works on ``X``, points of the unit cube ``[0, 1]^d`` (pymoo's vocabulary),
+one column per variable:
+
+* discrete variables (:class:`IntegerRange`, :class:`Choice`) split ``[0, 1]`` into ``n_levels``
+  equal bins; level ``i`` encodes to the bin centre ``(i + 0.5) / n_levels`` and a point decodes
+  to the level of the bin it falls in (round to nearest), so ``decode(encode(v)) == v`` exactly
+  and uniform points of the cube hit every level with equal probability;
+* :class:`FloatRange` maps ``[low, high]`` linearly and :class:`LogFloatRange` maps
+  ``[log low, log high]`` linearly (log-uniform).
+
+:meth:`DesignSpace.to_config` applies a design to a base :class:`~crossbar.config.CrossbarConfig`:
+variables named after a ``CrossbarConfig`` field set that field; other ("custom") variables are
+applied by a user function ``config_fn(config, design) -> CrossbarConfig``.
+:func:`default_reram_space` is the design space of DESIGN §6 / issue 5.
+
+References:
+    CF-MESMO design space (cell resolution, crossbar size, operating frequency, temperature):
+    Belakaria et al., "Multi-Fidelity Multi-Objective Bayesian Optimization: An Output Space
+    Entropy Search Approach", and the ICCAD'21 CF-MESMO paper (see
+    ``shared/reference/algorithms.md`` §3.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from crossbar.config import CrossbarConfig
+from crossbar.errors import ConfigError, InputError, ShapeError
+
+__all__ = [
+    "Choice",
+    "DesignSpace",
+    "FloatRange",
+    "IntegerRange",
+    "LogFloatRange",
+    "Variable",
+    "default_reram_space",
+    "square_crossbar",
+    "variable_from_dict",
+]
+
+_CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(CrossbarConfig)) - {"noise"}
+# Points of the cube may overshoot [0, 1] by rounding in an optimizer; beyond this they are an error.
+_CUBE_TOL = 1e-9
+
+
+def _check_name(owner: str, name: Any) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigError(
+            f"{owner}.name must be a non-empty Python identifier (it becomes a keyword of "
+            f"CrossbarConfig.replace); got {name!r}."
+        )
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_bounds(owner: str, name: str, low: Any, high: Any, *, integer: bool, positive: bool) -> None:
+    kind = "an integer" if integer else "a finite number"
+    for label, v in (("low", low), ("high", high)):
+        ok = isinstance(v, numbers.Integral) and not isinstance(v, bool) if integer else _is_real(v)
+        if ok and not integer:
+            ok = math.isfinite(float(v))
+        if not ok:
+            raise ConfigError(f"{owner}({name!r}).{label} must be {kind}; got {v!r}.")
+    if positive and not low > 0:
+        raise ConfigError(
+            f"{owner}({name!r}).low must be > 0 (the range is log-uniform); got {low!r}. "
+            f"Use FloatRange for ranges that include zero."
+        )
+    if not low < high:
+        raise ConfigError(
+            f"{owner}({name!r}) needs low < high; got low={low!r}, high={high!r}. "
+            f"Fix a variable at one value through DesignSpace.base instead."
+        )
+
+
+def _as_unit(u: Any) -> np.ndarray:
+    return np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
+
+
+def _bin_index(u: np.ndarray, n_levels: int) -> np.ndarray:
+    """Level index of each point: bin ``floor(u * n)``, with ``u = 1`` in the last bin."""
+    return np.minimum(np.floor(_as_unit(u) * n_levels).astype(np.int64), n_levels - 1)
+
+
+def _bin_centre(index: np.ndarray, n_levels: int) -> np.ndarray:
+    return (np.asarray(index, dtype=np.float64) + 0.5) / n_levels
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegerRange:
+    """Integers ``low, low + 1, ..., high`` (both ends included), equal bins of the unit interval.
+
+    Example:
+        >>> v = IntegerRange("adc_bits", low=3, high=10)
+        >>> v.n_levels, v.encode([3, 10]).tolist(), v.decode([0.0, 0.5, 1.0]).tolist()
+        (8, [0.0625, 0.9375], [3, 7, 10])
+    """
+
+    name: str = field(kw_only=False)
+    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
+    low: int
+    """Smallest value (included)."""
+    high: int
+    """Largest value (included); must exceed ``low``."""
+
+    def __post_init__(self) -> None:
+        _check_name("IntegerRange", self.name)
+        _check_bounds("IntegerRange", self.name, self.low, self.high, integer=True, positive=False)
+        object.__setattr__(self, "low", int(self.low))
+        object.__setattr__(self, "high", int(self.high))
+
+    @property
+    def n_levels(self) -> int:
+        """Number of distinct values."""
+        return self.high - self.low + 1
+
+    @property
+    def is_discrete(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def encode(self, values: Any) -> np.ndarray:
+        """Map integers to their bin centres.
+
+        Args:
+            values: Integers in ``[low, high]``, any shape (integral floats are accepted).
+
+        Returns:
+            Points of ``[0, 1]``, same shape, float64.
+
+        Raises:
+            ConfigError: A value is not an integer in ``[low, high]``.
+        """
+        arr = _numeric_values(self, values)
+        bad = ~((arr == np.round(arr)) & (arr >= self.low) & (arr <= self.high))
+        if np.any(bad):
+            raise ConfigError(
+                f"IntegerRange({self.name!r}) accepts integers in [{self.low}, {self.high}]; "
+                f"got {_first_bad(values, bad)!r}."
+            )
+        return _bin_centre(arr - self.low, self.n_levels)
+
+    def decode(self, u: Any) -> np.ndarray:
+        """Map points of ``[0, 1]`` to the integer of their bin.
+
+        Args:
+            u: Points, any shape (clipped to ``[0, 1]``).
+
+        Returns:
+            int64 values in ``[low, high]``, same shape.
+        """
+        return self.low + _bin_index(u, self.n_levels)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
+        return {"type": "IntegerRange", "name": self.name, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    """One of an ordered tuple of numbers or strings; level ``i`` owns bin ``i`` of the unit interval.
+
+    The order is the order given (put numeric levels in increasing order so that neighbouring bins
+    hold similar designs, which helps surrogate models).
+
+    Example:
+        >>> v = Choice("cell_bits", values=(1, 2, 4, 8))
+        >>> v.encode([1, 8]).tolist(), v.decode([0.3, 0.99]).tolist()
+        ([0.125, 0.875], [2, 8])
+        >>> Choice("encoding", values=("differential", "offset")).decode(0.9).item()
+        'offset'
+    """
+
+    name: str = field(kw_only=False)
+    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
+    values: tuple[Any, ...]
+    """Distinct levels, all numbers (bools excluded) or all strings."""
+
+    def __post_init__(self) -> None:
+        _check_name("Choice", self.name)
+        vals = self.values
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, Sequence | np.ndarray):
+            raise ConfigError(f"Choice({self.name!r}).values must be a sequence of levels; got {vals!r}.")
+        vals = tuple(v.item() if isinstance(v, np.generic) else v for v in vals)
+        if not vals:
+            raise ConfigError(
+                f"Choice({self.name!r}).values must hold at least one level; got an empty sequence."
+            )
+        all_str = all(isinstance(v, str) for v in vals)
+        all_num = all(_is_real(v) and math.isfinite(float(v)) for v in vals)
+        if not (all_str or all_num):
+            raise ConfigError(
+                f"Choice({self.name!r}).values must be all finite numbers (no bools) or all strings; "
+                f"got {vals!r}."
+            )
+        if len(set(vals)) != len(vals):
+            raise ConfigError(f"Choice({self.name!r}).values must be distinct; got {vals!r}.")
+        object.__setattr__(self, "values", vals)
+
+    @property
+    def n_levels(self) -> int:
+        """Number of levels."""
+        return len(self.values)
+
+    @property
+    def is_discrete(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def encode(self, values: Any) -> np.ndarray:
+        """Map levels to their bin centres.
+
+        Args:
+            values: Levels of ``values``, any shape.
+
+        Returns:
+            Points of ``[0, 1]``, same shape, float64.
+
+        Raises:
+            ConfigError: A value is not one of the levels.
+        """
+        arr = np.asarray(values, dtype=object)
+        lookup = {v: i for i, v in enumerate(self.values)}
+        flat = arr.ravel()
+        index = np.empty(flat.shape, dtype=np.int64)
+        for k, v in enumerate(flat):
+            key = v.item() if isinstance(v, np.generic) else v
+            i = lookup.get(key) if not isinstance(key, bool) else None
+            if i is None:
+                raise ConfigError(
+                    f"Choice({self.name!r}) must be one of {list(self.values)}; got {key!r}."
+                )
+            index[k] = i
+        return _bin_centre(index.reshape(arr.shape), self.n_levels)
+
+    def decode(self, u: Any) -> np.ndarray:
+        """Map points of ``[0, 1]`` to the level of their bin.
+
+        Args:
+            u: Points, any shape (clipped to ``[0, 1]``).
+
+        Returns:
+            Levels, same shape (a numeric array, or an object array for strings).
+        """
+        # Object arrays keep each level's own type (1 and 2.5 in one Choice) and every string
+        # intact (NumPy's fixed-width strings drop trailing NUL characters).
+        as_object = len({type(v) for v in self.values}) > 1 or isinstance(self.values[0], str)
+        levels = np.array(self.values, dtype=object) if as_object else np.asarray(self.values)
+        return np.asarray(levels[_bin_index(u, self.n_levels)], dtype=levels.dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
+        return {"type": "Choice", "name": self.name, "values": list(self.values)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloatRange:
+    """Real numbers in ``[low, high]``, mapped linearly to the unit interval.
+
+    Example:
+        >>> v = FloatRange("temperature", low=300.0, high=400.0)
+        >>> v.encode(350.0).item(), v.decode([0.0, 1.0]).tolist()
+        (0.5, [300.0, 400.0])
+    """
+
+    name: str = field(kw_only=False)
+    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
+    low: float
+    """Lower bound (included), in the unit of the field it sets."""
+    high: float
+    """Upper bound (included); must exceed ``low``."""
+
+    def __post_init__(self) -> None:
+        _check_name("FloatRange", self.name)
+        _check_bounds("FloatRange", self.name, self.low, self.high, integer=False, positive=False)
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+
+    @property
+    def n_levels(self) -> None:
+        """``None``: a continuous variable has no levels."""
+        return None
+
+    @property
+    def is_discrete(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def encode(self, values: Any) -> np.ndarray:
+        """Map ``[low, high]`` linearly onto ``[0, 1]``.
+
+        Args:
+            values: Numbers in ``[low, high]``, any shape.
+
+        Returns:
+            Points of ``[0, 1]``, same shape, float64.
+
+        Raises:
+            ConfigError: A value is outside ``[low, high]`` or not finite.
+        """
+        arr = _numeric_values(self, values)
+        _check_inside(self, arr, values)
+        return np.clip((arr - self.low) / (self.high - self.low), 0.0, 1.0)
+
+    def decode(self, u: Any) -> np.ndarray:
+        """Map ``[0, 1]`` linearly onto ``[low, high]``.
+
+        Args:
+            u: Points, any shape (clipped to ``[0, 1]``).
+
+        Returns:
+            float64 values in ``[low, high]``, same shape.
+        """
+        return np.clip(self.low + _as_unit(u) * (self.high - self.low), self.low, self.high)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
+        return {"type": "FloatRange", "name": self.name, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogFloatRange:
+    """Positive reals in ``[low, high]``, log-uniform: ``log v`` is mapped linearly to ``[0, 1]``.
+
+    Example:
+        >>> v = LogFloatRange("frequency", low=1e8, high=1e9)
+        >>> v.decode([0.0, 1.0]).tolist(), round(float(v.decode(0.5)), 1)
+        ([100000000.0, 1000000000.0], 316227766.0)
+    """
+
+    name: str = field(kw_only=False)
+    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
+    low: float
+    """Lower bound (included), > 0, in the unit of the field it sets."""
+    high: float
+    """Upper bound (included); must exceed ``low``."""
+
+    def __post_init__(self) -> None:
+        _check_name("LogFloatRange", self.name)
+        _check_bounds("LogFloatRange", self.name, self.low, self.high, integer=False, positive=True)
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+
+    @property
+    def n_levels(self) -> None:
+        """``None``: a continuous variable has no levels."""
+        return None
+
+    @property
+    def is_discrete(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def encode(self, values: Any) -> np.ndarray:
+        """Map ``[log low, log high]`` linearly onto ``[0, 1]``.
+
+        Args:
+            values: Numbers in ``[low, high]``, any shape.
+
+        Returns:
+            Points of ``[0, 1]``, same shape, float64.
+
+        Raises:
+            ConfigError: A value is outside ``[low, high]`` or not finite.
+        """
+        arr = _numeric_values(self, values)
+        _check_inside(self, arr, values)
+        lo, hi = math.log(self.low), math.log(self.high)
+        return np.clip((np.log(arr) - lo) / (hi - lo), 0.0, 1.0)
+
+    def decode(self, u: Any) -> np.ndarray:
+        """Map ``[0, 1]`` onto ``[low, high]`` log-linearly; the end points map exactly.
+
+        Args:
+            u: Points, any shape (clipped to ``[0, 1]``).
+
+        Returns:
+            float64 values in ``[low, high]``, same shape.
+        """
+        u = _as_unit(u)
+        lo, hi = math.log(self.low), math.log(self.high)
+        out = np.clip(np.exp(lo + u * (hi - lo)), self.low, self.high)
+        return np.where(u >= 1.0, self.high, np.where(u <= 0.0, self.low, out))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
+        return {"type": "LogFloatRange", "name": self.name, "low": self.low, "high": self.high}
+
+
+Variable = IntegerRange | Choice | FloatRange | LogFloatRange
+_VARIABLE_TYPES = {cls.__name__: cls for cls in (IntegerRange, Choice, FloatRange, LogFloatRange)}
+
+
+def _numeric_values(var: Variable, values: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{type(var).__name__}({var.name!r}) needs numbers; got {values!r}."
+        ) from None
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(f"{type(var).__name__}({var.name!r}) needs finite numbers; got {values!r}.")
+    return arr
+
+
+def _canonical(var: Variable, value: Any) -> Any:
+    """A legal value as a plain Python object: the level itself for discrete variables."""
+    if var.is_discrete:
+        return var.decode(var.encode(value)).item()
+    return float(value)
+
+
+def _check_inside(var: FloatRange | LogFloatRange, arr: np.ndarray, values: Any) -> None:
+    bad = (arr < var.low) | (arr > var.high)
+    if np.any(bad):
+        raise ConfigError(
+            f"{type(var).__name__}({var.name!r}) accepts values in [{var.low!r}, {var.high!r}]; "
+            f"got {_first_bad(values, bad)!r}."
+        )
+
+
+def _first_bad(values: Any, bad: np.ndarray) -> Any:
+    """The first offending value as the caller wrote it (not as a NumPy float)."""
+    return np.asarray(values, dtype=object).reshape(bad.shape)[bad].ravel()[0]
+
+
+def variable_from_dict(data: Mapping[str, Any]) -> Variable:
+    """Build a variable from its :meth:`to_dict` description (also the form used in TOML files).
+
+    Args:
+        data: ``{"type": "IntegerRange" | "Choice" | "FloatRange" | "LogFloatRange", "name": ...,
+            ...}`` with the fields of that type.
+
+    Returns:
+        The variable.
+
+    Raises:
+        ConfigError: Unknown type or unknown or missing keys.
+
+    Example:
+        >>> variable_from_dict({"type": "Choice", "name": "weight_bits", "values": [4, 8]})
+        Choice(name='weight_bits', values=(4, 8))
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"variable_from_dict needs a mapping; got {type(data).__name__}.")
+    kind = data.get("type")
+    cls = _VARIABLE_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ConfigError(f"variable type must be one of {sorted(_VARIABLE_TYPES)}; got {kind!r}.")
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    kw = {k: v for k, v in data.items() if k != "type"}
+    unknown, missing = sorted(set(kw) - allowed), sorted(allowed - set(kw))
+    if unknown or missing:
+        raise ConfigError(
+            f"{kind}: unknown keys {unknown}, missing keys {missing}; a {kind} has {sorted(allowed)}."
+        )
+    if cls is Choice:
+        kw["values"] = tuple(kw["values"]) if isinstance(kw["values"], list) else kw["values"]
+    return cls(**kw)
+
+
+ConfigFn = Callable[[CrossbarConfig, Mapping[str, Any]], CrossbarConfig]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesignSpace:
+    """Named design variables, their unit-cube encoding and their mapping to a ``CrossbarConfig``.
+
+    Variable ``j`` is column ``j`` of every ``X`` array of shape ``(n, d)``.
+
+    Example:
+        >>> space = DesignSpace(
+        ...     (Choice("cell_bits", values=(1, 2, 4)), FloatRange("temperature", low=300.0, high=400.0)),
+        ... )
+        >>> X = space.encode({"cell_bits": 4, "temperature": 350.0})
+        >>> X.tolist(), space.decode(X)
+        ([0.8333333333333334, 0.5], {'cell_bits': 4, 'temperature': 350.0})
+        >>> cfg = space.to_config({"cell_bits": 4, "temperature": 350.0})
+        >>> cfg.cell_bits, cfg.temperature, cfg.rows
+        (4, 350.0, 128)
+    """
+
+    variables: tuple[Variable, ...] = field(kw_only=False)
+    """The variables, in column order; names must be distinct."""
+    base: CrossbarConfig = field(default_factory=CrossbarConfig)
+    """Configuration the designs modify; every field not named by a variable comes from here."""
+    config_fn: ConfigFn | None = None
+    """Applies custom variables: ``config_fn(config, design) -> CrossbarConfig``, called with the
+    base config already updated by the variables that are ``CrossbarConfig`` fields and with the
+    whole design. Required when a variable is not a ``CrossbarConfig`` field."""
+
+    def __post_init__(self) -> None:
+        variables = self.variables
+        if isinstance(variables, Sequence) and not isinstance(variables, str):
+            variables = tuple(variables)
+        else:
+            raise ConfigError(f"DesignSpace.variables must be a sequence of variables; got {variables!r}.")
+        if not variables:
+            raise ConfigError("DesignSpace.variables must hold at least one variable; got none.")
+        for v in variables:
+            if not isinstance(v, tuple(_VARIABLE_TYPES.values())):
+                raise ConfigError(
+                    f"DesignSpace.variables must be {sorted(_VARIABLE_TYPES)} instances; got {v!r}."
+                )
+        names = [v.name for v in variables]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"DesignSpace.variables must have distinct names; {dupes} repeat.")
+        if not isinstance(self.base, CrossbarConfig):
+            raise ConfigError(f"DesignSpace.base must be a CrossbarConfig; got {self.base!r}.")
+        if self.config_fn is not None and not callable(self.config_fn):
+            raise ConfigError(
+                f"DesignSpace.config_fn must be callable (config, design) -> CrossbarConfig or None; "
+                f"got {self.config_fn!r}."
+            )
+        custom = [n for n in names if n not in _CONFIG_FIELDS]
+        if custom and self.config_fn is None:
+            raise ConfigError(
+                f"DesignSpace: variables {custom} are not CrossbarConfig fields and no config_fn maps "
+                f"them; fields are {sorted(_CONFIG_FIELDS)}. Rename the variable or pass "
+                f"config_fn=lambda config, design: config.replace(...)."
+            )
+        object.__setattr__(self, "variables", variables)
+
+    # ---- structure ------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Variable names in column order."""
+        return tuple(v.name for v in self.variables)
+
+    @property
+    def n_var(self) -> int:
+        """Number of variables ``d`` (columns of ``X``)."""
+        return len(self.variables)
+
+    @property
+    def is_discrete(self) -> bool:
+        """True when every variable is discrete."""
+        return all(v.is_discrete for v in self.variables)
+
+    @property
+    def size(self) -> int | float:
+        """Number of distinct designs: the product of the level counts, or ``math.inf``.
+
+        Example:
+            >>> DesignSpace((IntegerRange("adc_bits", low=3, high=10),)).size
+            8
+            >>> default_reram_space().size
+            inf
+        """
+        if not self.is_discrete:
+            return math.inf
+        return math.prod(v.n_levels for v in self.variables)
+
+    # ---- encoding -------------------------------------------------------------------------
+    def encode(self, designs: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Encode one design (a dict) or a sequence of designs to the unit cube.
+
+        Args:
+            designs: A dict name -> value, or a sequence of ``n`` such dicts; each must name every
+                variable and nothing else.
+
+        Returns:
+            ``X`` of shape ``(d,)`` for one design, ``(n, d)`` for a sequence.
+
+        Raises:
+            ConfigError: Missing or unknown names, or an illegal value.
+
+        Example:
+            >>> space = DesignSpace((IntegerRange("adc_bits", low=3, high=4),))
+            >>> space.encode([{"adc_bits": 3}, {"adc_bits": 4}]).tolist()
+            [[0.25], [0.75]]
+        """
+        if isinstance(designs, Mapping):
+            self._check_keys(designs)
+            return np.array([v.encode(designs[v.name]).item() for v in self.variables])
+        if not isinstance(designs, Sequence) or isinstance(designs, str):
+            raise ConfigError(
+                f"DesignSpace.encode needs a dict or a sequence of dicts; got {type(designs).__name__}."
+            )
+        for d in designs:
+            if not isinstance(d, Mapping):
+                raise ConfigError(f"DesignSpace.encode: every design must be a dict; got {d!r}.")
+            self._check_keys(d)
+        columns = {name: [d[name] for d in designs] for name in self.names}
+        return self.encode_columns(columns)
+
+    def encode_columns(self, columns: Mapping[str, Any]) -> np.ndarray:
+        """Encode designs given column-wise (name -> array of ``n`` values).
+
+        Args:
+            columns: One array-like of shape ``(n,)`` per variable.
+
+        Returns:
+            ``X`` of shape ``(n, d)``.
+
+        Raises:
+            ConfigError: Missing or unknown names, or an illegal value.
+            ShapeError: The columns differ in length or are not 1-D.
+
+        Example:
+            >>> space = DesignSpace((IntegerRange("adc_bits", low=3, high=4),))
+            >>> space.encode_columns({"adc_bits": [4, 3]}).tolist()
+            [[0.75], [0.25]]
+        """
+        self._check_keys(columns)
+        cols = []
+        for v in self.variables:
+            arr = np.asarray(columns[v.name], dtype=object)
+            if arr.ndim != 1:
+                raise ShapeError(f"DesignSpace column {v.name!r} must be 1-D (n,); got shape {arr.shape}.")
+            cols.append(v.encode(arr))
+        lengths = {c.shape[0] for c in cols}
+        if len(lengths) > 1:
+            raise ShapeError(f"DesignSpace columns must have equal lengths; got {sorted(lengths)}.")
+        return np.stack(cols, axis=1).reshape(cols[0].shape[0], self.n_var)
+
+    def decode(self, X: Any) -> dict[str, Any] | list[dict[str, Any]]:
+        """Decode points of the unit cube to designs (Python ints, floats and strings).
+
+        Args:
+            X: Shape ``(d,)`` for one design or ``(n, d)``; values in ``[0, 1]``.
+
+        Returns:
+            One dict for ``(d,)`` input, a list of ``n`` dicts for ``(n, d)`` input.
+
+        Raises:
+            ShapeError: Wrong shape.
+            InputError: Values outside ``[0, 1]`` or not finite.
+
+        Example:
+            >>> space = DesignSpace((IntegerRange("adc_bits", low=3, high=10),))
+            >>> space.decode([[0.0], [1.0]])
+            [{'adc_bits': 3}, {'adc_bits': 10}]
+        """
+        X = np.asarray(X, dtype=np.float64)
+        single = X.ndim == 1
+        columns = self.decode_columns(X[None, :] if single else X)
+        lists = {name: col.tolist() for name, col in columns.items()}
+        n = X.shape[0] if not single else 1
+        designs = [{name: lists[name][i] for name in self.names} for i in range(n)]
+        return designs[0] if single else designs
+
+    def decode_columns(self, X: Any) -> dict[str, np.ndarray]:
+        """Decode ``X`` column-wise, for vectorized objectives.
+
+        Args:
+            X: Shape ``(n, d)``; values in ``[0, 1]``.
+
+        Returns:
+            name -> values of shape ``(n,)`` (int64, float64, or object for strings).
+
+        Raises:
+            ShapeError: Wrong shape.
+            InputError: Values outside ``[0, 1]`` or not finite.
+
+        Example:
+            >>> space = DesignSpace((FloatRange("temperature", low=300.0, high=400.0),))
+            >>> space.decode_columns([[0.0], [0.25]])["temperature"].tolist()
+            [300.0, 325.0]
+        """
+        X = self._check_X(X)
+        return {v.name: v.decode(X[:, j]) for j, v in enumerate(self.variables)}
+
+    def snap(self, X: Any) -> np.ndarray:
+        """Canonical encoding: discrete columns moved to their bin centres, all clipped to ``[0, 1]``.
+
+        ``snap(X)`` decodes to the same designs as ``X``; use it (or :func:`search.problem.SnapRepair`)
+        so that one design has one ``X``.
+
+        Args:
+            X: Shape ``(n, d)``.
+
+        Returns:
+            Shape ``(n, d)``, float64.
+
+        Example:
+            >>> DesignSpace((IntegerRange("adc_bits", low=3, high=4),)).snap([[0.1], [0.6]]).tolist()
+            [[0.25], [0.75]]
+        """
+        X = self._check_X(X).copy()
+        for j, v in enumerate(self.variables):
+            if v.is_discrete:
+                X[:, j] = _bin_centre(_bin_index(X[:, j], v.n_levels), v.n_levels)
+        return X
+
+    # ---- sampling -------------------------------------------------------------------------
+    def sample_unit(
+        self, n: int, *, rng: np.random.Generator, method: Literal["uniform", "sobol"] = "uniform"
+    ) -> np.ndarray:
+        """Draw ``n`` points of the cube, snapped (see :meth:`snap`).
+
+        ``"uniform"`` draws i.i.d. uniform points; ``"sobol"`` takes the first ``n`` points of a
+        scrambled Sobol' sequence (:class:`scipy.stats.qmc.Sobol`, ``2**ceil(log2 n)`` drawn so
+        that SciPy's balance warning does not apply) seeded from ``rng``.
+
+        Args:
+            n: Number of points, >= 0.
+            rng: Source of randomness.
+            method: ``"uniform"`` or ``"sobol"``.
+
+        Returns:
+            ``X`` of shape ``(n, d)``.
+
+        Raises:
+            ConfigError: Bad ``n`` or ``method``.
+
+        Example:
+            >>> space = default_reram_space()
+            >>> space.sample_unit(4, rng=np.random.default_rng(0), method="sobol").shape
+            (4, 6)
+        """
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
+            raise ConfigError(f"DesignSpace.sample: n must be an integer >= 0; got {n!r}.")
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(
+                f"DesignSpace.sample: rng must be a numpy.random.Generator; got {type(rng).__name__}. "
+                f"Use np.random.default_rng(seed)."
+            )
+        if method == "uniform":
+            U = rng.random((int(n), self.n_var))
+        elif method == "sobol":
+            U = _sobol(int(n), self.n_var, rng)
+        else:
+            raise ConfigError(f"DesignSpace.sample: method must be 'uniform' or 'sobol'; got {method!r}.")
+        return self.snap(U)
+
+    def sample(
+        self, n: int, *, rng: np.random.Generator, method: Literal["uniform", "sobol"] = "uniform"
+    ) -> list[dict[str, Any]]:
+        """Draw ``n`` designs: :meth:`sample_unit`, then :meth:`decode`.
+
+        Args:
+            n: Number of designs, >= 0.
+            rng: Source of randomness.
+            method: ``"uniform"`` or ``"sobol"``.
+
+        Returns:
+            A list of ``n`` designs.
+
+        Raises:
+            ConfigError: Bad ``n`` or ``method``.
+
+        Example:
+            >>> space = DesignSpace((Choice("weight_bits", values=(4, 8)),))
+            >>> space.sample(3, rng=np.random.default_rng(0))
+            [{'weight_bits': 8}, {'weight_bits': 4}, {'weight_bits': 4}]
+        """
+        return self.decode(self.sample_unit(n, rng=rng, method=method).reshape(-1, self.n_var))
+
+    # ---- configs --------------------------------------------------------------------------
+    def to_config(self, design: Mapping[str, Any]) -> CrossbarConfig:
+        """Apply a design to :attr:`base`.
+
+        Variables named after ``CrossbarConfig`` fields are set directly; then :attr:`config_fn`
+        (if any) applies the rest.
+
+        Args:
+            design: name -> value for every variable.
+
+        Returns:
+            The validated configuration.
+
+        Raises:
+            ConfigError: Illegal design, or the resulting configuration is invalid (the message
+                names the design and the underlying error).
+
+        Example:
+            >>> cfg = default_reram_space().to_config({"crossbar_size": 64, "cell_bits": 2,
+            ...     "adc_bits": 6, "frequency": 1e8, "temperature": 350.0, "weight_bits": 8})
+            >>> cfg.rows, cfg.cols, cfg.adc_bits, cfg.frequency
+            (64, 64, 6, 100000000.0)
+        """
+        if not isinstance(design, Mapping):
+            raise ConfigError(f"DesignSpace.to_config needs a dict; got {type(design).__name__}.")
+        self.encode(design)  # validates names and values
+        clean = {v.name: _canonical(v, design[v.name]) for v in self.variables}
+        direct = {k: val for k, val in clean.items() if k in _CONFIG_FIELDS}
+        try:
+            config = self.base.replace(**direct)
+            if self.config_fn is not None:
+                config = self.config_fn(config, dict(clean))
+        except ConfigError as err:
+            raise ConfigError(
+                f"DesignSpace.to_config: design {clean!r} is not a valid crossbar: {err}"
+            ) from err
+        if not isinstance(config, CrossbarConfig):
+            raise ConfigError(
+                f"DesignSpace.config_fn must return a CrossbarConfig; got {type(config).__name__} "
+                f"for design {clean!r}."
+            )
+        return config
+
+    # ---- serialization --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description (``config_fn`` is recorded by its qualified name).
+
+        Example:
+            >>> default_reram_space().to_dict()["config_fn"]
+            'search.space.square_crossbar'
+        """
+        fn = self.config_fn
+        fn_name = None
+        if fn is not None:
+            fn_name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+        return {
+            "variables": [v.to_dict() for v in self.variables],
+            "base": self.base.to_dict(),
+            "config_fn": fn_name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, config_fn: ConfigFn | None = None) -> DesignSpace:
+        """Build from :meth:`to_dict` output.
+
+        Args:
+            data: ``{"variables": [...], "base": {...} (optional), "config_fn": name (optional)}``.
+            config_fn: The custom mapping, needed when ``data`` names one other than
+                :func:`square_crossbar` (functions are not serialized).
+
+        Returns:
+            The design space.
+
+        Raises:
+            ConfigError: Unknown keys, bad variables, or a named ``config_fn`` that is not given.
+
+        Example:
+            >>> s = default_reram_space()
+            >>> DesignSpace.from_dict(s.to_dict()) == s
+            True
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"DesignSpace.from_dict needs a mapping; got {type(data).__name__}.")
+        unknown = sorted(set(data) - {"variables", "base", "config_fn"})
+        if unknown:
+            raise ConfigError(
+                f"DesignSpace.from_dict: unknown keys {unknown}; allowed: ['base', 'config_fn', 'variables']."
+            )
+        base = CrossbarConfig.from_dict(dict(data["base"])) if "base" in data else CrossbarConfig()
+        named = data.get("config_fn")
+        if config_fn is None and named is not None:
+            if named != f"{__name__}.square_crossbar":
+                raise ConfigError(
+                    f"DesignSpace.from_dict: the space used config_fn {named!r}; pass it as config_fn=."
+                )
+            config_fn = square_crossbar
+        variables = tuple(variable_from_dict(v) for v in data.get("variables", ()))
+        return cls(variables, base=base, config_fn=config_fn)
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _check_keys(self, design: Mapping[str, Any]) -> None:
+        missing = [n for n in self.names if n not in design]
+        unknown = sorted(set(design) - set(self.names))
+        if missing or unknown:
+            raise ConfigError(
+                f"DesignSpace: a design must name exactly {list(self.names)}; missing {missing}, "
+                f"unknown {unknown}."
+            )
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_var:
+            raise ShapeError(f"X must have shape (n, {self.n_var}) (one column per variable); got {X.shape}.")
+        if not np.all(np.isfinite(X)):
+            raise InputError("X must be finite; got NaN or inf.")
+        if X.size and (X.min() < -_CUBE_TOL or X.max() > 1.0 + _CUBE_TOL):
+            raise InputError(
+                f"X must lie in the unit cube [0, 1]^{self.n_var}; got values in [{X.min()!r}, {X.max()!r}]. "
+                f"Encode designs with DesignSpace.encode."
+            )
+        return np.clip(X, 0.0, 1.0)
+
+
+def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    from scipy.stats import qmc
+
+    if n == 0:
+        return np.empty((0, d))
+    try:
+        engine = qmc.Sobol(d, scramble=True, rng=rng)
+    except TypeError:  # SciPy < 1.15 names the argument ``seed``
+        engine = qmc.Sobol(d, scramble=True, seed=rng)
+    return engine.random_base2(max(0, math.ceil(math.log2(n))))[:n]
+
+
+def square_crossbar(config: CrossbarConfig, design: Mapping[str, Any]) -> CrossbarConfig:
+    """``config_fn`` of :func:`default_reram_space`: ``crossbar_size`` sets ``rows = cols``.
+
+    Args:
+        config: Configuration with the field variables already applied.
+        design: The design; must hold ``crossbar_size``.
+
+    Returns:
+        ``config`` with ``rows = cols = design["crossbar_size"]``.
+
+    Example:
+        >>> square_crossbar(CrossbarConfig(), {"crossbar_size": 64}).cols
+        64
+    """
+    size = design["crossbar_size"]
+    return config.replace(rows=size, cols=size)
+
+
+def default_reram_space(*, base: CrossbarConfig | None = None) -> DesignSpace:
+    """The default ReRAM design space of DESIGN §6 (issue 5 §1); ``size`` is infinite.
+
+    ====================  =========================================  =====================
+    variable              values                                     sets
+    ====================  =========================================  =====================
+    ``crossbar_size``     {32, 64, 128, 256}                         ``rows`` and ``cols``
+    ``cell_bits``         {1, 2, 3, 4, 6, 8}                         ``cell_bits``
+    ``adc_bits``          integers 3-10                              ``adc_bits`` (uniform)
+    ``frequency``         100 MHz - 1 GHz, log-uniform [Hz]          ``frequency``
+    ``temperature``       300 - 400 K, uniform [K]                   ``temperature``
+    ``weight_bits``       {4, 6, 8}                                  ``weight_bits``
+    ====================  =========================================  =====================
+
+    Args:
+        base: Configuration for every other field; default ``CrossbarConfig()``.
+
+    Returns:
+        The design space (576 discrete combinations times the two continuous ranges).
+
+    Example:
+        >>> space = default_reram_space()
+        >>> space.names
+        ('crossbar_size', 'cell_bits', 'adc_bits', 'frequency', 'temperature', 'weight_bits')
+    """
+    return DesignSpace(
+        (
+            Choice("crossbar_size", values=(32, 64, 128, 256)),
+            Choice("cell_bits", values=(1, 2, 3, 4, 6, 8)),
+            IntegerRange("adc_bits", low=3, high=10),
+            LogFloatRange("frequency", low=1e8, high=1e9),
+            FloatRange("temperature", low=300.0, high=400.0),
+            Choice("weight_bits", values=(4, 6, 8)),
+        ),
+        base=CrossbarConfig() if base is None else base,
+        config_fn=square_crossbar,
+    )
