@@ -82,3 +82,23 @@ def test_bench_cost_and_bridge_smoke(capsys):
     assert bench_bridge.main(["--smoke", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "hardware-mode evaluation" in out and "ratio" in out
+
+
+def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
+    import h5py
+    import numpy as np
+
+    from experiments import cfmesmo_vs_nsga2
+
+    assert cfmesmo_vs_nsga2.main(["--smoke", "--problems", "dtlz2_accuracy_cost", "--no-qnehvi",
+                                  "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        algs = set(f["dtlz2_accuracy_cost"])
+        assert algs == {"nsga2", "random", "mesmo", "cfmesmo", "cfmesmo_tradeoff"}
+        assert f["dtlz2_accuracy_cost/nsga2/fraction_to_reach_nsga2"][()][0] <= 1.0
+        runs = json.loads(f["dtlz2_accuracy_cost/cfmesmo"].attrs["evaluations"])
+        assert len(runs) == 1 and all(0 < e["z"] <= 1 for e in runs[0])
+        hv = f["dtlz2_accuracy_cost/cfmesmo/hv_at_budget"][()]
+        assert np.all((hv >= 0) & (hv <= 1.1**4))
+    assert (tmp_path / "hypervolume.png").exists()
+    assert "median cost to reach NSGA-II HV" in capsys.readouterr().out

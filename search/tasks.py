@@ -1,0 +1,121 @@
+"""Search problems for :func:`search.loop.run_search`: synthetic benchmarks and the ReRAM task,
+and the hypervolume-versus-cost trace used by every comparison.
+
+Fidelity is shared by all expensive objectives of an evaluation (iMOCA's convention, reference
+§4 pitfall 5). Only evaluations at the target fidelity ``z = 1`` enter the Pareto front: a
+lower-fidelity accuracy is a lower bound, not a measurement of the design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from search.benchmarks import hypervolume
+from search.loop import Evaluation
+
+
+@dataclass(eq=False)
+class BenchmarkSearch:
+    """A :mod:`search.benchmarks` problem as a :class:`search.loop.SearchProblem`.
+
+    Attributes:
+        bench: The benchmark. fidelities: Fidelity levels offered to CF-MESMO.
+    """
+
+    bench: object
+    fidelities: np.ndarray = field(default_factory=lambda: np.linspace(0.1, 1.0, 10))
+
+    def __post_init__(self) -> None:
+        mask = np.asarray(self.bench.expensive, dtype=bool)
+        self._exp, self._cheap = np.flatnonzero(mask), np.flatnonzero(~mask)
+        self.n_var = int(self.bench.n_var)
+        self.n_expensive = int(mask.sum())
+
+    def exact(self, x: np.ndarray) -> np.ndarray:
+        if self._cheap.size == 0:
+            return np.zeros((np.atleast_2d(x).shape[0], 0))
+        return np.asarray(self.bench.evaluate(np.atleast_2d(x), 1.0))[:, self._cheap]
+
+    def cost(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return np.asarray(self.bench.cost(np.asarray(z, dtype=np.float64)), dtype=np.float64)
+
+    def evaluate(self, x: np.ndarray, z: float, seed: int) -> tuple[np.ndarray, float]:
+        f = np.asarray(self.bench.evaluate(np.asarray(x)[None, :], z))[0, self._exp]
+        return f, float(np.asarray(self.bench.cost(np.array([z])))[0])
+
+    def normalization(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ideal, nadir)`` in the loop's objective order (expensive first, then cheap)."""
+        order = np.concatenate([self._exp, self._cheap])
+        return np.asarray(self.bench.ideal)[order], np.asarray(self.bench.nadir)[order]
+
+
+@dataclass(eq=False)
+class ReramSearch:
+    """The ReRAM design problem (:mod:`search.evaluate`) over a :class:`search.space.DesignSpace`.
+
+    The predicted evaluation cost (for CF-MESMO) is ``1 + max_epochs * z`` in units of one
+    hardware-mode evaluation (a fine-tuning epoch costs about as much as one evaluation pass on
+    digits); the measured cost is the wall time of the evaluation in seconds.
+    """
+
+    space: object
+    task: object
+    pretrained: bytes
+    costs: object = None
+
+    def __post_init__(self) -> None:
+        from search.evaluate import CostObjectives
+
+        self.n_var = int(self.space.n_var)
+        self.n_expensive = 1
+        m = self.task.max_epochs
+        self.fidelities = np.arange(1, m + 1) / m if m > 0 else np.array([1.0])
+        if self.costs is None:
+            self.costs = CostObjectives.for_task(self.task)
+
+    def configs(self, x: np.ndarray) -> list:
+        designs = self.space.decode(np.atleast_2d(x))
+        return [self.space.to_config(d) for d in designs]
+
+    def exact(self, x: np.ndarray) -> np.ndarray:
+        return self.costs(self.configs(x))
+
+    def cost(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return 1.0 + self.task.max_epochs * np.asarray(z, dtype=np.float64)
+
+    def evaluate(self, x: np.ndarray, z: float, seed: int) -> tuple[np.ndarray, float]:
+        from search.evaluate import evaluate_accuracy
+
+        cfg = self.configs(x)[0]
+        r = evaluate_accuracy(self.task.to_json(), cfg.to_json(), float(z), self.pretrained, int(seed))
+        return np.array([-r["accuracy"]]), float(r["seconds"])
+
+
+def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *, ideal: np.ndarray,
+                      nadir: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hypervolume of the full-fidelity front after each evaluation, versus cumulative cost.
+
+    Args:
+        evaluations: In completion order.
+        ideal, nadir: Normalization in the loop's objective order (expensive, then cheap).
+
+    Returns:
+        ``(cumulative_cost (n,), hypervolume (n,))``; normalized objectives, reference point 1.1
+        (:func:`search.benchmarks.hypervolume`).
+    """
+    cost = np.cumsum([e.cost for e in evaluations])
+    hv = np.zeros(len(evaluations))
+    pts: list[np.ndarray] = []
+    for k, e in enumerate(evaluations):
+        if e.status == "ok" and e.z == 1.0:
+            pts.append(np.concatenate([e.f, e.cheap]))
+        hv[k] = hypervolume(np.array(pts), ideal=ideal, nadir=nadir) if pts else 0.0
+    return cost, hv
+
+
+def cost_to_reach(cost: np.ndarray, hv: np.ndarray, target: float) -> float:
+    """Smallest cumulative cost at which ``hv >= target`` (``inf`` if never)."""
+    hit = np.flatnonzero(hv >= target - 1e-12)
+    return float(cost[hit[0]]) if hit.size else float("inf")

@@ -1,0 +1,54 @@
+"""Search problems (benchmark and ReRAM adapters) and the hypervolume-vs-cost trace."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from search.benchmarks import BENCHMARKS, hypervolume
+from search.loop import Evaluation, RandomSearch, run_search
+from search.tasks import BenchmarkSearch, cost_to_reach, hypervolume_trace
+
+
+def test_benchmark_adapter_splits_expensive_and_exact_objectives():
+    bench = BENCHMARKS["dtlz2_accuracy_cost"]()
+    prob = BenchmarkSearch(bench)
+    x = np.random.default_rng(0).random((5, prob.n_var))
+    full = bench.evaluate(x, 1.0)
+    mask = np.asarray(bench.expensive)
+    np.testing.assert_array_equal(prob.exact(x), full[:, ~mask])
+    f, cost = prob.evaluate(x[0], 0.5, seed=0)
+    np.testing.assert_array_equal(f, bench.evaluate(x[:1], 0.5)[0, mask])
+    assert cost == float(bench.cost(np.array([0.5]))[0]) < float(bench.cost(np.array([1.0]))[0])
+
+
+def test_hypervolume_trace_counts_only_full_fidelity_points():
+    ideal, nadir = np.zeros(2), np.ones(2)
+
+    def ev_(i, z, f, c, cost):
+        return Evaluation(index=i, x=np.zeros(1), z=z, f=np.array([f]), cheap=np.array([c]), cost=cost,
+                          seed=i)
+
+    ev = [ev_(0, 1.0, 0.5, 0.5, 1.0), ev_(1, 0.5, 0.0, 0.0, 0.5), ev_(2, 1.0, 0.2, 0.8, 1.0)]
+    cost, hv = hypervolume_trace(ev, ideal=ideal, nadir=nadir)
+    np.testing.assert_array_equal(cost, [1.0, 1.5, 2.5])
+    assert hv[0] == hv[1] == hypervolume(np.array([[0.5, 0.5]]), ideal=ideal, nadir=nadir)
+    assert hv[2] == hypervolume(np.array([[0.5, 0.5], [0.2, 0.8]]), ideal=ideal, nadir=nadir) > hv[1]
+    assert cost_to_reach(cost, hv, hv[2]) == 2.5 and cost_to_reach(cost, hv, 2.0) == np.inf
+
+
+def test_reram_search_problem_end_to_end():
+    from search.evaluate import ReramTask, pretrain
+    from search.space import default_reram_space
+    from search.tasks import ReramSearch
+
+    task = ReramTask(pretrain_epochs=1, max_epochs=2, n_repeats=1)
+    prob = ReramSearch(default_reram_space(), task, pretrain(task))
+    np.testing.assert_array_equal(prob.fidelities, [0.5, 1.0])
+    res = run_search(prob, RandomSearch(), budget=np.inf, seed=1, max_evaluations=3)
+    assert len(res.evaluations) == 3
+    for e in res.evaluations:
+        assert e.status == "ok" and -1.0 <= e.f[0] <= 0.0 and e.cost > 0
+        assert e.cheap.shape == (3,) and np.all(e.cheap > 0)  # area, energy, latency
+    # the exact objectives are those of the cost model for the decoded designs
+    x = np.array([e.x for e in res.evaluations])
+    np.testing.assert_allclose(prob.exact(x), np.array([e.cheap for e in res.evaluations]), rtol=1e-12)
