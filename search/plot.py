@@ -1,0 +1,137 @@
+"""Publication figures of a search: Pareto fronts, hypervolume vs cost, parallel coordinates.
+
+Every function takes plain arrays, draws with matplotlib's Agg backend and writes PNG (150 dpi)
+and PDF next to the given stem; it returns the written paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from search.benchmarks import non_dominated
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    _plt().close(fig)
+    return paths
+
+
+def pareto_mask(F: np.ndarray) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``F (n, m)`` (minimization)."""
+    F = np.asarray(F, dtype=np.float64)
+    return non_dominated(F) if len(F) else np.zeros(0, dtype=bool)
+
+
+def pairwise_fronts(F: np.ndarray, names: Sequence[str], stem: Path, *, title: str = "",
+                    transforms: dict[int, tuple[str, float]] | None = None) -> list[Path]:
+    """Scatter every pair of objectives; Pareto-optimal designs (over all objectives) solid,
+    dominated ones faded.
+
+    Args:
+        F: Objectives ``(n, m)`` (minimized). names: Axis labels, ``m``.
+        stem: Output path without suffix. title: Figure title.
+        transforms: Optional ``{column: (label, factor)}`` to display ``factor * F[:, column]``
+            under another label (e.g. ``{0: ("accuracy [%]", -100)}``).
+    """
+    plt = _plt()
+    F = np.asarray(F, dtype=np.float64)
+    shown = F.copy()
+    labels = list(names)
+    for j, (label, factor) in (transforms or {}).items():
+        shown[:, j] = factor * F[:, j]
+        labels[j] = label
+    front = pareto_mask(F)
+    pairs = list(itertools.combinations(range(F.shape[1]), 2))
+    ncol = min(3, len(pairs))
+    nrow = -(-len(pairs) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.4 * nrow), squeeze=False)
+    for ax, (i, j) in zip(axes.flat, pairs, strict=False):
+        ax.scatter(shown[~front, i], shown[~front, j], s=12, color="0.6", alpha=0.35, label="dominated")
+        ax.scatter(shown[front, i], shown[front, j], s=22, color="C3", label="Pareto-optimal")
+        ax.set_xlabel(labels[i])
+        ax.set_ylabel(labels[j])
+        if np.all(shown[:, i] > 0) and shown[:, i].max() / shown[:, i].min() > 100:
+            ax.set_xscale("log")
+        if np.all(shown[:, j] > 0) and shown[:, j].max() / shown[:, j].min() > 100:
+            ax.set_yscale("log")
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return _save(fig, stem)
+
+
+def hypervolume_vs_cost(traces: dict[str, list[tuple[np.ndarray, np.ndarray]]], stem: Path, *,
+                        xlabel: str = "cumulative cost", title: str = "") -> list[Path]:
+    """Median hypervolume (line) and inter-quartile range (band) over seeds, per algorithm.
+
+    Args:
+        traces: ``{algorithm: [(cumulative_cost (n,), hypervolume (n,)), ...one per seed]}``.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    top = max((c[-1] for runs in traces.values() for c, _ in runs if len(c)), default=1.0)
+    grid = np.linspace(0.0, top, 300)
+    for name, runs in traces.items():
+        curves = np.array([np.interp(grid, np.concatenate([[0.0], c]), np.concatenate([[0.0], h]),
+                                     right=np.nan) for c, h in runs if len(c)])
+        if not len(curves):
+            continue
+        with warnings.catch_warnings():  # NaN beyond a run's last evaluation
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(curves, axis=0)
+            lo, hi = np.nanpercentile(curves, 25, axis=0), np.nanpercentile(curves, 75, axis=0)
+        line, = ax.plot(grid, med, label=f"{name} ({len(curves)} seeds)")
+        ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("hypervolume (normalized)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, stem)
+
+
+def parallel_coordinates(values: dict[str, np.ndarray], stem: Path, *, color_by: str | None = None,
+                         title: str = "") -> list[Path]:
+    """One polyline per design across the named columns (each scaled to [0, 1] on its own axis,
+    tick labels show the real range); coloured by ``color_by``."""
+    plt = _plt()
+    names = list(values)
+    data = np.array([np.asarray(values[n], dtype=np.float64) for n in names]).T  # (n, k)
+    lo, hi = data.min(axis=0), data.max(axis=0)
+    scaled = (data - lo) / np.where(hi > lo, hi - lo, 1.0)
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.8))
+    c = np.asarray(values[color_by], dtype=np.float64) if color_by else np.zeros(len(data))
+    cmap = plt.get_cmap("viridis")
+    cn = (c - c.min()) / (c.max() - c.min()) if c.max() > c.min() else np.zeros_like(c)
+    for row, col in zip(scaled, cn, strict=True):
+        ax.plot(range(len(names)), row, color=cmap(col), alpha=0.8, lw=1.2)
+    ticks = [f"{n}\n[{a:.3g}, {b:.3g}]" for n, a, b in zip(names, lo, hi, strict=True)]
+    ax.set_xticks(range(len(names)), ticks, fontsize=7)
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title + (f" (colour: {color_by})" if color_by else ""), fontsize=10)
+    fig.tight_layout()
+    return _save(fig, stem)
