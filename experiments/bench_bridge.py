@@ -59,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=64, help="ResNet-20 batch size")
     p.add_argument("--smoke", action="store_true")
     a = p.parse_args(argv)
-    torch.set_flush_denormal(True)
+    torch.set_flush_denormal(True)  # processor-wide state: restored before returning
+    try:
+        return _run(a)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _run(a) -> int:
     torch.manual_seed(0)
     data = load_digits()
     cfg = CrossbarConfig(noise=NOISE)

@@ -20,7 +20,19 @@ def test_demo_smoke(tmp_path, capsys):
     noisy = [float(r["rel_rms_error"]) for r in rows if r["noise"] != "no noise"]
     assert min(noisy) > 0.0
     assert (tmp_path / "adc_noise_error.png").stat().st_size > 10_000
-    assert "relative RMS error" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "relative RMS error" in out and "Pareto-optimal designs" in out
+    # part 2: the search store holds every evaluation, and its figures exist
+    from search.run import load_evaluations
+
+    evs = load_evaluations(tmp_path / "search_store.h5")
+    assert len(evs) >= 2 and all(e.status == "ok" for e in evs)
+    assert sum(e.cost for e in evs) >= 2.0  # the smoke budget was spent
+    for name in ("fronts", "pareto_designs", "hypervolume"):
+        assert (tmp_path / f"search_store_{name}.png").exists()
+    # a second run resumes from the store instead of starting over
+    assert demo.main(["--smoke", "--out", str(tmp_path)]) == 0
+    assert len(load_evaluations(tmp_path / "search_store.h5")) == len(evs)
 
 
 def test_bench_smoke(capsys):

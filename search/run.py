@@ -1,0 +1,144 @@
+"""A search backed by the HDF5 results store: every evaluation is appended the moment it
+finishes, and re-running the same search resumes from the store (losing only evaluations in
+flight, which are re-run). A store written for another search (another problem, algorithm,
+settings or seed) is refused with a clear error, never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from search.loop import Evaluation, SearchResult, run_search
+from search.store import ResultStore, fingerprint
+
+#: Columns of a search store (besides the store's own ``key``, ``status`` and ``error``).
+SEARCH_COLUMNS = {"index": "int64", "x": "str", "z": "float64", "f": "str", "cheap": "str", "cost": "float64",
+                  "seed": "int64", "design": "str"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchSpec:
+    """Everything that defines a search (its fingerprint), as JSON-compatible data.
+
+    Attributes:
+        problem: Problem description (e.g. the task JSON and the design space).
+        algorithm: Algorithm name and settings.
+        budget: Cost budget. q: Evaluations in flight. seed: Seed.
+    """
+
+    problem: dict
+    algorithm: dict
+    budget: float
+    q: int
+    seed: int
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.problem, self.algorithm, self.q, self.seed)
+
+    def meta(self) -> dict:
+        return {"problem": self.problem, "algorithm": self.algorithm, "budget": self.budget, "q": self.q,
+                "seed": self.seed, "objectives": self.problem.get("objectives")}
+
+
+def _row(ev: Evaluation, design: dict | None) -> dict:
+    return {"key": str(ev.index), "status": ev.status, "error": ev.error, "index": ev.index,
+            "x": json.dumps(ev.x.tolist()), "z": ev.z, "f": json.dumps([float(v) for v in ev.f]),
+            "cheap": json.dumps(ev.cheap.tolist()), "cost": ev.cost, "seed": ev.seed,
+            "design": json.dumps(design or {}, sort_keys=True, default=float)}
+
+
+def load_evaluations(path: str | Path) -> list[Evaluation]:
+    """Evaluations of a search store, in completion order."""
+    store = ResultStore.read(path)
+    out = []
+    for r in store.rows():
+        f = np.array(json.loads(r["f"]) if r["f"] else [], dtype=np.float64)  # NaN round-trips as NaN
+        out.append(Evaluation(index=int(r["index"]), x=np.array(json.loads(r["x"]), dtype=np.float64),
+                              z=float(r["z"]), f=f,
+                              cheap=np.array(json.loads(r["cheap"]), dtype=np.float64), cost=float(r["cost"]),
+                              seed=int(r["seed"]), status=str(r["status"]), error=str(r["error"] or "")))
+    return out
+
+
+def run_stored_search(problem, algorithm, spec: SearchSpec, store_path: str | Path, *, executor=None,
+                      describe=None, progress: bool = True) -> SearchResult:
+    """Run (or resume) a search whose evaluations live in ``store_path``.
+
+    Args:
+        problem: A :class:`search.loop.SearchProblem`. algorithm: Its proposer.
+        spec: The search definition (fingerprint and metadata of the store).
+        store_path: HDF5 store path (created, or resumed when it exists).
+        executor: ``search.executors`` executor, or None (in process).
+        describe: Optional ``x -> dict`` stored with each evaluation (e.g. the decoded design).
+        progress: Show a tqdm bar over the cost budget.
+    """
+    store = ResultStore.open(store_path, columns=SEARCH_COLUMNS, fingerprint=spec.fingerprint(), meta=spec.meta())
+    done = load_evaluations(store_path) if len(store) else []
+    bar = tqdm(total=float(spec.budget), disable=not progress, desc=f"{getattr(algorithm, 'name', 'search')} cost",
+               unit="cost", leave=True)
+    bar.update(min(float(spec.budget), float(sum(e.cost for e in done))))
+
+    def on_result(ev: Evaluation) -> None:
+        store.append(_row(ev, describe(ev.x) if describe is not None else None))
+        bar.update(min(ev.cost, max(0.0, bar.total - bar.n)))
+        if ev.status == "ok":
+            bar.set_postfix(z=f"{ev.z:.2f}", f0=f"{ev.f[0]:.4g}")
+
+    try:
+        return run_search(problem, algorithm, budget=spec.budget, q=spec.q, seed=spec.seed, executor=executor,
+                          done=done, on_result=on_result)
+    finally:
+        bar.close()
+
+
+ALGORITHMS = ("random", "nsga2", "mesmo", "cfmesmo", "qlognehvi")
+
+
+def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: int = 10, n_init: int = 6,
+                   pop_size: int = 20):
+    """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`)."""
+    from crossbar.errors import ConfigError
+    from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
+
+    if name == "random":
+        return RandomSearch()
+    if name == "nsga2":
+        return NSGA2Search(pop_size=pop_size)
+    if name == "mesmo":
+        return MESSearch(multi_fidelity=False, name="mesmo", truncation=truncation, n_samples=n_samples,
+                         n_init=n_init)
+    if name == "cfmesmo":
+        return MESSearch(truncation=truncation, n_samples=n_samples, n_init=n_init)
+    if name == "qlognehvi":
+        return QLogNEHVISearch(n_init=n_init)
+    raise ConfigError(f"algorithm must be one of {list(ALGORITHMS)}; got {name!r}.")
+
+
+def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_objective", n_samples: int = 10,
+                 n_init: int = 6, budget: float, q: int = 1, seed: int = 0, space=None, progress: bool = True):
+    """The ReRAM design search on ``task`` (a :class:`search.evaluate.ReramTask`) over ``space``
+    (default :func:`search.space.default_reram_space`): pretrains the task's model, builds the
+    problem and algorithm. Returns ``(problem, algorithm, spec, describe)`` for
+    :func:`run_stored_search`."""
+    from search.evaluate import OBJECTIVES, pretrain
+    from search.space import default_reram_space
+    from search.tasks import ReramSearch
+
+    space = space if space is not None else default_reram_space()
+    problem = ReramSearch(space, task, pretrain(task, progress=progress))
+    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init)
+    spec = SearchSpec(problem={"task": json.loads(task.to_json()), "space": space.to_dict(),
+                               "objectives": list(OBJECTIVES)},
+                      algorithm={"name": algorithm, "truncation": truncation, "n_samples": n_samples,
+                                 "n_init": n_init},
+                      budget=float(budget), q=int(q), seed=int(seed))
+
+    def describe(x):
+        return dict(space.decode(np.asarray(x)[None, :])[0])
+
+    return problem, alg, spec, describe

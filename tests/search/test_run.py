@@ -1,0 +1,127 @@
+"""Store-backed search: resume after SIGKILL, fingerprint checks, config errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from crossbar.errors import ConfigError
+from search.benchmarks import BENCHMARKS
+from search.loop import NSGA2Search, run_search
+from search.run import SearchSpec, load_evaluations, run_stored_search
+from search.store import ResultStore, StoreError
+from search.tasks import BenchmarkSearch
+
+_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from search.benchmarks import BENCHMARKS
+    from search.loop import NSGA2Search
+    from search.run import SearchSpec, run_stored_search
+    from search.tasks import BenchmarkSearch
+
+    class Slow(BenchmarkSearch):
+        def evaluate(self, x, z, seed):
+            time.sleep(float(sys.argv[2]))
+            return super().evaluate(x, z, seed)
+
+    prob = Slow(BENCHMARKS["zdt1_mf"]())
+    spec = SearchSpec(problem={"bench": "zdt1_mf"}, algorithm={"name": "nsga2", "pop": 4}, budget=12.0,
+                      q=1, seed=3)
+    run_stored_search(prob, NSGA2Search(pop_size=4), spec, sys.argv[1], progress=False)
+    """
+)
+
+
+def _spec():
+    return SearchSpec(problem={"bench": "zdt1_mf"}, algorithm={"name": "nsga2", "pop": 4}, budget=12.0, q=1,
+                      seed=3)
+
+
+def test_search_killed_with_sigkill_resumes_without_losing_finished_evaluations(tmp_path):
+    store = tmp_path / "store.h5"
+    script = tmp_path / "run.py"
+    script.write_text(_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, str(script), str(store), "0.2"], env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if store.exists():
+            try:
+                if len(ResultStore.read(store)) >= 4:
+                    break
+            except (StoreError, OSError):
+                pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = load_evaluations(store)
+    assert 4 <= len(before) < 12, "killed mid-run"
+    subprocess.run([sys.executable, str(script), str(store), "0.0"], env=env, check=True)
+    after = load_evaluations(store)
+    assert [e.index for e in after[: len(before)]] == [e.index for e in before], "finished rows kept"
+    idx = [e.index for e in after]
+    assert len(idx) == len(set(idx)) and set(idx) == set(range(len(idx)))
+    # the resumed search proposed exactly what an uninterrupted one does
+    straight = run_search(BenchmarkSearch(BENCHMARKS["zdt1_mf"]()), NSGA2Search(pop_size=4), budget=12.0, seed=3)
+    want = {e.index: e.x for e in straight.evaluations}
+    assert set(want) == set(idx)
+    for e in after:
+        np.testing.assert_array_equal(e.x, want[e.index])
+
+
+def test_store_of_another_search_is_refused(tmp_path):
+    prob = BenchmarkSearch(BENCHMARKS["zdt1_mf"]())
+    store = tmp_path / "s.h5"
+    run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), store, progress=False)
+    n = len(load_evaluations(store))
+    other = SearchSpec(problem={"bench": "zdt1_mf"}, algorithm={"name": "nsga2", "pop": 4}, budget=12.0, q=1,
+                       seed=4)
+    with pytest.raises(StoreError, match="different inputs"):
+        run_stored_search(prob, NSGA2Search(pop_size=4), other, store, progress=False)
+    assert len(load_evaluations(store)) == n, "nothing was overwritten"
+    # re-running the finished search adds nothing
+    run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), store, progress=False)
+    assert len(load_evaluations(store)) == n
+
+
+def test_search_config_errors(tmp_path):
+    from search.cli_search import load_search_config
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('budget = 10\nalgoritm = "cfmesmo"\n')
+    with pytest.raises(ConfigError, match="unknown keys \\['algoritm'\\]"):
+        load_search_config(bad)
+    bad.write_text('budget = 10\n[task]\nmodell = "mlp"\n')
+    with pytest.raises(ConfigError, match="unknown \\[task\\] keys"):
+        load_search_config(bad)
+    bad.write_text('algorithm = "cfmesmo"\n')
+    with pytest.raises(ConfigError, match="'budget'"):
+        load_search_config(bad)
+    bad.write_text('budget = "ten"\n')
+    with pytest.raises(ConfigError, match="wrong type"):
+        load_search_config(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_search_config(tmp_path / "missing.toml")
+
+
+def test_cli_search_and_plot(tmp_path, capsys):
+    from search.cli import main
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 1.0\n'
+                   '[task]\npretrain_epochs = 1\nmax_epochs = 1\nn_repeats = 1\n')
+    assert main(["search", str(cfg), "--no-progress"]) == 0
+    evs = load_evaluations(tmp_path / "st.h5")
+    assert evs and all(e.status == "ok" and e.z == 1.0 for e in evs)
+    assert main(["plot", str(tmp_path / "st.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "Pareto-optimal designs" in out and (tmp_path / "st_fronts.pdf").exists()
