@@ -152,24 +152,26 @@ def main(argv: list[str] | None = None) -> int:
         a.seeds, a.pop, a.nsga_budget, a.fraction = 1, 4, 12, 0.5
         a.samples, a.candidates, a.inner_pop, a.inner_gen = 2, 64, 12, 4
     t0 = time.perf_counter()
-    results = {name: run_problem(name, a) for name in a.problems}
+    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
+    results: dict = {}
     groups: dict = {}
-    print(f"\n{'problem':<22}{'algorithm':<18}{'median cost to reach NSGA-II HV':>34}"
-          f"{'median HV at budget':>22}")
-    for name, res in results.items():
-        for alg, row in res["runs"].items():
-            fr = np.array(row["fraction"])
+    for name in a.problems:  # results are written after every problem: an interrupted run keeps them
+        results[name] = run_problem(name, a)
+        for alg, row in results[name]["runs"].items():
             groups[f"{name}/{alg}"] = {
-                "fraction_to_reach_nsga2": fr, "hv_at_budget": np.array(row["hv_at_budget"]),
+                "fraction_to_reach_nsga2": np.array(row["fraction"]), "hv_at_budget": np.array(row["hv_at_budget"]),
                 "seconds": np.array(row["seconds"]),
                 "evaluations": json.dumps([[{"index": e.index, "x": e.x.tolist(), "z": e.z, "f": e.f.tolist(),
                                              "cheap": e.cheap.tolist(), "cost": e.cost, "status": e.status}
                                             for e in tr[2]] for tr in row["traces"]]),
             }
-            print(f"{name:<22}{alg:<18}{np.median(fr):>34.4f}{np.median(row['hv_at_budget']):>22.4f}")
-    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
-    write_h5(a.out / "results.h5", groups, provenance(cfg, None))
-    plot(results, a.out / "hypervolume", a.fraction)
+        write_h5(a.out / "results.h5", groups, provenance(cfg, None))
+        plot(results, a.out / "hypervolume", a.fraction)
+    print(f"\n{'problem':<22}{'algorithm':<18}{'median cost to reach NSGA-II HV':>34}"
+          f"{'median HV at budget':>22}")
+    for name, res in results.items():
+        for alg, row in res["runs"].items():
+            print(f"{name:<22}{alg:<18}{np.median(row['fraction']):>34.4f}{np.median(row['hv_at_budget']):>22.4f}")
     print(f"wrote {a.out / 'results.h5'} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
