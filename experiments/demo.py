@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=1024, help="layer size (n x n)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--budget", type=float, default=150.0, help="search budget [s of evaluation time]")
+    p.add_argument("--budget", type=float, default=12.0,
+                   help="search budget [s of evaluation time]; ~45 evaluations on digits, each proposal ~4 s")
     p.add_argument("--skip-search", action="store_true", help="only the engine part")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, for the tests")
     a = p.parse_args(argv)
