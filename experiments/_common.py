@@ -50,9 +50,26 @@ def write_h5(path: Path, groups: dict[str, dict[str, Any]], attrs: dict[str, str
 
 
 def save_figure(fig, stem: Path) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf``; returns the paths."""
+    """Lay out ``fig``, save it as ``stem.png`` (150 dpi) and ``stem.pdf``, close it; returns the paths."""
+    import matplotlib.pyplot as plt
+
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.tight_layout()
     fig.savefig(paths[0], dpi=150)
     fig.savefig(paths[1])
+    plt.close(fig)
     return paths
+
+
+def median_time(fn, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``fn()`` after one warm-up call [s]."""
+    import time
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))

@@ -15,29 +15,18 @@ Run: ``python -m experiments.bench_bridge``.
 from __future__ import annotations
 
 import argparse
-import time
 
-import numpy as np
 import torch
 from torch import nn
 
 from crossbar import CrossbarConfig, NoiseConfig
+from experiments._common import median_time
 from mapping.data import load_digits
 from mapping.nn import convert, set_mode
 from mapping.nn.models import lenet5, resnet20
 from mapping.nn.train import evaluate
 
 NOISE = NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True, read_sigma=0.02)
-
-
-def _median(fn, repeats: int) -> float:
-    fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
 
 
 def step_time(model: nn.Module, mode: str, x: torch.Tensor, y: torch.Tensor, repeats: int) -> float:
@@ -50,7 +39,7 @@ def step_time(model: nn.Module, mode: str, x: torch.Tensor, y: torch.Tensor, rep
         loss.backward()
         opt.step()
 
-    return _median(step, repeats)
+    return median_time(step, repeats)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +60,7 @@ def _run(a) -> int:
     data = load_digits()
     cfg = CrossbarConfig(noise=NOISE)
     net = convert(lenet5(1, 8), cfg)
-    t_hw = _median(lambda: evaluate(net, data.x_test, data.y_test, mode="hardware"), a.repeats)
+    t_hw = median_time(lambda: evaluate(net, data.x_test, data.y_test, mode="hardware"), a.repeats)
     print(f"LeNet-5 hardware-mode evaluation of the digits test set ({len(data.x_test)} images): "
           f"{t_hw:.3f} s")
     xb = torch.as_tensor(data.x_train[:64])

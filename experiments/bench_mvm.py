@@ -12,21 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 
 from crossbar import CrossbarConfig, program
-
-
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up (jit compile, caches)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+from experiments._common import median_time
 
 
 def run(*, batch: int, n_in: int, n_out: int, repeats: int, seed: int) -> dict[str, float]:
@@ -36,7 +26,7 @@ def run(*, batch: int, n_in: int, n_out: int, repeats: int, seed: int) -> dict[s
     x = rng.integers(0, 256, size=(batch, n_in))
     xf = x.astype(np.float32)
     qf = q.astype(np.float32)
-    t_gemm = _median_time(lambda: xf @ qf, max(repeats, 20))
+    t_gemm = median_time(lambda: xf @ qf, max(repeats, 20))
     res = {"gemm_f32": t_gemm}
     base = CrossbarConfig(rows=128, cell_bits=2, weight_bits=8, input_bits=8, dac_bits=1)
     cases = {
@@ -46,7 +36,7 @@ def run(*, batch: int, n_in: int, n_out: int, repeats: int, seed: int) -> dict[s
     }
     for name, cfg in cases.items():
         m = program(q, cfg)
-        res[name] = _median_time(lambda m=m: m.matmul(x), repeats)
+        res[name] = median_time(lambda m=m: m.matmul(x), repeats)
     for name in cases:
         res[name + "_ratio"] = res[name] / t_gemm
     return res

@@ -117,10 +117,7 @@ def plot(out: dict, stem: Path) -> list[Path]:
     ax2.set_ylabel("accuracy [%], 1-bit MSB / 3-bit ADCs")
     ax2.set_title("dotted: ideal-ADC accuracy", fontsize=9)
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    paths = save_figure(fig, stem)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,10 +126,7 @@ def plot(results: dict, stem: Path, fraction: float) -> list[Path]:
         ax.set_ylabel("hypervolume (normalized, ref 1.1)")
         ax.set_title(name, fontsize=10)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths = save_figure(fig, stem)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,10 +111,7 @@ def plot(out: dict, stem: Path) -> list[Path]:
                          fontsize=10)
     axes[0, 0].set_xticks(x, [])
     axes[1, 0].set_xticks(x, names, rotation=70, ha="right", fontsize=7)
-    fig.tight_layout()
-    paths = save_figure(fig, stem)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem)
 
 
 def main(argv: list[str] | None = None) -> int:

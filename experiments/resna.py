@@ -85,10 +85,7 @@ def plot(table: np.ndarray, stem: Path) -> list[Path]:
     ax.set_ylabel("test accuracy [%] (hardware mode)")
     ax.set_title("LeNet-5 on digits through the noisy crossbar (PytorX physical noise)", fontsize=10)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths = save_figure(fig, stem)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem)
 
 
 def main(argv: list[str] | None = None) -> int:
