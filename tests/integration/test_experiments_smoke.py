@@ -26,8 +26,9 @@ def test_demo_smoke(tmp_path, capsys):
     from search.run import load_evaluations
 
     evs = load_evaluations(tmp_path / "search_store.h5")
-    assert len(evs) >= 2 and all(e.status == "ok" for e in evs)
-    assert sum(e.cost for e in evs) >= 2.0  # the smoke budget was spent
+    # the budget is measured wall time, so how many evaluations fit depends on the machine's load
+    assert len(evs) >= 1 and all(e.status == "ok" for e in evs) and evs[0].z == 1.0
+    assert sum(e.cost for e in evs) >= 2.0  # the loop ran until the smoke budget was spent
     for name in ("fronts", "pareto_designs", "hypervolume"):
         assert (tmp_path / f"search_store_{name}.png").exists()
     # a second run resumes from the store instead of starting over
