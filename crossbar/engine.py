@@ -210,6 +210,7 @@ class ProgrammedMatrix:
     adc_full_scale: tuple[float, ...] | None = None
     _static: tuple | None = field(default=None, repr=False)
     _weights_f64: np.ndarray | None = field(default=None, repr=False)
+    _weights_absmax: int = field(default=0, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -336,7 +337,7 @@ class ProgrammedMatrix:
             )
         _check_rng(rng, "matmul", needed=cfg.noise.has_read_noise, why="read noise is on")
         if fast_path and not cfg.noise.is_noisy and cfg.adc_is_lossless:
-            return _exact_product(x, self.weights, self._weights_f64)
+            return _exact_product(x, self.weights, self._weights_f64, self._weights_absmax)
         fixed, frac, layout, packed = self._static_or_read(rng)
         delta_scaled, max_code, ideal, factor = self._adc_params(frac)
         cycle_weights = np.asarray(cfg.cycle_weights, dtype=np.int64)
@@ -413,9 +414,10 @@ def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, id
                             max_code, ideal, factor, col_block, min(_BATCH_BLOCK, max(1, x.shape[0])))
 
 
-def _exact_product(x: np.ndarray, q: np.ndarray, q_f64: np.ndarray | None) -> np.ndarray:
+def _exact_product(x: np.ndarray, q: np.ndarray, q_f64: np.ndarray | None, q_absmax: int) -> np.ndarray:
     """``x @ q`` exactly: one float64 GEMM when every partial sum stays below 2**53."""
-    bound = x.shape[1] * max(1, int(np.abs(x).max(initial=0))) * max(1, int(np.abs(q).max(initial=0)))
+    x_absmax = max(int(x.max(initial=0)), -int(x.min(initial=0)))
+    bound = x.shape[1] * max(1, x_absmax) * max(1, q_absmax)
     if bound < 2**53:
         return x.astype(np.float64) @ (q.astype(np.float64) if q_f64 is None else q_f64)
     return (x @ q).astype(np.float64)
@@ -459,7 +461,8 @@ def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None 
     levels.setflags(write=False)
     matrix = ProgrammedMatrix(config, q, levels)
     if not config.noise.is_noisy and config.adc_is_lossless:
-        matrix = replace(matrix, _weights_f64=q.astype(np.float64))
+        matrix = replace(matrix, _weights_f64=q.astype(np.float64),
+                         _weights_absmax=max(int(q.max()), -int(q.min())))
     if not config.noise.has_read_noise:
         static = _prepare(config, q.shape[0], *matrix._fixed_levels(levels))
         matrix = replace(matrix, _static=static)
