@@ -29,7 +29,7 @@ import numpy as np
 
 from crossbar import _kernels, _reference
 from crossbar.config import CrossbarConfig
-from crossbar.cost import OpCounts, matrix_op_counts
+from crossbar.counts import OpCounts, matrix_op_counts
 from crossbar.errors import ConfigError, InputError, NotCalibratedError, ShapeError
 from crossbar.noise import program_levels, read_levels
 from crossbar.slicing import encode_weights, input_digits
