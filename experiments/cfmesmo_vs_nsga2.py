@@ -43,6 +43,8 @@ def algorithms(k_expensive: int, a) -> dict:
         algs["cfmesmo_tradeoff"] = MESSearch(truncation="tradeoff", **mes)
     if not a.no_qnehvi:
         algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2)
+    if a.algorithms:
+        algs = {k: v for k, v in algs.items() if k in a.algorithms}
     return algs
 
 
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inner-gen", type=int, default=20)
     p.add_argument("--q", type=int, default=1)
     p.add_argument("--no-qnehvi", action="store_true")
+    p.add_argument("--algorithms", nargs="+", default=None,
+                   help="run only these (NSGA-II always runs: it sets the target)")
     p.add_argument("--out", type=Path, default=Path("results/cfmesmo_vs_nsga2"))
     p.add_argument("--smoke", action="store_true")
     a = p.parse_args(argv)

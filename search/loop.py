@@ -241,7 +241,7 @@ class QLogNEHVISearch:
         f = np.array([e.f for e in ok])
         cheap = np.array([e.cheap for e in ok])
         xz = np.hstack([x, np.ones((len(x), 1))])
-        gps = [fit_surrogate(xz, f[:, j]).model for j in range(problem.n_expensive)]
+        gps = [fit_surrogate(xz, -f[:, j]).model for j in range(problem.n_expensive)]  # BoTorch maximizes
         m = cheap.shape[1]
 
         def exact_t(t):

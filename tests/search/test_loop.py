@@ -85,3 +85,34 @@ def test_bad_arguments():
         run_search(Toy(), RandomSearch(), budget=1.0, q=0)
     with pytest.raises(ConfigError, match="budget"):
         run_search(Toy(), RandomSearch(), budget=0)
+
+
+@dataclass
+class Linear:
+    """F = x0 (minimized); one constant exact objective: only lowering x0 improves the front."""
+
+    n_var: int = 2
+    n_expensive: int = 1
+    fidelities: np.ndarray = field(default_factory=lambda: np.array([1.0]))
+
+    def exact(self, x):
+        return np.zeros((np.atleast_2d(x).shape[0], 1))
+
+    def cost(self, x, z):
+        return np.ones(np.shape(z))
+
+    def evaluate(self, x, z, seed):
+        return np.array([x[0]]), 1.0
+
+
+def test_qlognehvi_minimizes_the_expensive_objective():
+    """Regression: the GPs must model -F (BoTorch maximizes); modelling F chose the worst x0."""
+    from search.loop import Evaluation
+
+    r = np.random.default_rng(0)
+    done = []
+    for i in range(10):
+        x = r.uniform(0.2, 0.9, 2)
+        done.append(Evaluation(index=i, x=x, z=1.0, f=np.array([x[0]]), cheap=np.zeros(1), cost=1.0, seed=i))
+    x, z = QLogNEHVISearch(n_init=4, n_candidates=256).ask(Linear(), done, [], np.random.default_rng(1))
+    assert z == 1.0 and x[0] < 0.2
