@@ -152,11 +152,17 @@ class CostObjectives:
     """Exact cheap objectives of a task's network under many designs (vectorized).
 
     Attributes:
-        task: The task. workload: The network's layer shapes.
+        task: The task. workload: The network's layer shapes. tech: The task's technology (loaded
+            from ``task.technology`` when omitted).
     """
 
     task: ReramTask
     workload: object
+    tech: object = None
+
+    def __post_init__(self) -> None:
+        if self.tech is None:  # loaded once: __call__ runs inside the acquisition's inner NSGA-II
+            object.__setattr__(self, "tech", load_technology(self.task.technology))
 
     @staticmethod
     def for_task(task: ReramTask) -> CostObjectives:
@@ -171,5 +177,5 @@ class CostObjectives:
     def __call__(self, configs: list[CrossbarConfig]) -> np.ndarray:
         """``(n, 3)``: area [mm^2], energy [J], latency [s] (pipelined) of each design."""
         out = estimate_costs(self.workload, DesignSet.from_configs([self.task.design(c) for c in configs]),
-                             load_technology(self.task.technology))
+                             self.tech)
         return np.stack([out["area"] * 1e6, out["energy"], out["latency"]], axis=1)
