@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget", type=float, default=12.0,
-                   help="search budget [s of evaluation time]; ~45 evaluations on digits, each proposal ~4 s")
+                   help="search budget [s of evaluation time]; ~60 evaluations on digits on a quiet machine")
     p.add_argument("--skip-search", action="store_true", help="only the engine part")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, for the tests")
     a = p.parse_args(argv)
