@@ -71,7 +71,13 @@ class NoiseConfig:
     shot: bool = False
     """PytorX shot term: variance ``G f 2 q V / V**2`` [S^2], fresh each matmul."""
     physical_programming: bool = False
-    """PytorX programming term: Gaussian std ``dg / 3`` (3 sigma = one level), drawn at program."""
+    """PytorX programming term: Gaussian std ``dg_p / 3`` (3 sigma = one step), drawn at program."""
+    physical_programming_bits: int | None = None
+    """Sets the step ``dg_p`` of the programming term. ``None``: the cell's own level spacing
+    ``dg`` (std one third of a level whatever the cell bits). An integer ``b``: PytorX's fixed
+    ``dg_p = (g_max - g_min) / 2**b`` (PytorX hard-codes ``b = 7``): a write precision of the
+    device that does not shrink with the cell's levels, std ``(2**c - 1) / (3 * 2**b)`` levels, so
+    cells with more bits are relatively noisier (ReSNA's premise)."""
     rtn: bool = False
     """PytorX random telegraph noise: ``dG = G (b G + a) / (G - (b G + a))`` with probability
     ``rtn_probability``, fresh each matmul."""
@@ -98,6 +104,9 @@ class NoiseConfig:
         check_choice(_NOISE, "read_model", self.read_model, ("level", "range"))
         for name in ("thermal", "shot", "physical_programming", "rtn"):
             check_bool(_NOISE, name, getattr(self, name))
+        if self.physical_programming_bits is not None:
+            check_int(_NOISE, "physical_programming_bits", self.physical_programming_bits, 1, 24,
+                      hint="Use None to follow the cell's level spacing.")
         check_float(_NOISE, "rtn_a", self.rtn_a, 0.0, None)
         check_float(_NOISE, "rtn_b", self.rtn_b, 0.0, 1.0, hi_open=True)
         check_float(_NOISE, "rtn_probability", self.rtn_probability, 0.0, 1.0)
@@ -327,6 +336,16 @@ class CrossbarConfig:
     def level_conductance(self) -> float:
         """Conductance step between adjacent cell levels ``dg`` [S]."""
         return (self.g_max - self.g_min) / (2**self.cell_bits - 1)
+
+    @property
+    def physical_programming_std(self) -> float:
+        """Std of the PytorX programming term in level units (see ``NoiseConfig``); 0 when off."""
+        noise = self.noise
+        if not noise.physical_programming:
+            return 0.0
+        if noise.physical_programming_bits is None:
+            return 1.0 / 3.0
+        return (2**self.cell_bits - 1) / (3.0 * 2**noise.physical_programming_bits)
 
     def slice_adc_bits(self) -> tuple[int | None, ...]:
         """ADC bits of each slice (least significant first); ``None`` = ideal."""

@@ -10,7 +10,8 @@ Physical model (PytorX, elliothe/pytorx ``module/layer.py``; used by ReSNA, ICCA
     dG_RTN     = G (b G + a) / (G - (b G + a))  with probability tau (else 0)
 
 The ``(dg/3)**2`` programming term is drawn once at programming time
-(``NoiseConfig.physical_programming``); the thermal ``4kT`` and shot ``2qV`` terms and RTN are
+(``NoiseConfig.physical_programming``; its ``dg`` is the cell's level spacing, or PytorX's fixed
+``(g_max - g_min) / 2**7`` with ``physical_programming_bits=7``); the thermal ``4kT`` and shot ``2qV`` terms and RTN are
 drawn afresh for every read (every matmul call). ``V`` is ``CrossbarConfig.read_voltage``.
 
 Draw order is fixed (documented per function) so that a seed gives the same levels on every
@@ -30,7 +31,7 @@ def program_levels(
 ) -> np.ndarray:
     """Apply programming noise and stuck-at faults to ideal cell levels.
 
-    Draw order: programming noise (``program_sigma``), physical ``dg/3`` noise, then one uniform
+    Draw order: programming noise (``program_sigma``), physical ``dg_p/3`` noise, then one uniform
     per cell deciding stuck-on (``u < stuck_on_rate``) or stuck-off (next ``stuck_off_rate``).
     Stuck cells sit exactly at level ``2**c - 1`` (``g_max``) or ``0`` (``g_min``).
 
@@ -66,7 +67,7 @@ def program_levels(
             g_floor = config.g_min / config.level_conductance
             out = (g_floor + out) * np.exp(noise.program_sigma * z) - g_floor
     if noise.physical_programming:
-        out += rng.standard_normal(out.shape) / 3.0
+        out += rng.standard_normal(out.shape) * config.physical_programming_std
     if noise.stuck_on_rate > 0 or noise.stuck_off_rate > 0:
         u = rng.random(out.shape)
         on = u < noise.stuck_on_rate

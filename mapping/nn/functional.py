@@ -124,7 +124,7 @@ def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torc
         else:
             out = (g_floor + out) * torch.exp(noise.program_sigma * z) - g_floor
     if noise.physical_programming:
-        out = out + torch.randn(lv.shape, **kw) / 3.0
+        out = out + torch.randn(lv.shape, **kw) * config.physical_programming_std
     if noise.stuck_on_rate > 0 or noise.stuck_off_rate > 0:
         u = torch.rand(lv.shape, **kw)
         out = torch.where(u < noise.stuck_on_rate, torch.full_like(out, top), out)

@@ -32,6 +32,7 @@ def noise_configs(draw) -> NoiseConfig:
         thermal=draw(st.booleans()),
         shot=draw(st.booleans()),
         physical_programming=draw(st.booleans()),
+        physical_programming_bits=draw(st.none() | st.integers(1, 24)),
         rtn=draw(st.booleans()),
         rtn_a=draw(st.floats(0.0, 1e-6, **_pos)),
         rtn_b=draw(st.floats(0.0, 0.5, **_pos)),

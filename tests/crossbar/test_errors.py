@@ -237,6 +237,12 @@ CASES: list[tuple[str, Callable[[], object], type[XbarError], tuple[str, ...]]] 
     ("thermal_not_bool",
      lambda: NoiseConfig(thermal=1),
      ConfigError, ("thermal", "1", "True or False")),
+    ("physical_programming_bits_0",
+     lambda: NoiseConfig(physical_programming_bits=0),
+     ConfigError, ("physical_programming_bits", "0", "None")),
+    ("physical_programming_bits_float",
+     lambda: NoiseConfig(physical_programming_bits=7.5),
+     ConfigError, ("physical_programming_bits", "7.5")),
     # ---- serialization ---------------------------------------------------------------------
     ("from_dict_unknown_key",
      lambda: CrossbarConfig.from_dict({"rows": 4, "colz": 4}),

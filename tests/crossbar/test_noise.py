@@ -93,6 +93,20 @@ def test_physical_programming_has_std_one_third_of_a_level():
     _assert_standard_normal(3.0 * (got - ideal), "physical programming (dg / 3)")
 
 
+@pytest.mark.parametrize("cell_bits", [2, 8])
+def test_physical_programming_bits_fix_the_step_in_conductance(cell_bits):
+    """PytorX's ``dg = range / 2**7``: std (2**c - 1) / 384 levels, the same in siemens for every c."""
+    noise = NoiseConfig(physical_programming=True, physical_programming_bits=7)
+    cfg = CrossbarConfig(cell_bits=cell_bits, noise=noise)
+    ideal = _levels(cell_bits)
+    got = program_levels(ideal, cfg, rng=np.random.default_rng(4))
+    std_levels = (2**cell_bits - 1) / (3.0 * 2**7)
+    assert cfg.physical_programming_std == std_levels
+    _assert_standard_normal((got - ideal) / std_levels, "physical programming (range / 2**7 / 3)")
+    std_siemens = std_levels * cfg.level_conductance
+    np.testing.assert_allclose(std_siemens, (cfg.g_max - cfg.g_min) / 2**7 / 3.0, rtol=1e-12)
+
+
 def test_program_noise_is_drawn_once_and_reproducible():
     cfg = CrossbarConfig(rows=8, weight_bits=5, input_bits=4,
                          noise=NoiseConfig(program_sigma=0.3))

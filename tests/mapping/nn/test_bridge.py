@@ -9,7 +9,7 @@ from torch import nn
 
 from crossbar import CrossbarConfig, NoiseConfig, program
 from crossbar.errors import ConfigError, InputError
-from crossbar.noise import read_std
+from crossbar.noise import program_levels, read_std
 from crossbar.slicing import encode_weights
 from mapping.nn import convert, crossbar_layers, load_state, reconfigure, reseed, save_state, set_mode
 from mapping.nn import functional as xf
@@ -129,6 +129,16 @@ def test_torch_noise_matches_crossbar_noise_std():
     out = xf.perturb_levels(levels, cfg, torch.Generator().manual_seed(1))
     want = float(read_std(np.array([100.0]), cfg)[0])
     np.testing.assert_allclose(float((out - levels).std()), want, rtol=0.02)
+
+
+@pytest.mark.parametrize("bits", [None, 7])
+def test_torch_physical_programming_matches_crossbar_std(bits):
+    cfg = CrossbarConfig(cell_bits=6, noise=NoiseConfig(physical_programming=True, physical_programming_bits=bits))
+    levels = torch.full((400, 400), 20.0, dtype=torch.float64)
+    out = xf.perturb_levels(levels, cfg, torch.Generator().manual_seed(3))
+    want = float(program_levels(np.full(160_000, 20.0), cfg, rng=np.random.default_rng(3)).std())
+    np.testing.assert_allclose(float((out - levels).std()), want, rtol=0.02)
+    np.testing.assert_allclose(want, cfg.physical_programming_std, rtol=0.02)
 
 
 def test_noisy_mode_draws_fresh_noise_and_is_seeded():
