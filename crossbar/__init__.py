@@ -11,6 +11,7 @@ from crossbar.errors import (
     InputError,
     NotCalibratedError,
     NumericsWarning,
+    TrainingDivergedError,
     ShapeError,
     XbarError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "NoiseConfig",
     "NotCalibratedError",
     "NumericsWarning",
+    "TrainingDivergedError",
     "OpCounts",
     "ProgrammedMatrix",
     "ShapeError",

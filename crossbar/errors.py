@@ -27,5 +27,9 @@ class NotCalibratedError(XbarError, ValueError):
     """An ADC with ``adc_range="calibrated"`` was used before :func:`calibrate_adc`."""
 
 
+class TrainingDivergedError(XbarError, ArithmeticError):
+    """Training produced a non-finite loss (the learning rate or the injected noise is too large)."""
+
+
 class NumericsWarning(UserWarning):
     """A numerical setting may lose accuracy (for example a saturating ADC)."""

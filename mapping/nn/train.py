@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from crossbar.errors import ConfigError
+from crossbar.errors import ConfigError, TrainingDivergedError
 from mapping.nn.convert import reseed, set_mode
 from mapping.nn.modules import MODES
 
@@ -38,6 +38,8 @@ class TrainConfig:
         lr_step: Multiply ``lr`` by ``lr_factor`` every ``lr_step`` epochs (``None``: constant).
         lr_factor: Step factor.
         mode: Forward mode used for training (``"float"``, ``"quantized"``, ``"noisy"``).
+        grad_clip: Clip the gradient's global 2-norm to this value before each step (``None``:
+            no clipping). Noise-aware training under heavy noise can diverge without it.
         seed: Seed of shuffling and of per-epoch noise (epoch ``e`` uses ``[seed, e]``).
     """
 
@@ -48,6 +50,7 @@ class TrainConfig:
     lr_step: int | None = None
     lr_factor: float = 0.5
     mode: str = "float"
+    grad_clip: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -58,6 +61,10 @@ class TrainConfig:
                                   f"got {v!r}.")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"TrainConfig.lr must be a finite number > 0; got {self.lr!r}.")
+        g = self.grad_clip
+        if g is not None and not (isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)
+                                  and g > 0):
+            raise ConfigError(f"TrainConfig.grad_clip must be None or a finite number > 0; got {g!r}.")
         if self.mode not in MODES or self.mode == "hardware":
             raise ConfigError(f"TrainConfig.mode must be 'float', 'quantized' or 'noisy'; got {self.mode!r}.")
 
@@ -136,10 +143,21 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
             loss = nn.functional.cross_entropy(model(xb), yb)
             if regularizer is not None:
                 loss = loss + regularizer(model)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise TrainingDivergedError(
+                    f"fit: the training loss is {value} at epoch {epoch} (step {i // config.batch_size}); "
+                    f"lower TrainConfig.lr (now {config.lr}) or set TrainConfig.grad_clip.")
             opt.zero_grad()
             loss.backward()
+            clip = config.grad_clip if config.grad_clip is not None else math.inf
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip))
+            if not math.isfinite(norm):
+                raise TrainingDivergedError(
+                    f"fit: the gradient norm is {norm} at epoch {epoch} (step {i // config.batch_size}); "
+                    f"lower TrainConfig.lr (now {config.lr}) or set TrainConfig.grad_clip.")
             opt.step()
-            total += float(loss.detach()) * len(idx)
+            total += value * len(idx)
         model.eval()
         hist.loss.append(total / n)
         hist.test_accuracy.append(_accuracy(model, data.x_test, data.y_test, 512))

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from crossbar import CrossbarConfig, NoiseConfig
-from crossbar.errors import ConfigError
+from crossbar.errors import ConfigError, TrainingDivergedError
 from mapping.data import load_digits
 from mapping.nn import convert
 from mapping.nn.bitslice import (
@@ -140,3 +140,23 @@ def test_evaluate_repeats_are_independent_and_reproducible(digits):
         evaluate(xn, digits.x_test, digits.y_test, n_repeats=0)
     with pytest.raises(ConfigError, match="TrainConfig.mode"):
         TrainConfig(epochs=1, mode="hardware")
+
+
+def test_grad_clip_bounds_each_step_and_divergence_is_reported(digits):
+    small = type(digits)(x_train=digits.x_train[:64], y_train=digits.y_train[:64],
+                         x_test=digits.x_test[:32], y_test=digits.y_test[:32], n_classes=10,
+                         name="digits-small", source=digits.source)
+    torch.manual_seed(0)
+    model = mlp((64, 16, 10))
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    # one SGD step without momentum moves the parameters by lr * clipped gradient: norm <= lr * clip
+    fit(model, small, TrainConfig(epochs=1, lr=1.0, momentum=0.0, batch_size=64, grad_clip=1e-3), progress=False)
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    step = float(torch.linalg.vector_norm(after - before))
+    assert 0 < step <= 1e-3 * (1 + 1e-5)
+    torch.manual_seed(0)
+    with pytest.raises(TrainingDivergedError, match="lr"):
+        fit(mlp((64, 16, 10)), small, TrainConfig(epochs=3, lr=1e30, momentum=0.0, batch_size=16), progress=False)
+    for bad in (0.0, -1.0, float("nan"), True):
+        with pytest.raises(ConfigError, match="grad_clip"):
+            TrainConfig(epochs=1, grad_clip=bad)
