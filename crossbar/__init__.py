@@ -11,8 +11,8 @@ from crossbar.errors import (
     InputError,
     NotCalibratedError,
     NumericsWarning,
-    TrainingDivergedError,
     ShapeError,
+    TrainingDivergedError,
     XbarError,
 )
 
