@@ -1,0 +1,180 @@
+"""The :class:`Dataset` container and the argument checks shared by the loaders of :mod:`mapping.data`.
+
+Internal module: import the names from :mod:`mapping.data`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossbar.errors import ConfigError, InputError, ShapeError
+
+_NO_DOWNLOAD = "nothing is downloaded"
+
+
+# --------------------------------------------------------------------------------------------
+# The container
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Dataset:
+    """A fixed train/test split of a classification data set.
+
+    Images are float32 in ``[0, 1]``, either in NCHW layout ``(n, channels, height, width)`` as
+    the loaders return them, or flattened to ``(n, channels * height * width)`` by :meth:`flat`.
+    Labels are int64 in ``[0, n_classes)``. The constructor checks shapes, dtypes and the label
+    range (not pixel values, so that standardized images can be stored too).
+    Equality is identity (``eq=False``), since comparing arrays element-wise has no single truth
+    value; compare fields with ``np.testing.assert_array_equal``.
+
+    Example:
+        >>> import numpy as np
+        >>> ds = Dataset(x_train=np.zeros((4, 1, 2, 2), np.float32), y_train=np.array([0, 1, 0, 1]),
+        ...              x_test=np.ones((2, 1, 2, 2), np.float32), y_test=np.array([1, 0]),
+        ...              n_classes=2, name="toy", source="hand-made")
+        >>> ds.n_train, ds.n_test, ds.sample_shape
+        (4, 2, (1, 2, 2))
+        >>> ds.flat().x_train.shape
+        (4, 4)
+    """
+
+    x_train: np.ndarray
+    """Training images, shape `(n_train, channels, height, width)` or `(n_train, n_features)`,
+    float32 in [0, 1] [dimensionless]."""
+    y_train: np.ndarray
+    """Training labels, shape `(n_train,)`, int64 in `[0, n_classes)`."""
+    x_test: np.ndarray
+    """Test images, same sample shape as `x_train`, shape `(n_test, ...)`, float32 in [0, 1]."""
+    y_test: np.ndarray
+    """Test labels, shape `(n_test,)`, int64 in `[0, n_classes)`."""
+    n_classes: int
+    """Number of classes."""
+    name: str
+    """Short name of the data set, e.g. ``"digits"``."""
+    source: str
+    """Citation and origin (file or package) of the data."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_classes, int | np.integer) or isinstance(self.n_classes, bool):
+            raise ConfigError(
+                f"Dataset.n_classes must be an int >= 1; got {self.n_classes!r} "
+                f"({type(self.n_classes).__name__})."
+            )
+        if self.n_classes < 1:
+            raise ConfigError(f"Dataset.n_classes must be an int >= 1; got {self.n_classes!r}.")
+        for split in ("train", "test"):
+            x = getattr(self, f"x_{split}")
+            y = getattr(self, f"y_{split}")
+            _check_split(x, y, split=split, n_classes=self.n_classes)
+        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+            raise ShapeError(
+                f"Dataset.x_train and Dataset.x_test must have the same sample shape; got "
+                f"{self.x_train.shape[1:]} and {self.x_test.shape[1:]}."
+            )
+
+    @property
+    def n_train(self) -> int:
+        """Number of training samples."""
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        """Number of test samples."""
+        return int(self.x_test.shape[0])
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one image, `(channels, height, width)` or `(n_features,)` when flat."""
+        return tuple(int(s) for s in self.x_train.shape[1:])
+
+    def flat(self) -> Dataset:
+        """Return a copy whose images are flattened to `(n, channels * height * width)`.
+
+        The flattening is C order (channel-major), so feature ``c * h * w + r * w + col`` of a
+        flat sample is pixel ``[c, r, col]`` of the image. Labels are copied too; the original is
+        left unchanged.
+
+        Returns:
+            A new :class:`Dataset` with ``x_train`` of shape `(n_train, n_features)` and
+            ``x_test`` of shape `(n_test, n_features)`.
+
+        Example:
+            >>> from mapping.data import load_digits
+            >>> ds = load_digits()
+            >>> ds.flat().x_train.shape, ds.x_train.shape
+            ((1346, 64), (1346, 1, 8, 8))
+        """
+        return dataclasses.replace(
+            self,
+            x_train=self.x_train.reshape(self.n_train, -1).copy(),
+            y_train=self.y_train.copy(),
+            x_test=self.x_test.reshape(self.n_test, -1).copy(),
+            y_test=self.y_test.copy(),
+        )
+
+
+def _check_split(x: Any, y: Any, *, split: str, n_classes: int) -> None:
+    """Validate one split's images and labels (see :class:`Dataset`)."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float32:
+        raise InputError(
+            f"Dataset.x_{split} must be a float32 numpy array; got "
+            f"{getattr(x, 'dtype', type(x).__name__)}. Hint: scale images with "
+            f"`(x / 255).astype(np.float32)`."
+        )
+    if not isinstance(y, np.ndarray) or y.dtype != np.int64:
+        raise InputError(
+            f"Dataset.y_{split} must be an int64 numpy array; got {getattr(y, 'dtype', type(y).__name__)}. "
+            f"Hint: `labels.astype(np.int64)`."
+        )
+    if x.ndim < 2:
+        raise ShapeError(f"Dataset.x_{split} must have a sample axis and a feature axis; got {x.shape=}.")
+    if y.ndim != 1:
+        raise ShapeError(f"Dataset.y_{split} must be 1-D (n_{split},); got {y.shape=}.")
+    if x.shape[0] != y.shape[0]:
+        raise ShapeError(
+            f"Dataset.x_{split} and Dataset.y_{split} must hold the same number of samples; got "
+            f"{x.shape[0]} images and {y.shape[0]} labels."
+        )
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise InputError(
+            f"Dataset.y_{split} must lie in [0, n_classes) = [0, {n_classes}); got labels in "
+            f"[{y.min()}, {y.max()}]."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks shared by the loaders
+# --------------------------------------------------------------------------------------------
+
+
+def _check_limit(limit: Any, owner: str) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
+        raise ConfigError(f"{owner}: limit must be None (keep everything) or an int >= 1; got {limit!r}.")
+    return int(limit)
+
+
+def _check_directory(directory: Any, owner: str) -> Path:
+    if not isinstance(directory, str | os.PathLike):
+        raise ConfigError(
+            f"{owner}: directory must be a str or path-like; got {type(directory).__name__} ({directory!r})."
+        )
+    path = Path(directory).expanduser()
+    if not path.is_dir():
+        raise InputError(
+            f"{owner}: directory {str(path)!r} does not exist or is not a directory. Download the "
+            f"data set yourself and pass the folder that holds it; {_NO_DOWNLOAD}."
+        )
+    return path
+
+
+def _limited_source(source: str, limit: int | None) -> str:
+    return source if limit is None else f"{source}; first {limit} samples of each split"
