@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 from torch import nn
 
 from crossbar import CrossbarConfig, NoiseConfig, program
@@ -120,6 +121,38 @@ def test_noisy_weight_statistics_and_straight_through_gradient():
     want = np.ones((200, 200), dtype=np.float32)
     want[0, 0] = 0.0  # 0.5 / delta = 128 is clamped to 127
     np.testing.assert_array_equal(w.grad.numpy(), want)
+
+
+def _recombined(q, cfg, generator):
+    """The slow oracle: slice, perturb every cell level, recombine with sign * 2**(c s)."""
+    levels = xf.slice_levels(q, cfg)
+    diff = xf.perturb_levels(levels, cfg, generator) - levels
+    sign = torch.tensor([1.0, -1.0][: cfg.n_signs], dtype=q.dtype)
+    place = torch.tensor([2.0 ** (cfg.cell_bits * s) for s in range(cfg.n_slices)], dtype=q.dtype)
+    pv = (sign[:, None] * place[None, :]).reshape((cfg.n_signs, cfg.n_slices) + (1,) * q.dim())
+    return (diff * pv).sum(dim=(0, 1))
+
+
+@pytest.mark.parametrize("noise", [
+    NoiseConfig(program_sigma=0.2, physical_programming=True, read_sigma=0.1, thermal=True, shot=True, rtn=True,
+                stuck_on_rate=0.01, stuck_off_rate=0.02),
+    NoiseConfig(program_sigma=0.3, program_model="lognormal", thermal=True, rtn=True, rtn_probability=0.3),
+    NoiseConfig(program_sigma=0.01, program_model="range", read_sigma=0.02, read_model="range"),
+    NoiseConfig(physical_programming=True, physical_programming_bits=7, thermal=True, shot=True),
+], ids=["all", "lognormal", "range", "pytorx-step"])
+@pytest.mark.parametrize("encoding", ["differential", "offset"])
+def test_weight_perturbation_has_the_distribution_of_the_per_cell_oracle(noise, encoding):
+    """Per-weight draws (fewer random numbers) vs per-cell perturb + recombine: same law per weight."""
+    cfg = CrossbarConfig(cell_bits=3, weight_bits=8, encoding=encoding, frequency=1e9, temperature=400.0,
+                         noise=noise)
+    values = torch.tensor([0.0, 1.0, -77.0, 127.0], dtype=torch.float64)
+    q = values.repeat(25_000)  # 25,000 draws of each of four weights
+    fast = xf.weight_perturbation(q, cfg, torch.Generator().manual_seed(11)).reshape(-1, 4)
+    slow = _recombined(q, cfg, torch.Generator().manual_seed(12)).reshape(-1, 4)
+    for j in range(4):
+        a, b = fast[:, j].numpy(), slow[:, j].numpy()
+        assert stats.ks_2samp(a, b).pvalue > 1e-3, (j, a.mean(), b.mean(), a.std(), b.std())
+        np.testing.assert_allclose(a.std(), b.std(), rtol=0.1)  # stuck cells make the tails heavy
 
 
 def test_torch_noise_matches_crossbar_noise_std():
