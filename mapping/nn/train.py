@@ -113,6 +113,10 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
 
     Returns:
         The full history (including epochs finished before a resume).
+
+    Raises:
+        TrainingDivergedError: The loss or the gradient norm is not finite (lower ``lr`` or set
+            ``grad_clip``); epochs finished before are in the checkpoint.
     """
     set_mode(model, config.mode)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
