@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -81,15 +81,20 @@ def _full(done: list[Evaluation]) -> list[Evaluation]:
     return [e for e in done if e.status == "ok"]
 
 
+class _Stateless:
+    """An algorithm that proposes from the evaluations alone: nothing to replay, never waits."""
+
+    stateful: ClassVar[bool] = False
+
+    def ready(self, done) -> bool:
+        return True
+
+
 @dataclass
-class RandomSearch:
+class RandomSearch(_Stateless):
     """Uniform designs at the target fidelity."""
 
     name: str = "random"
-    stateful: bool = False
-
-    def ready(self, done):
-        return True
 
     def ask(self, problem, done, pending, rng):
         return rng.random(problem.n_var), 1.0
@@ -106,7 +111,7 @@ class NSGA2Search:
 
     pop_size: int = 20
     name: str = "nsga2"
-    stateful: bool = True
+    stateful: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self._algo = None
@@ -158,7 +163,7 @@ class NSGA2Search:
 
 
 @dataclass
-class MESSearch:
+class MESSearch(_Stateless):
     """MESMO (``fidelities=(1,)``, per-objective truncation, no cost) or CF-MESMO.
 
     Attributes:
@@ -178,10 +183,6 @@ class MESSearch:
     nsga_pop: int = 60
     nsga_gen: int = 40
     name: str = "cfmesmo"
-    stateful: bool = False
-
-    def ready(self, done):
-        return True
 
     def ask(self, problem, done, pending, rng):
         from search.acquisition import CFMESMO, propose, sample_pareto_fronts
@@ -214,7 +215,7 @@ class MESSearch:
 
 
 @dataclass
-class QLogNEHVISearch:
+class QLogNEHVISearch(_Stateless):
     """BoTorch's qLogNEHVI at the target fidelity: GPs for the expensive objectives, the exact
     objectives as deterministic model outputs; maximized over random candidates (the exact
     objectives are piecewise constant, so gradients are not used)."""
@@ -222,10 +223,6 @@ class QLogNEHVISearch:
     n_init: int = 6
     n_candidates: int = 512
     name: str = "qlognehvi"
-    stateful: bool = False
-
-    def ready(self, done):
-        return True
 
     def ask(self, problem, done, pending, rng):
         import torch
