@@ -17,7 +17,7 @@ import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -245,7 +245,78 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FloatRange:
+class _ContinuousRange:
+    """Shared part of :class:`FloatRange` and :class:`LogFloatRange`: bounds, checks, no levels.
+
+    Subclasses map values to the unit interval with ``_to_unit`` and back with ``_from_unit``.
+    """
+
+    name: str = field(kw_only=False)
+    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
+    low: float
+    """Lower bound (included), in the unit of the field it sets (> 0 for ``LogFloatRange``)."""
+    high: float
+    """Upper bound (included); must exceed ``low``."""
+
+    _positive: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        kind = type(self).__name__
+        _check_name(kind, self.name)
+        _check_bounds(kind, self.name, self.low, self.high, integer=False, positive=self._positive)
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+
+    @property
+    def n_levels(self) -> None:
+        """``None``: a continuous variable has no levels."""
+        return None
+
+    @property
+    def is_discrete(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def encode(self, values: Any) -> np.ndarray:
+        """Map ``[low, high]`` onto ``[0, 1]`` (linearly, or linearly in ``log v``).
+
+        Args:
+            values: Numbers in ``[low, high]``, any shape.
+
+        Returns:
+            Points of ``[0, 1]``, same shape, float64.
+
+        Raises:
+            ConfigError: A value is outside ``[low, high]`` or not finite.
+        """
+        arr = _numeric_values(self, values)
+        _check_inside(self, arr, values)
+        return np.clip(self._to_unit(arr), 0.0, 1.0)
+
+    def decode(self, u: Any) -> np.ndarray:
+        """Map ``[0, 1]`` onto ``[low, high]``; the end points map exactly.
+
+        Args:
+            u: Points, any shape (clipped to ``[0, 1]``).
+
+        Returns:
+            float64 values in ``[low, high]``, same shape.
+        """
+        return self._from_unit(_as_unit(u))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
+        return {"type": type(self).__name__, "name": self.name, "low": self.low, "high": self.high}
+
+    def _to_unit(self, arr: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _from_unit(self, u: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloatRange(_ContinuousRange):
     """Real numbers in ``[low, high]``, mapped linearly to the unit interval.
 
     Example:
@@ -254,63 +325,15 @@ class FloatRange:
         (0.5, [300.0, 400.0])
     """
 
-    name: str = field(kw_only=False)
-    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
-    low: float
-    """Lower bound (included), in the unit of the field it sets."""
-    high: float
-    """Upper bound (included); must exceed ``low``."""
+    def _to_unit(self, arr: np.ndarray) -> np.ndarray:
+        return (arr - self.low) / (self.high - self.low)
 
-    def __post_init__(self) -> None:
-        _check_name("FloatRange", self.name)
-        _check_bounds("FloatRange", self.name, self.low, self.high, integer=False, positive=False)
-        object.__setattr__(self, "low", float(self.low))
-        object.__setattr__(self, "high", float(self.high))
-
-    @property
-    def n_levels(self) -> None:
-        """``None``: a continuous variable has no levels."""
-        return None
-
-    @property
-    def is_discrete(self) -> bool:
-        """Always ``False``."""
-        return False
-
-    def encode(self, values: Any) -> np.ndarray:
-        """Map ``[low, high]`` linearly onto ``[0, 1]``.
-
-        Args:
-            values: Numbers in ``[low, high]``, any shape.
-
-        Returns:
-            Points of ``[0, 1]``, same shape, float64.
-
-        Raises:
-            ConfigError: A value is outside ``[low, high]`` or not finite.
-        """
-        arr = _numeric_values(self, values)
-        _check_inside(self, arr, values)
-        return np.clip((arr - self.low) / (self.high - self.low), 0.0, 1.0)
-
-    def decode(self, u: Any) -> np.ndarray:
-        """Map ``[0, 1]`` linearly onto ``[low, high]``.
-
-        Args:
-            u: Points, any shape (clipped to ``[0, 1]``).
-
-        Returns:
-            float64 values in ``[low, high]``, same shape.
-        """
-        return np.clip(self.low + _as_unit(u) * (self.high - self.low), self.low, self.high)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
-        return {"type": "FloatRange", "name": self.name, "low": self.low, "high": self.high}
+    def _from_unit(self, u: np.ndarray) -> np.ndarray:
+        return np.clip(self.low + u * (self.high - self.low), self.low, self.high)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LogFloatRange:
+class LogFloatRange(_ContinuousRange):
     """Positive reals in ``[low, high]``, log-uniform: ``log v`` is mapped linearly to ``[0, 1]``.
 
     Example:
@@ -319,63 +342,16 @@ class LogFloatRange:
         ([100000000.0, 1000000000.0], 316227766.0)
     """
 
-    name: str = field(kw_only=False)
-    """Variable name; a ``CrossbarConfig`` field or a custom name handled by ``config_fn``."""
-    low: float
-    """Lower bound (included), > 0, in the unit of the field it sets."""
-    high: float
-    """Upper bound (included); must exceed ``low``."""
+    _positive: ClassVar[bool] = True
 
-    def __post_init__(self) -> None:
-        _check_name("LogFloatRange", self.name)
-        _check_bounds("LogFloatRange", self.name, self.low, self.high, integer=False, positive=True)
-        object.__setattr__(self, "low", float(self.low))
-        object.__setattr__(self, "high", float(self.high))
-
-    @property
-    def n_levels(self) -> None:
-        """``None``: a continuous variable has no levels."""
-        return None
-
-    @property
-    def is_discrete(self) -> bool:
-        """Always ``False``."""
-        return False
-
-    def encode(self, values: Any) -> np.ndarray:
-        """Map ``[log low, log high]`` linearly onto ``[0, 1]``.
-
-        Args:
-            values: Numbers in ``[low, high]``, any shape.
-
-        Returns:
-            Points of ``[0, 1]``, same shape, float64.
-
-        Raises:
-            ConfigError: A value is outside ``[low, high]`` or not finite.
-        """
-        arr = _numeric_values(self, values)
-        _check_inside(self, arr, values)
+    def _to_unit(self, arr: np.ndarray) -> np.ndarray:
         lo, hi = math.log(self.low), math.log(self.high)
-        return np.clip((np.log(arr) - lo) / (hi - lo), 0.0, 1.0)
+        return (np.log(arr) - lo) / (hi - lo)
 
-    def decode(self, u: Any) -> np.ndarray:
-        """Map ``[0, 1]`` onto ``[low, high]`` log-linearly; the end points map exactly.
-
-        Args:
-            u: Points, any shape (clipped to ``[0, 1]``).
-
-        Returns:
-            float64 values in ``[low, high]``, same shape.
-        """
-        u = _as_unit(u)
+    def _from_unit(self, u: np.ndarray) -> np.ndarray:
         lo, hi = math.log(self.low), math.log(self.high)
         out = np.clip(np.exp(lo + u * (hi - lo)), self.low, self.high)
         return np.where(u >= 1.0, self.high, np.where(u <= 0.0, self.low, out))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible description; :func:`variable_from_dict` inverts it."""
-        return {"type": "LogFloatRange", "name": self.name, "low": self.low, "high": self.high}
 
 
 Variable = IntegerRange | Choice | FloatRange | LogFloatRange
