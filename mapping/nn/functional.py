@@ -99,56 +99,6 @@ def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
     return ((mags[:, None] >> shifts) & ((1 << c) - 1)).to(q.dtype)
 
 
-def perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None
-                   ) -> torch.Tensor:
-    """Levels after one fresh draw of every noise source of ``config.noise`` (no gradient).
-
-    Programming and read sources are all drawn (training samples a new device every forward,
-    as PytorX/ReSNA do). Same formulas as :mod:`crossbar.noise`, computed in ``levels``' dtype
-    (float32 suffices for training noise; pass float64 for exact statistics).
-    """
-    noise = config.noise
-    if not noise.is_noisy:
-        return levels
-    lv = levels.detach()
-    kw = {"generator": generator, "device": lv.device, "dtype": lv.dtype}
-    top = 2**config.cell_bits - 1
-    dg = config.level_conductance
-    g_floor = config.g_min / dg
-    out = lv.clone()
-    if noise.program_sigma is not None and noise.program_sigma > 0:
-        z = torch.randn(lv.shape, **kw)
-        if noise.program_model == "level":
-            out = out + noise.program_sigma * z
-        elif noise.program_model == "range":
-            out = out + noise.program_sigma * top * z
-        else:
-            out = (g_floor + out) * torch.exp(noise.program_sigma * z) - g_floor
-    if noise.physical_programming:
-        out = out + torch.randn(lv.shape, **kw) * config.physical_programming_std
-    if noise.stuck_on_rate > 0 or noise.stuck_off_rate > 0:
-        u = torch.rand(lv.shape, **kw)
-        out = torch.where(u < noise.stuck_on_rate, torch.full_like(out, top), out)
-        off = (u >= noise.stuck_on_rate) & (u < noise.stuck_on_rate + noise.stuck_off_rate)
-        out = torch.where(off, torch.zeros_like(out), out)
-    var = torch.zeros_like(out)
-    if noise.read_sigma is not None and noise.read_sigma > 0:
-        var = var + (noise.read_sigma * (1.0 if noise.read_model == "level" else top)) ** 2
-    g = torch.clamp(config.g_min + out * dg, min=0.0)
-    if noise.thermal:
-        kt4 = 4.0 * BOLTZMANN * config.temperature
-        var = var + g * config.frequency * kt4 / config.read_voltage**2 / dg**2
-    if noise.shot:
-        var = var + g * config.frequency * 2.0 * ELEMENTARY_CHARGE / config.read_voltage / dg**2
-    read = out + torch.sqrt(var) * torch.randn(lv.shape, **kw) if bool((var > 0).any()) else out
-    if noise.rtn and noise.rtn_probability > 0:
-        g_r = torch.clamp(g, min=config.g_min)
-        k = noise.rtn_b * g_r + noise.rtn_a
-        hit = torch.rand(lv.shape, **kw) < noise.rtn_probability
-        read = read + torch.where(hit, g_r * k / (g_r - k) / dg, torch.zeros_like(read))
-    return read
-
-
 @functools.lru_cache(maxsize=64)
 def _place_values(n_signs: int, n_slices: int, cell_bits: int, dim: int, device: torch.device,
                   dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -164,13 +114,13 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig, generator: torc
                         ) -> torch.Tensor:
     """One fresh device draw of the stored weight's error, in weight integer units (no gradient).
 
-    Same distribution as slicing ``q`` (:func:`slice_levels`), perturbing every level
-    (:func:`perturb_levels`) and recombining ``sum sign * 2**(c s) * (l' - l)``, at a fraction of
+    Same distribution as slicing ``q`` (:func:`slice_levels`), perturbing every cell level with
+    the formulas of :mod:`crossbar.noise` and recombining ``sum sign * 2**(c s) * (l' - l)``, at a fraction of
     the random numbers: programming terms with a constant std (``level``/``range`` models and the
     physical ``dg_p/3`` term) are one normal per cell; the Gaussian read terms (``read_sigma``,
     thermal, shot), independent given the programmed levels, are one normal per *weight* with
     variance ``sum 4**(c s) var_cell``; stuck-at faults and RTN are drawn per cell as in
-    :func:`perturb_levels`. Tested against that function's recombination.
+    per cell. Tested against a per-cell oracle that does exactly that.
     """
     noise = config.noise
     qd = q.detach()
@@ -180,11 +130,11 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig, generator: torc
     pv, pv2, pv2_sum = _place_values(config.n_signs, config.n_slices, config.cell_bits, qd.dim(), dev, dtype)
     top = 2**config.cell_bits - 1
     dg = config.level_conductance
+    g_floor = config.g_min / dg
     out = levels
     sigma = 0.0  # constant-std Gaussian programming terms, combined
     if noise.program_sigma is not None and noise.program_sigma > 0:
         if noise.program_model == "lognormal":
-            g_floor = config.g_min / dg
             out = (g_floor + out) * torch.exp(noise.program_sigma * torch.randn(levels.shape, **kw)) - g_floor
         else:
             sigma = noise.program_sigma * (1.0 if noise.program_model == "level" else top)
@@ -205,7 +155,6 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig, generator: torc
     if noise.shot:
         per_g += config.frequency * 2.0 * ELEMENTARY_CHARGE / config.read_voltage
     rtn = noise.rtn and noise.rtn_probability > 0
-    g_floor = config.g_min / dg
     gl = torch.clamp(out + g_floor, min=0.0) if (per_g > 0 or rtn) else None  # G / dg
     if rtn:  # dG = G k / (G - k), k = b G + a, in level units with x = max(G, g_min) / dg
         x = torch.clamp(gl, min=g_floor)
