@@ -55,8 +55,8 @@ def run(args) -> np.ndarray:
     fc_names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     rows = []
     grid = list(itertools.product(args.frequencies, args.temperatures, args.cell_bits))
+    noise = dataclasses.replace(PHYSICAL, physical_programming_bits=args.programming_bits)
     for k, (f, t, c) in enumerate(grid):
-        noise = dataclasses.replace(PHYSICAL, physical_programming_bits=args.programming_bits)
         cfg = CrossbarConfig(cell_bits=c, frequency=f, temperature=t, read_voltage=args.read_voltage, noise=noise)
         unaware = convert(model, cfg, seed=args.seed + k)
         q = evaluate(unaware, data.x_test, data.y_test, mode="quantized").mean
