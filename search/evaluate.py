@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -49,6 +50,10 @@ class ReramTask:
         adc_range: ADC full-scale policy of every design (``"calibrated"``: 99.9th percentile on
             the first batch after programming).
         lr: Fine-tuning learning rate.
+        grad_clip: Fine-tuning clips the gradient's global 2-norm to this value (``None``: no
+            clipping, the default, as in every stored search so far). ``1.0`` is what
+            ``experiments/resna.py`` uses at 2-bit cells, where unclipped noisy training diverges; a
+            diverging evaluation is recorded as failed (``TrainingDivergedError``), not as low accuracy.
         seed: Seed of pretraining (fine-tuning and devices use per-evaluation seeds).
     """
 
@@ -62,6 +67,7 @@ class ReramTask:
     noise: NoiseConfig = field(default_factory=lambda: PHYSICAL_NOISE)
     adc_range: str = "calibrated"
     lr: float = 0.01
+    grad_clip: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -70,10 +76,15 @@ class ReramTask:
             if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "n_repeats" else 0):
                 raise ConfigError(f"ReramTask.{name} must be a non-negative integer (n_repeats >= 1); "
                                   f"got {v!r}.")
+        g = self.grad_clip
+        if g is not None and (isinstance(g, bool) or not isinstance(g, int | float) or not math.isfinite(g) or g <= 0):
+            raise ConfigError(f"ReramTask.grad_clip must be None or a finite number > 0; got {g!r}.")
 
     def to_json(self) -> str:
         """Canonical JSON (stored in result files)."""
         d = dataclasses.asdict(self)
+        if d["grad_clip"] is None:  # absent means None: tasks stored before the field existed still match
+            del d["grad_clip"]
         return json.dumps(d, sort_keys=True)
 
     @classmethod
@@ -142,7 +153,8 @@ def evaluate_accuracy(task_json: str, config_json: str, z: float, pretrained: by
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         if epochs:
-            fit(xn, data, TrainConfig(epochs=epochs, lr=task.lr, mode="noisy", seed=seed), progress=False)
+            fit(xn, data, TrainConfig(epochs=epochs, lr=task.lr, mode="noisy", grad_clip=task.grad_clip, seed=seed),
+                progress=False)
         r = evaluate(xn, data.x_test, data.y_test, mode="hardware", n_repeats=task.n_repeats, seed=seed)
     return {"accuracy": r.mean, "accuracy_std": r.std, "epochs": epochs, "seconds": time.perf_counter() - t0}
 
