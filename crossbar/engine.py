@@ -20,14 +20,15 @@ column-sum levels is lossless.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-from crossbar import _kernels, _reference
+from crossbar import _reference
+from crossbar._packing import _exact_product, _frac_bits, _numba_mvm, _prepare
+from crossbar._packing import _Layout as _Layout  # re-exported: tests build layouts directly
 from crossbar.config import CrossbarConfig
 from crossbar.counts import OpCounts, matrix_op_counts
 from crossbar.errors import ConfigError, InputError, NotCalibratedError, ShapeError
@@ -35,9 +36,6 @@ from crossbar.noise import program_levels, read_levels
 from crossbar.slicing import encode_weights, input_digits
 
 Engine = Literal["numba", "numpy"]
-_MAX_FRAC_BITS = 24
-_COL_BLOCK = 256  # columns per task; measured best at 64-256 (experiments/bench_mvm.py)
-_BATCH_BLOCK = 128  # batch rows sharing one set of lookup tables
 
 
 def _check_rng(rng, where: str, *, needed: bool, why: str) -> None:
@@ -78,84 +76,6 @@ def _as_int_matrix(a, name: str, *, lo: int, hi: int, what: str) -> np.ndarray:
                 f"Nothing is clipped: re-quantize, or change the bit width."
             )
     return arr.astype(np.int64, copy=False)
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """Row tiling into 4-row groups and the packing of fields into 64-bit words."""
-
-    n_tiles: int
-    groups_per_tile: int
-    groups_per_segment: int  # fields are extracted after each segment (no field overflow)
-    padded_row_source: np.ndarray  # (n_groups * GROUP,) int64, -1 = padding
-    padded_row_target: np.ndarray  # (n_in,) int64: padded row of each original row
-    field_word: np.ndarray
-    field_shift: np.ndarray
-    field_mask: np.ndarray
-    n_words: int
-
-    @staticmethod
-    def build(n_in: int, rows: int, n_fields: int, row_max: int | None) -> _Layout:
-        """Layout for ``n_fields`` fields whose per-row value is at most ``row_max``.
-
-        ``row_max=None`` (fixed-point levels of any sign) gives one field per word. Otherwise
-        the segment length (a multiple of 4 rows, at least a quarter tile) is the longest
-        that packs the fields into the fewest 64-bit words without overflow.
-        """
-        g = _kernels.GROUP
-        n_tiles = -(-n_in // rows)
-        groups_per_tile = -(-min(rows, n_in) // g)
-        if row_max is None:
-            field_bits, groups_per_segment = 64, groups_per_tile
-        else:
-            best = None
-            for n_seg in range(1, min(4, groups_per_tile) + 1):
-                gps = -(-groups_per_tile // n_seg)
-                bits = max(1, (gps * g * row_max).bit_length())
-                words = -(-n_fields // max(1, 64 // bits))
-                if best is None or words < best[0]:
-                    best = (words, bits, gps)
-            _, field_bits, groups_per_segment = best
-        rows_pad = groups_per_tile * g
-        i = np.arange(n_in, dtype=np.int64)
-        target = (i // rows) * rows_pad + i % rows
-        source = np.full(n_tiles * rows_pad, -1, dtype=np.int64)
-        source[target] = i
-        per_word = max(1, 64 // field_bits)
-        f = np.arange(n_fields, dtype=np.int64)
-        word = f // per_word
-        if per_word == 1:
-            shift = np.zeros(n_fields, dtype=np.int64)
-            mask = np.full(n_fields, -1, dtype=np.int64)
-        else:
-            shift = (f % per_word) * field_bits
-            mask = np.full(n_fields, (1 << field_bits) - 1, dtype=np.int64)
-        return _Layout(n_tiles, groups_per_tile, groups_per_segment, source, target, word, shift,
-                       mask, int(word[-1]) + 1)
-
-    def pack(self, fixed_levels: np.ndarray) -> np.ndarray:
-        """Packed words of the padded rows, ``(n_groups * GROUP, n_words, n_out)`` int64."""
-        n_fields, _, n_out = fixed_levels.shape
-        packed = np.zeros((self.padded_row_source.size, self.n_words, n_out), dtype=np.int64)
-        for f in range(n_fields):
-            w, sh = int(self.field_word[f]), int(self.field_shift[f])
-            packed[self.padded_row_target, w, :] += fixed_levels[f] << sh
-        return packed
-
-
-def _frac_bits(config: CrossbarConfig, n_in: int, max_abs_level: float) -> int:
-    """Fixed-point fraction bits that keep column sums < 2**53 and accumulators < 2**62."""
-    span = max(1, math.ceil(max_abs_level)) * (2**config.dac_bits - 1)
-    per_tile = min(config.rows, n_in) * span
-    total = n_in * span * (2**config.input_bits)
-    frac = min(_MAX_FRAC_BITS, 52 - per_tile.bit_length(), 61 - total.bit_length())
-    if frac < 0:
-        raise ConfigError(
-            f"CrossbarConfig: a {n_in}-row input with levels up to {max_abs_level:.3g} and "
-            f"{config.input_bits}-bit inputs overflows exact int64 accumulation; reduce the "
-            f"layer size or the noise."
-        )
-    return frac
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -380,47 +300,6 @@ class ProgrammedMatrix:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 0:
             raise ConfigError(f"op_counts: batch must be an integer >= 0; got {batch!r}.")
         return matrix_op_counts(self.shape, self.config, batch=int(batch))
-
-
-def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):
-    """Fixed levels, fraction bits, row/field layout and packed words of one read."""
-    n_fields = fixed.shape[0]
-    row_max = None
-    if frac == 0 and fixed.size and fixed.min() >= 0:
-        row_max = int(fixed.max()) * (2**config.dac_bits - 1)
-    layout = _Layout.build(n_in, config.rows, n_fields, row_max)
-    return fixed, frac, layout, layout.pack(fixed)
-
-
-def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, ideal, factor):
-    n_cycles, d = cfg.n_cycles, cfg.dac_bits
-    plane_bit = np.full((n_cycles, d), -1, dtype=np.int64)
-    mag_bits = cfg.input_bits - 1 if cfg.signed_inputs else cfg.input_bits
-    for t in range(cfg.n_magnitude_cycles):
-        for k in range(d):
-            if d * t + k < mag_bits:
-                plane_bit[t, k] = d * t + k
-    if cfg.signed_inputs:
-        plane_bit[-1, 0] = cfg.input_bits - 1
-    n_groups = layout.padded_row_source.size // _kernels.GROUP
-    pat = _kernels.input_patterns(x, (1 << cfg.input_bits) - 1, plane_bit,
-                                  layout.padded_row_source, n_groups)
-    n_out = packed.shape[2]
-    # at least two tasks when the layer allows it, so both cores work on small layers
-    col_block = int(min(_COL_BLOCK, max(8, -(-n_out // 2))))
-    return _kernels.mvm_lut(pat, packed, layout.groups_per_tile, layout.groups_per_segment,
-                            layout.field_word,
-                            layout.field_shift, layout.field_mask, cycle_weights, delta_scaled,
-                            max_code, ideal, factor, col_block, min(_BATCH_BLOCK, max(1, x.shape[0])))
-
-
-def _exact_product(x: np.ndarray, q: np.ndarray, q_f64: np.ndarray | None, q_absmax: int) -> np.ndarray:
-    """``x @ q`` exactly: one float64 GEMM when every partial sum stays below 2**53."""
-    x_absmax = max(int(x.max(initial=0)), -int(x.min(initial=0)))
-    bound = x.shape[1] * max(1, x_absmax) * max(1, q_absmax)
-    if bound < 2**53:
-        return x.astype(np.float64) @ (q.astype(np.float64) if q_f64 is None else q_f64)
-    return (x @ q).astype(np.float64)
 
 
 def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None = None
