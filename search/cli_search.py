@@ -6,6 +6,7 @@ Search configuration (TOML; unknown keys are an error)::
     algorithm = "cfmesmo"                 # random | nsga2 | mesmo | cfmesmo | qlognehvi
     truncation = "per_objective"          # or "tradeoff" (MESMO/CF-MESMO)
     budget = 120.0                        # cost budget: seconds of evaluation
+    charge_proposals = false              # true: the budget also counts the seconds spent proposing
     q = 1                                 # evaluations in flight
     seed = 0
     n_samples = 10                        # posterior samples
@@ -34,9 +35,9 @@ from crossbar.errors import ConfigError
 from search.cli import subcommand
 
 _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, float), "q": int, "seed": int,
-        "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict}
+        "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool}
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
-         "adc_range")
+         "adc_range", "grad_clip")
 
 
 def load_search_config(path: str | Path) -> dict:
@@ -53,7 +54,7 @@ def load_search_config(path: str | Path) -> dict:
     if unknown:
         raise ConfigError(f"search config {str(path)!r}: unknown keys {unknown}; allowed: {sorted(_TOP)}.")
     for key, typ in _TOP.items():
-        if key in cfg and (not isinstance(cfg[key], typ) or isinstance(cfg[key], bool)):
+        if key in cfg and (not isinstance(cfg[key], typ) or (isinstance(cfg[key], bool) and typ is not bool)):
             raise ConfigError(f"search config {str(path)!r}: {key} = {cfg[key]!r} has the wrong type.")
     bad = sorted(set(cfg.get("task", {})) - set(_TASK))
     if bad:
@@ -75,7 +76,8 @@ def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
     problem, alg, spec, describe = reram_search(
         task, algorithm=cfg.get("algorithm", "cfmesmo"), truncation=cfg.get("truncation", "per_objective"),
         n_samples=cfg.get("n_samples", 10), n_init=cfg.get("n_init", 6), budget=float(cfg["budget"]),
-        q=cfg.get("q", 1), seed=cfg.get("seed", 0), progress=progress)
+        q=cfg.get("q", 1), seed=cfg.get("seed", 0), progress=progress,
+        charge_proposals=cfg.get("charge_proposals", False))
     spec_exec = cfg.get("executor", "serial")
     executor = None
     if spec_exec == "local":
@@ -127,10 +129,12 @@ def plot_store(path: str | Path) -> list[Path]:
                                 title="Pareto-optimal designs")
     ideal = np.concatenate([[-1.0], F[:, 1:].min(axis=0)])
     nadir = np.concatenate([[0.0], F[:, 1:].max(axis=0) * 1.05])
-    c, hv = hypervolume_trace(evs, ideal=ideal, nadir=nadir)
+    charged = bool(store.meta.get("charge_proposals", False))
+    c, hv = hypervolume_trace(evs, ideal=ideal, nadir=nadir, include_proposals=charged)
     alg = store.meta.get("algorithm", {}).get("name", "search")
     out += hypervolume_vs_cost({alg: [(c, hv)]}, stem.with_name(stem.name + "_hypervolume"),
-                               xlabel="cumulative evaluation cost")
+                               xlabel="cumulative evaluation + proposal seconds" if charged
+                               else "cumulative evaluation cost")
     print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations "
           f"({len(evs)} in all, cost {c[-1]:.1f}):")
     for e in sorted(pareto, key=lambda e: e.f[0]):

@@ -13,6 +13,7 @@ the stored evaluations into the algorithm, in completion order, before proposing
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -48,6 +49,8 @@ class Evaluation:
         f: Expensive objectives ``(K,)`` (NaN when failed). cheap: Exact objectives ``(m,)``.
         cost: Measured cost (failed evaluations cost what they used). seed: Evaluation seed.
         status: ``"ok"`` or ``"failed"``. error: Failure message (empty when ok).
+        propose_seconds: Wall time the algorithm spent producing this proposal (its ``ask``), NaN
+            when unknown (stores written before it was recorded).
     """
 
     index: int
@@ -59,6 +62,7 @@ class Evaluation:
     seed: int
     status: str = "ok"
     error: str = ""
+    propose_seconds: float = 0.0
 
 
 class Algorithm(Protocol):
@@ -291,9 +295,15 @@ def _evaluate_one(problem: SearchProblem, x: np.ndarray, z: float, seed: int):
 
 def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q: int = 1, seed: int = 0,
                executor=None, done: list[Evaluation] | None = None,
-               on_result: Callable[[Evaluation], None] | None = None, max_evaluations: int = 10**6
-               ) -> SearchResult:
+               on_result: Callable[[Evaluation], None] | None = None, max_evaluations: int = 10**6,
+               charge_proposals: bool = False) -> SearchResult:
     """Run the ask/tell loop until the cumulative measured cost reaches ``budget``.
+
+    Every evaluation records the wall time its proposal took (``propose_seconds``). With
+    ``charge_proposals`` the budget counts it too: spent = sum of ``cost + propose_seconds``. That
+    is the honest budget when cost is measured seconds and evaluations are cheap (a model-based
+    proposal can take longer than the evaluation it proposes); it is conservative with ``q > 1``,
+    where proposing overlaps with evaluations in flight. Leave it off when cost is not seconds.
 
     Args:
         problem: The problem. algorithm: The proposer.
@@ -305,6 +315,7 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
         done: Evaluations of an earlier run of the same search (resume), in completion order.
         on_result: Called with every finished evaluation, in completion order (store it there).
         max_evaluations: Hard cap on the number of evaluations.
+        charge_proposals: Count proposal seconds against ``budget`` (see above).
 
     Returns:
         Every evaluation, the resumed ones first.
@@ -313,14 +324,16 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
         raise ConfigError(f"run_search: q must be an integer >= 1; got {q!r}.")
     if not (isinstance(budget, (int, float)) and budget > 0):
         raise ConfigError(f"run_search: budget must be a number > 0; got {budget!r}.")
+    if not isinstance(charge_proposals, bool):
+        raise ConfigError(f"run_search: charge_proposals must be True or False; got {charge_proposals!r}.")
     done = list(done or [])
-    pending: dict[object, tuple[int, np.ndarray, float, int]] = {}
+    pending: dict[object, tuple[int, np.ndarray, float, int, float]] = {}
 
-    def finish(i: int, x: np.ndarray, z: float, eseed: int, result) -> Evaluation:
+    def finish(i: int, x: np.ndarray, z: float, eseed: int, result, secs: float) -> Evaluation:
         f, cost, status, err = result
         ev = Evaluation(index=i, x=np.asarray(x, dtype=np.float64), z=float(z), f=f,
                         cheap=np.asarray(problem.exact(np.asarray(x)[None, :])[0], dtype=np.float64),
-                        cost=cost, seed=eseed, status=status, error=err)
+                        cost=cost, seed=eseed, status=status, error=err, propose_seconds=secs)
         done.append(ev)
         if on_result is not None:
             on_result(ev)
@@ -328,29 +341,37 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
 
     stored = {e.index: e for e in done}
     last = max(stored, default=-1)
-    redo: list[tuple[int, np.ndarray, float]] = []  # proposals lost in flight by an earlier run
+    redo: list[tuple[int, np.ndarray, float, float]] = []  # proposals lost in flight by an earlier run
     replayed: list[Evaluation] = []
+
+    def ask(evaluations: list[Evaluation], pend: list[tuple[np.ndarray, float]], i: int):
+        t0 = time.perf_counter()
+        x, z = algorithm.ask(problem, evaluations, pend, np.random.default_rng([seed, i]))
+        return x, z, time.perf_counter() - t0
+
     for i in range(last + 1):  # replay proposals so stateful algorithms resume their state
         if algorithm.stateful or i not in stored:
             if algorithm.stateful and not algorithm.ready(replayed):
-                for j, xj, zj in redo:  # the algorithm needs the lost evaluations first
+                for j, xj, zj, sj in redo:  # the algorithm needs the lost evaluations first
                     eseed = seed * 100003 + j
-                    replayed.append(finish(j, xj, zj, eseed, _evaluate_one(problem, xj, zj, eseed)))
+                    replayed.append(finish(j, xj, zj, eseed, _evaluate_one(problem, xj, zj, eseed), sj))
                 redo.clear()
-            x, z = algorithm.ask(problem, replayed, [], np.random.default_rng([seed, i]))
+            x, z, secs = ask(replayed, [], i)
             if i not in stored:
-                redo.append((i, x, z))
+                redo.append((i, x, z, secs))
         if i in stored:
             replayed.append(stored[i])
     next_index = last + 1
 
     def spent() -> float:
+        if charge_proposals:
+            return float(sum(e.cost + np.nan_to_num(e.propose_seconds) for e in done))
         return float(sum(e.cost for e in done))
 
-    def submit(i: int, x: np.ndarray, z: float) -> None:
+    def submit(i: int, x: np.ndarray, z: float, secs: float) -> None:
         eseed = seed * 100003 + i
         key = executor.submit(_evaluate_one, problem, x, z, eseed) if executor is not None else (i,)
-        pending[key] = (i, x, z, eseed)
+        pending[key] = (i, x, z, eseed, secs)
 
     while spent() < budget and len(done) < max_evaluations:
         while (len(pending) < q and spent() < budget and len(done) + len(pending) < max_evaluations
@@ -358,18 +379,17 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
             if redo:
                 submit(*redo.pop(0))
                 continue
-            pend = [(p[1], p[2]) for p in pending.values()]
-            x, z = algorithm.ask(problem, done, pend, np.random.default_rng([seed, next_index]))
-            submit(next_index, x, z)
+            x, z, secs = ask(done, [(p[1], p[2]) for p in pending.values()], next_index)
+            submit(next_index, x, z, secs)
             next_index += 1
         if not pending:
             break
         if executor is None:
             key = next(iter(pending))
-            i, x, z, eseed = pending.pop(key)
-            finish(i, x, z, eseed, _evaluate_one(problem, x, z, eseed))
+            i, x, z, eseed, secs = pending.pop(key)
+            finish(i, x, z, eseed, _evaluate_one(problem, x, z, eseed), secs)
         else:
             key = next(iter(executor.as_completed(list(pending))))
-            i, x, z, eseed = pending.pop(key)
-            finish(i, x, z, eseed, key.result())
+            i, x, z, eseed, secs = pending.pop(key)
+            finish(i, x, z, eseed, key.result(), secs)
     return SearchResult(evaluations=tuple(done))

@@ -14,11 +14,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from search.loop import Evaluation, SearchResult, run_search
-from search.store import ResultStore, fingerprint
+from search.store import RESERVED_COLUMNS, ResultStore, StoreError, fingerprint
 
 #: Columns of a search store (besides the store's own ``key``, ``status`` and ``error``).
 SEARCH_COLUMNS = {"index": "int64", "x": "str", "z": "float64", "f": "str", "cheap": "str", "cost": "float64",
-                  "seed": "int64", "design": "str"}
+                  "seed": "int64", "design": "str", "propose_seconds": "float64"}
+#: The schema of search stores written before proposal times were recorded; they still resume.
+_LEGACY_COLUMNS = {k: v for k, v in SEARCH_COLUMNS.items() if k != "propose_seconds"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +31,9 @@ class SearchSpec:
         problem: Problem description (e.g. the task JSON and the design space).
         algorithm: Algorithm name and settings.
         budget: Cost budget. q: Evaluations in flight. seed: Seed.
+        charge_proposals: The budget counts proposal seconds too
+            (:func:`search.loop.run_search`). Like the budget, it is not part of the fingerprint: a
+            resumed search may change it.
     """
 
     problem: dict
@@ -36,20 +41,35 @@ class SearchSpec:
     budget: float
     q: int
     seed: int
+    charge_proposals: bool = False
 
     def fingerprint(self) -> str:
         return fingerprint(self.problem, self.algorithm, self.q, self.seed)
 
     def meta(self) -> dict:
         return {"problem": self.problem, "algorithm": self.algorithm, "budget": self.budget, "q": self.q,
-                "seed": self.seed, "objectives": self.problem.get("objectives")}
+                "seed": self.seed, "objectives": self.problem.get("objectives"),
+                "charge_proposals": self.charge_proposals}
 
 
 def _row(ev: Evaluation, design: dict | None) -> dict:
     return {"key": str(ev.index), "status": ev.status, "error": ev.error, "index": ev.index,
             "x": json.dumps(ev.x.tolist()), "z": ev.z, "f": json.dumps([float(v) for v in ev.f]),
             "cheap": json.dumps(ev.cheap.tolist()), "cost": ev.cost, "seed": ev.seed,
-            "design": json.dumps(design or {}, sort_keys=True, default=float)}
+            "design": json.dumps(design or {}, sort_keys=True, default=float), "propose_seconds": ev.propose_seconds}
+
+
+def _columns_of(path: Path) -> dict[str, str]:
+    """The schema to reopen ``path`` with: the current one, or the legacy one if the file has it."""
+    if path.exists():
+        try:
+            stored = ResultStore.read(path).columns
+        except StoreError:
+            return SEARCH_COLUMNS  # ResultStore.open reports what is wrong with the file
+        if list(stored)[len(RESERVED_COLUMNS):] == list(_LEGACY_COLUMNS) and all(
+                stored[k] == v for k, v in _LEGACY_COLUMNS.items()):
+            return _LEGACY_COLUMNS
+    return SEARCH_COLUMNS
 
 
 def load_evaluations(path: str | Path) -> list[Evaluation]:
@@ -61,7 +81,8 @@ def load_evaluations(path: str | Path) -> list[Evaluation]:
         out.append(Evaluation(index=int(r["index"]), x=np.array(json.loads(r["x"]), dtype=np.float64),
                               z=float(r["z"]), f=f,
                               cheap=np.array(json.loads(r["cheap"]), dtype=np.float64), cost=float(r["cost"]),
-                              seed=int(r["seed"]), status=str(r["status"]), error=str(r["error"] or "")))
+                              seed=int(r["seed"]), status=str(r["status"]), error=str(r["error"] or ""),
+                              propose_seconds=float(r.get("propose_seconds", np.nan))))
     return out
 
 
@@ -77,21 +98,27 @@ def run_stored_search(problem, algorithm, spec: SearchSpec, store_path: str | Pa
         describe: Optional ``x -> dict`` stored with each evaluation (e.g. the decoded design).
         progress: Show a tqdm bar over the cost budget.
     """
-    store = ResultStore.open(store_path, columns=SEARCH_COLUMNS, fingerprint=spec.fingerprint(), meta=spec.meta())
+    store_path = Path(store_path)
+    columns = _columns_of(store_path)
+    store = ResultStore.open(store_path, columns=columns, fingerprint=spec.fingerprint(), meta=spec.meta())
     done = load_evaluations(store_path) if len(store) else []
     bar = tqdm(total=float(spec.budget), disable=not progress, desc=f"{getattr(algorithm, 'name', 'search')} cost",
                unit="cost", leave=True)
-    bar.update(min(float(spec.budget), float(sum(e.cost for e in done))))
+    def charged(ev: Evaluation) -> float:
+        return ev.cost + (float(np.nan_to_num(ev.propose_seconds)) if spec.charge_proposals else 0.0)
+
+    bar.update(min(float(spec.budget), float(sum(charged(e) for e in done))))
 
     def on_result(ev: Evaluation) -> None:
-        store.append(_row(ev, describe(ev.x) if describe is not None else None))
-        bar.update(min(ev.cost, max(0.0, bar.total - bar.n)))
+        row = _row(ev, describe(ev.x) if describe is not None else None)
+        store.append({k: v for k, v in row.items() if k in columns or k in ("key", "status", "error")})
+        bar.update(min(charged(ev), max(0.0, bar.total - bar.n)))
         if ev.status == "ok":
             bar.set_postfix(z=f"{ev.z:.2f}", f0=f"{ev.f[0]:.4g}")
 
     try:
         return run_search(problem, algorithm, budget=spec.budget, q=spec.q, seed=spec.seed, executor=executor,
-                          done=done, on_result=on_result)
+                          done=done, on_result=on_result, charge_proposals=spec.charge_proposals)
     finally:
         bar.close()
 
@@ -120,7 +147,8 @@ def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: i
 
 
 def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_objective", n_samples: int = 10,
-                 n_init: int = 6, budget: float, q: int = 1, seed: int = 0, space=None, progress: bool = True):
+                 n_init: int = 6, budget: float, q: int = 1, seed: int = 0, space=None, progress: bool = True,
+                 charge_proposals: bool = False):
     """The ReRAM design search on ``task`` (a :class:`search.evaluate.ReramTask`) over ``space``
     (default :func:`search.space.default_reram_space`): pretrains the task's model, builds the
     problem and algorithm. Returns ``(problem, algorithm, spec, describe)`` for
@@ -136,7 +164,7 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
                                "objectives": list(OBJECTIVES)},
                       algorithm={"name": algorithm, "truncation": truncation, "n_samples": n_samples,
                                  "n_init": n_init},
-                      budget=float(budget), q=int(q), seed=int(seed))
+                      budget=float(budget), q=int(q), seed=int(seed), charge_proposals=bool(charge_proposals))
 
     def describe(x):
         return dict(space.decode(np.asarray(x)[None, :])[0])

@@ -94,18 +94,21 @@ class ReramSearch:
 
 
 def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *, ideal: np.ndarray,
-                      nadir: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      nadir: np.ndarray, include_proposals: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Hypervolume of the full-fidelity front after each evaluation, versus cumulative cost.
 
     Args:
         evaluations: In completion order.
         ideal, nadir: Normalization in the loop's objective order (expensive, then cheap).
+        include_proposals: Add each evaluation's ``propose_seconds`` to its cost (wall-clock
+            accounting when cost is measured seconds; unknown proposal times count as 0).
 
     Returns:
         ``(cumulative_cost (n,), hypervolume (n,))``; normalized objectives, reference point 1.1
         (:func:`search.benchmarks.hypervolume`).
     """
-    cost = np.cumsum([e.cost for e in evaluations])
+    step = [e.cost + (float(np.nan_to_num(e.propose_seconds)) if include_proposals else 0.0) for e in evaluations]
+    cost = np.cumsum(step)
     hv = np.zeros(len(evaluations))
     pts: list[np.ndarray] = []
     for k, e in enumerate(evaluations):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,3 +117,43 @@ def test_qlognehvi_minimizes_the_expensive_objective():
         done.append(Evaluation(index=i, x=x, z=1.0, f=np.array([x[0]]), cheap=np.zeros(1), cost=1.0, seed=i))
     x, z = QLogNEHVISearch(n_init=4, n_candidates=256).ask(Linear(), done, [], np.random.default_rng(1))
     assert z == 1.0 and x[0] < 0.2
+
+
+class _Clock:
+    """A fake ``time.perf_counter`` that only the proposing algorithm advances."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+@dataclass
+class _SlowProposer(RandomSearch):
+    clock: _Clock = field(default_factory=_Clock)
+    seconds: float = 2.5
+
+    def ask(self, problem, done, pending, rng):
+        self.clock.t += self.seconds
+        return super().ask(problem, done, pending, rng)
+
+
+def test_proposal_seconds_are_recorded_and_charged_only_when_asked(monkeypatch):
+    import search.loop as loop
+
+    alg = _SlowProposer()
+    monkeypatch.setattr(loop.time, "perf_counter", alg.clock)
+    free = run_search(Linear(), alg, budget=10.0, seed=0)
+    assert len(free.evaluations) == 10 and all(e.propose_seconds == 2.5 for e in free.evaluations)
+    charged = run_search(Linear(), alg, budget=10.0, seed=0, charge_proposals=True)
+    assert len(charged.evaluations) == 3  # 3.5 per evaluation: 3.5, 7.0, 10.5 >= 10
+    for a, b in zip(free.evaluations, charged.evaluations, strict=False):  # same proposals, only fewer
+        np.testing.assert_array_equal(a.x, b.x)
+    # resume: stored proposal times are kept; unknown (NaN) ones count as 0 against the budget
+    kept = [dataclasses.replace(e, propose_seconds=float("nan")) for e in charged.evaluations]
+    resumed = run_search(Linear(), alg, budget=10.0, seed=0, charge_proposals=True, done=kept)
+    assert len(resumed.evaluations) == 5  # 1.0 x 3, then 6.5 and 10.0 >= 10
+    assert np.isnan([e.propose_seconds for e in resumed.evaluations[:3]]).all()
+    with pytest.raises(ConfigError, match="charge_proposals"):
+        run_search(Linear(), alg, budget=1.0, charge_proposals=1)

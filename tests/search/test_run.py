@@ -125,3 +125,49 @@ def test_cli_search_and_plot(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "st.h5")]) == 0
     out = capsys.readouterr().out
     assert "Pareto-optimal designs" in out and (tmp_path / "st_fronts.pdf").exists()
+
+
+def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
+    from search.run import _LEGACY_COLUMNS, SEARCH_COLUMNS
+    from search.tasks import hypervolume_trace
+
+    prob = BenchmarkSearch(BENCHMARKS["zdt1_mf"]())
+    store = tmp_path / "s.h5"
+    res = run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), store, progress=False)
+    loaded = load_evaluations(store)
+    assert [e.propose_seconds for e in loaded] == [e.propose_seconds for e in res.evaluations]
+    assert all(e.propose_seconds >= 0 for e in loaded)
+    ideal, nadir = prob.normalization()
+    c0, hv0 = hypervolume_trace(loaded, ideal=ideal, nadir=nadir)
+    c1, hv1 = hypervolume_trace(loaded, ideal=ideal, nadir=nadir, include_proposals=True)
+    np.testing.assert_array_equal(hv0, hv1)
+    np.testing.assert_allclose(c1 - c0, np.cumsum([e.propose_seconds for e in loaded]), rtol=1e-12)
+
+    # a store written before proposal times were recorded: resumes, and its rows read back as NaN
+    legacy = tmp_path / "legacy.h5"
+    old = ResultStore.open(legacy, columns=_LEGACY_COLUMNS, fingerprint=_spec().fingerprint(), meta=_spec().meta())
+    from search.run import _row
+
+    for e in loaded[:3]:
+        old.append({k: v for k, v in _row(e, None).items() if k != "propose_seconds"})
+    run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), legacy, progress=False)
+    again = load_evaluations(legacy)
+    assert list(ResultStore.read(legacy).columns)[3:] == list(_LEGACY_COLUMNS) != list(SEARCH_COLUMNS)
+    assert [e.index for e in again] == [e.index for e in loaded]  # resumed to the same search
+    assert all(np.isnan(e.propose_seconds) for e in again)
+    # another schema is still refused
+    bad = tmp_path / "bad.h5"
+    ResultStore.open(bad, columns={"index": "int64"}, fingerprint=_spec().fingerprint())
+    with pytest.raises(StoreError, match="different schema"):
+        run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
+
+
+def test_search_config_charge_proposals_must_be_a_bool(tmp_path):
+    from search.cli_search import load_search_config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("budget = 10\ncharge_proposals = true\n[task]\ngrad_clip = 1.0\n")
+    assert load_search_config(cfg)["charge_proposals"] is True
+    cfg.write_text("budget = 10\ncharge_proposals = 1\n")
+    with pytest.raises(ConfigError, match="charge_proposals = 1 has the wrong type"):
+        load_search_config(cfg)
