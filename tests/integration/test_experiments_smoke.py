@@ -115,3 +115,19 @@ def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
         assert np.all((hv >= 0) & (hv <= 1.1**4))
     assert (tmp_path / "hypervolume.png").exists()
     assert "median cost to reach NSGA-II HV" in capsys.readouterr().out
+
+
+def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
+    import h5py
+
+    from experiments import cfmesmo_vs_nsga2
+
+    assert cfmesmo_vs_nsga2.main(["--smoke", "--problems", "reram_digits", "--algorithms", "random",
+                                  "--no-qnehvi", "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        assert f["reram_digits/nsga2/fraction_to_reach_nsga2_wall"][()][0] == 1.0  # the target's own run
+        runs = json.loads(f["reram_digits/random"].attrs["evaluations"])
+        assert all(e["propose_seconds"] >= 0 for e in runs[0])
+        hv = f["reram_digits/random/hv_at_wall"][()]
+        assert hv.shape == (1,) and 0 <= hv[0] <= 1.1**4
+    assert "wall clock (evaluation + proposal seconds)" in capsys.readouterr().out
