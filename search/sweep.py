@@ -13,7 +13,8 @@ goes on.
 
 Every design applies to every layer (per-layer configs of a converted model are ignored). A
 design's ``key`` is :func:`design_key`: a hash of its canonical JSON, so the same design gets the
-same key in every run.
+same key in every run. Design keys and grids live in :mod:`search.sweep_designs`, the accuracy
+spec in :mod:`search.sweep_accuracy`; both are re-exported here.
 
 Row columns (:data:`SWEEP_COLUMNS`; SI units): the design (``config`` JSON and the main fields),
 ``area`` [m^2], ``energy`` [J per inference], ``latency`` (pipelined) and ``latency_sequential``
@@ -26,13 +27,10 @@ per-layer energy, area, latency, arrays) and ``seconds`` (evaluation wall time [
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import itertools
 import json
-import numbers
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -41,14 +39,21 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from crossbar.config import CrossbarConfig, NoiseConfig
+from crossbar.config import CrossbarConfig
 from crossbar.cost import COMPONENTS
-from crossbar.errors import ConfigError, ShapeError
+from crossbar.errors import ConfigError
 from crossbar.tech import Technology, load_technology
 from mapping.layers import Conv2dSpec, LinearSpec
 from mapping.plan import LayerInstance, place
 from search.executors import make_executor
 from search.store import ResultStore, StoreError, fingerprint
+from search.sweep_accuracy import AccuracySpec, _callable_id  # AccuracySpec re-exported
+from search.sweep_designs import (  # re-exported: designs, keys and grids are part of this module's API
+    _design_list,
+    canonical_config,
+    design_key,
+    expand_grid,
+)
 
 __all__ = ["SWEEP_COLUMNS", "AccuracySpec", "SweepResult", "canonical_config", "design_key",
            "evaluate_design", "expand_grid", "load_sweep", "sweep"]
@@ -65,114 +70,6 @@ SWEEP_COLUMNS: Mapping[str, str] = MappingProxyType({
     **{f"energy_{c}": "float64" for c in COMPONENTS}, **{f"area_{c}": "float64" for c in COMPONENTS},
     "layers": "str", "seconds": "float64"})
 """Columns of a sweep's results store besides ``key``, ``status`` and ``error`` (name -> dtype)."""
-
-
-# ---- designs -------------------------------------------------------------------------------
-def _floats(obj: Any) -> dict[str, float]:
-    """Integer values of float-typed fields (``frequency=10**7``) as floats."""
-    return {f.name: float(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-            if "float" in str(f.type) and isinstance(getattr(obj, f.name), numbers.Integral)
-            and not isinstance(getattr(obj, f.name), bool)}
-
-
-def canonical_config(config: CrossbarConfig) -> CrossbarConfig:
-    """``config`` with integer values of float fields stored as floats (so ``1e7 == 10**7``
-    gives one JSON text and one :func:`design_key`).
-
-    Example:
-        >>> a, b = CrossbarConfig(frequency=10**7), CrossbarConfig(frequency=1e7)
-        >>> a.to_json() == b.to_json(), canonical_config(a).to_json() == b.to_json()
-        (False, True)
-    """
-    if not isinstance(config, CrossbarConfig):
-        raise ConfigError(f"canonical_config: expected a CrossbarConfig; got {config!r:.80}.")
-    changes: dict[str, Any] = _floats(config)
-    noise = _floats(config.noise)
-    if noise:
-        changes["noise"] = dataclasses.replace(config.noise, **noise)
-    return config.replace(**changes) if changes else config
-
-
-def design_key(config: CrossbarConfig) -> str:
-    """Stable key of a design: the first 16 hex digits of the SHA-256 of its canonical JSON.
-
-    Example:
-        >>> design_key(CrossbarConfig(adc_bits=6)) == design_key(CrossbarConfig(adc_bits=6))
-        True
-        >>> len(design_key(CrossbarConfig()))
-        16
-    """
-    return hashlib.sha256(canonical_config(config).to_json().encode()).hexdigest()[:16]
-
-
-def expand_grid(variables: Mapping[str, Sequence[Any]], *,
-                base: CrossbarConfig | None = None) -> list[CrossbarConfig]:
-    """The Cartesian product of design variables, each applied to ``base`` with ``replace``.
-
-    Args:
-        variables: ``{field of CrossbarConfig: [values]}``; the last variable varies fastest.
-            ``noise`` values may be :class:`~crossbar.config.NoiseConfig` or dicts of its fields;
-            per-slice ``adc_bits`` are lists.
-        base: The design the variables modify (default ``CrossbarConfig()``).
-
-    Returns:
-        ``prod(len(values))`` configs.
-
-    Raises:
-        ConfigError: An unknown field, an empty value list, or a combination that is not a valid
-            design (the message names the combination).
-
-    Example:
-        >>> designs = expand_grid({"rows": [64, 128], "adc_bits": [4, 6, 8]})
-        >>> len(designs), designs[1].rows, designs[1].adc_bits
-        (6, 64, 6)
-    """
-    base = CrossbarConfig() if base is None else base
-    if not isinstance(base, CrossbarConfig):
-        raise ConfigError(f"expand_grid: base must be a CrossbarConfig; got {base!r:.80}.")
-    if not isinstance(variables, Mapping) or not variables:
-        raise ConfigError(f"expand_grid: variables must be a non-empty mapping field -> list of values; got "
-                          f"{variables!r:.80}.")
-    allowed = [f.name for f in dataclasses.fields(CrossbarConfig)]
-    names = list(variables)
-    for name in names:
-        if name not in allowed:
-            raise ConfigError(f"expand_grid: unknown design variable {name!r}; allowed: {allowed}.")
-        values = variables[name]
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
-            raise ConfigError(f"expand_grid: variable {name!r} needs a non-empty list of values; got "
-                              f"{values!r:.80}.")
-    out = []
-    for combo in itertools.product(*(variables[n] for n in names)):
-        changes = dict(zip(names, combo, strict=True))
-        if isinstance(changes.get("noise"), Mapping):
-            changes["noise"] = NoiseConfig(**changes["noise"])
-        try:
-            out.append(base.replace(**changes))
-        except (ConfigError, TypeError) as err:
-            raise ConfigError(f"expand_grid: the combination {changes} is not a valid design: {err}") from err
-    return out
-
-
-def _design_list(designs: Any) -> list[CrossbarConfig]:
-    if isinstance(designs, Mapping):
-        configs = expand_grid(designs)
-    elif isinstance(designs, CrossbarConfig):
-        configs = [designs]
-    elif isinstance(designs, Sequence) and not isinstance(designs, (str, bytes)):
-        configs = list(designs)
-    else:
-        raise ConfigError(f"sweep: designs must be a list of CrossbarConfig or a grid {{field: [values]}}; "
-                          f"got {designs!r:.80}.")
-    if not configs:
-        raise ConfigError("sweep: designs is empty; give at least one CrossbarConfig.")
-    out: dict[str, CrossbarConfig] = {}
-    for i, cfg in enumerate(configs):
-        if not isinstance(cfg, CrossbarConfig):
-            raise ConfigError(f"sweep: designs[{i}] must be a CrossbarConfig; got {cfg!r:.80}.")
-        cfg = canonical_config(cfg)
-        out.setdefault(design_key(cfg), cfg)  # duplicates: the first occurrence
-    return list(out.values())
 
 
 # ---- network -------------------------------------------------------------------------------
@@ -203,119 +100,6 @@ def _describe(layers: Sequence[LayerInstance]) -> list[dict[str, Any]]:
 def _tech_fields(tech: Technology) -> dict[str, Any]:
     """A picklable form of ``tech`` (its provenance table is not needed to cost a design)."""
     return {f.name: getattr(tech, f.name) for f in dataclasses.fields(tech) if f.name != "provenance"}
-
-
-# ---- accuracy ------------------------------------------------------------------------------
-def _callable_id(fn: Callable[..., Any]) -> str:
-    func = getattr(fn, "func", None)
-    if func is not None:  # functools.partial
-        return f"{_callable_id(func)}(*{getattr(fn, 'args', ())!r}, **{getattr(fn, 'keywords', {})!r})"
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AccuracySpec:
-    """A trained torch model and test data, for hardware-mode accuracy in a sweep.
-
-    Each design's accuracy is ``mapping.nn.train.evaluate(model, x, y, mode="hardware",
-    n_repeats=n_repeats, seed=seed)`` on the model built by ``build()``, loaded with ``state`` and
-    put on that design (:func:`mapping.nn.convert` for a plain model, :func:`mapping.nn.reconfigure`
-    for a converted one, which keeps its float layers, modes and noise scales).
-
-    Example:
-        >>> import functools
-        >>> from mapping.nn.models import mlp
-        >>> build = functools.partial(mlp, (64, 10))
-        >>> spec = AccuracySpec.from_model(build(), build=build, x=np.zeros((4, 1, 8, 8), np.float32),
-        ...                                y=np.zeros(4, np.int64))
-        >>> sorted(spec.state), spec.n_repeats
-        (['1.bias', '1.weight'], 1)
-    """
-
-    build: Callable[[], Any]
-    """Builds the model's architecture (plain or converted ``nn.Module``); must be picklable
-    (a top-level function or a ``functools.partial`` of one) to run on worker processes."""
-    state: Mapping[str, np.ndarray]
-    """Trained ``state_dict`` as NumPy arrays (see :meth:`from_model`)."""
-    x: np.ndarray
-    """Test inputs, shape ``(n, ...)`` float32 in [0, 1]."""
-    y: np.ndarray
-    """Test labels, shape ``(n,)`` int64."""
-    n_repeats: int = 1
-    """Independent device draws (programming and read noise) per design [1]."""
-    seed: int = 0
-    """Seed of the draws (repeat ``r`` uses ``[seed, r]``)."""
-
-    def __post_init__(self) -> None:
-        own = "AccuracySpec"
-        if not callable(self.build):
-            raise ConfigError(f"{own}.build must be callable (returns the nn.Module); got "
-                              f"{self.build!r:.80}.")
-        if not isinstance(self.state, Mapping) or not self.state:
-            raise ConfigError(f"{own}.state must be a non-empty state_dict mapping; got "
-                              f"{type(self.state).__name__}.")
-        state = {str(k): np.array(v, copy=True) for k, v in self.state.items()}
-        x = np.ascontiguousarray(self.x, dtype=np.float32)
-        y = np.ascontiguousarray(self.y)
-        if (y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or x.ndim < 2 or len(x) != len(y)
-                or not len(y)):
-            raise ShapeError(f"{own}: x must be (n, ...) and y (n,) integer labels with n >= 1; got x "
-                             f"{x.shape}, y {y.shape} {y.dtype}.")
-        for name in ("n_repeats", "seed"):
-            v, lo = getattr(self, name), (1 if name == "n_repeats" else 0)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-                raise ConfigError(f"{own}.{name} must be an integer >= {lo}; got {v!r}.")
-        for name, value in (("state", state), ("x", x), ("y", y.astype(np.int64))):
-            object.__setattr__(self, name, value)
-        self._load()  # a state that does not fit the architecture fails here, not in every worker
-
-    @classmethod
-    def from_model(cls, model: Any, *, build: Callable[[], Any], x: np.ndarray, y: np.ndarray,
-                   n_repeats: int = 1, seed: int = 0) -> AccuracySpec:
-        """The spec of a trained ``model`` whose architecture ``build()`` rebuilds."""
-        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-        return cls(build=build, state=state, x=x, y=y, n_repeats=n_repeats, seed=seed)
-
-    def digest(self) -> str:
-        """SHA-256 of everything that determines the accuracies (weights, data, repeats, seed)."""
-        h = hashlib.sha256(_callable_id(self.build).encode())
-        for k in sorted(self.state):
-            v = self.state[k]
-            h.update(f"{k}:{v.dtype}:{v.shape}".encode())
-            h.update(np.ascontiguousarray(v).tobytes())
-        for arr in (self.x, self.y):
-            h.update(f"{arr.dtype}:{arr.shape}".encode())
-            h.update(arr.tobytes())
-        h.update(f"{self.n_repeats}:{self.seed}".encode())
-        return h.hexdigest()
-
-    def _load(self) -> Any:
-        import torch
-
-        with torch.random.fork_rng(devices=[]):  # the throw-away initialization touches no global state
-            model = self.build()
-        if not isinstance(model, torch.nn.Module):
-            raise ConfigError(f"AccuracySpec.build must return a torch.nn.Module; got "
-                              f"{type(model).__name__}.")
-        try:
-            model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self.state.items()})
-        except RuntimeError as err:
-            raise ConfigError(f"AccuracySpec.state does not fit the model that build() returns: "
-                              f"{err}") from err
-        return model
-
-    def accuracy(self, config: CrossbarConfig) -> tuple[float, float]:
-        """Hardware-mode accuracy ``(mean, std)`` [1] of the model on design ``config``."""
-        from mapping.nn import convert, crossbar_layers, reconfigure
-        from mapping.nn.train import evaluate
-
-        model = self._load()
-        if any(True for _ in crossbar_layers(model)):
-            model = reconfigure(model, config)
-        else:
-            model = convert(model, config, seed=self.seed)
-        res = evaluate(model, self.x, self.y, mode="hardware", n_repeats=self.n_repeats, seed=self.seed)
-        return res.mean, res.std
 
 
 # ---- one design ----------------------------------------------------------------------------
