@@ -33,6 +33,7 @@ import numpy as np
 
 from crossbar.errors import ConfigError
 from search import _info_gain
+from search._optimize import maximize_on_cube
 from search.surrogate import GPSurrogate
 
 ExactFn = Callable[[np.ndarray], np.ndarray]
@@ -176,12 +177,16 @@ class CFMESMO:
 
 def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: list[GPSurrogate], *,
             n_var: int, fidelities: np.ndarray, q: int = 1, pending: np.ndarray | None = None,
-            rng: np.random.Generator, n_candidates: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Maximize the acquisition over random candidates for a batch of ``q`` points.
+            rng: np.random.Generator, n_candidates: int = 1000, seeds: np.ndarray | None = None,
+            refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Maximize the acquisition for a batch of ``q`` points.
 
-    Each candidate design is scored at every fidelity level in ``fidelities``; the best (design,
-    fidelity) is taken, the GPs are conditioned on a hallucinated observation there (and at the
-    ``pending`` inputs ``(n_pending, d + 1)`` first), and the next point is chosen the same way.
+    A design's score is its best acquisition value over the fidelity levels in ``fidelities``.
+    It is maximized over ``n_candidates`` random designs plus ``seeds``, then refined by a local
+    search from the best of them (:func:`search._optimize.maximize_on_cube`; ``refine=False``:
+    candidates only, as before). The best (design, fidelity) is taken, the GPs are conditioned on
+    a hallucinated observation there (and at the ``pending`` inputs ``(n_pending, d + 1)``
+    first), and the next point is chosen the same way.
 
     Args:
         acq_factory: Builds the acquisition from (conditioned) surrogates.
@@ -192,6 +197,8 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
         pending: Inputs of evaluations in flight, ``(n, d + 1)``, or None.
         rng: Source of the random candidates.
         n_candidates: Random candidate designs per batch point.
+        seeds: Extra candidate designs ``(k, d)``, e.g. the sampled Pareto sets' designs.
+        refine: Run the local search after the candidates.
 
     Returns:
         ``(x (q, d), z (q,))``.
@@ -207,15 +214,15 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
     xs, zs = [], []
     for _ in range(q):
         acq = acq_factory(sur)
-        cand = rng.random((n_candidates, n_var))
-        best_val, best = -np.inf, (cand[0], 1.0)
-        for z in levels:
-            v = acq(cand, np.full(n_candidates, z))
-            i = int(np.argmax(v))
-            if v[i] > best_val:
-                best_val, best = v[i], (cand[i], float(z))
-        xs.append(best[0])
-        zs.append(best[1])
-        chosen = np.hstack([best[0], [best[1]]])[None, :]
+
+        def per_level(x: np.ndarray, acq=acq) -> np.ndarray:
+            return np.stack([acq(x, np.full(x.shape[0], z)) for z in levels], axis=1)  # (n, levels)
+
+        x_best, _ = maximize_on_cube(lambda x: per_level(x).max(axis=1), n_var, rng, n_random=n_candidates,
+                                     seeds=seeds, rounds=16 if refine else 0)
+        z_best = float(levels[int(np.argmax(per_level(x_best[None, :])[0]))])
+        xs.append(x_best)
+        zs.append(z_best)
+        chosen = np.hstack([x_best, [z_best]])[None, :]
         sur = [s.condition(chosen) for s in sur]
     return np.array(xs), np.array(zs)

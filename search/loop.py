@@ -14,6 +14,7 @@ the stored evaluations into the algorithm, in completion order, before proposing
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -175,8 +176,10 @@ class MESSearch(_Stateless):
         truncation: ``"per_objective"`` (the papers) or ``"tradeoff"`` (ours).
         n_samples: Posterior samples ``S``. n_init: Random evaluations before the model is used
             (at mixed fidelities for CF-MESMO, one at the target fidelity included).
-        n_candidates: Random candidates per proposal.
+        n_candidates: Random candidates per proposal (the sampled Pareto sets' designs are
+            candidates too).
         nsga_pop, nsga_gen: NSGA-II population and generations per posterior sample's front.
+        refine: Refine the best candidates by local search (``search._optimize``).
     """
 
     multi_fidelity: bool = True
@@ -186,6 +189,7 @@ class MESSearch(_Stateless):
     n_candidates: int = 1000
     nsga_pop: int = 60
     nsga_gen: int = 40
+    refine: bool = True
     name: str = "cfmesmo"
 
     def ask(self, problem, done, pending, rng):
@@ -213,26 +217,31 @@ class MESSearch(_Stateless):
                            best_observed=best, iteration=len(ok))
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
+        seeds = np.vstack([f.x for f in fronts]) if self.refine else None
         x, z = propose(factory, surrogates, n_var=problem.n_var, fidelities=levels, q=1, pending=pend,
-                       rng=rng, n_candidates=self.n_candidates)
+                       rng=rng, n_candidates=self.n_candidates, seeds=seeds, refine=self.refine)
         return x[0], float(z[0])
 
 
 @dataclass
 class QLogNEHVISearch(_Stateless):
     """BoTorch's qLogNEHVI at the target fidelity: GPs for the expensive objectives, the exact
-    objectives as deterministic model outputs; maximized over random candidates (the exact
-    objectives are piecewise constant, so gradients are not used)."""
+    objectives as deterministic model outputs; maximized over random candidates and the observed
+    designs, then refined by local search around the best (``refine``; the exact objectives are
+    piecewise constant, so gradients are not used)."""
 
     n_init: int = 6
     n_candidates: int = 512
+    refine: bool = True
     name: str = "qlognehvi"
 
     def ask(self, problem, done, pending, rng):
         import torch
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.models.deterministic import GenericDeterministicModel
+        from gpytorch.utils.warnings import NumericalWarning
 
+        from search._optimize import maximize_on_cube
         from search.surrogate import fit_surrogate
 
         ok = [e for e in _full(done) if e.z == 1.0]
@@ -259,12 +268,20 @@ class QLogNEHVISearch(_Stateless):
             torch.manual_seed(int(rng.integers(2**31)))
             acq = qLogNoisyExpectedHypervolumeImprovement(model=model, ref_point=ref, X_baseline=x_base,
                                                           prune_baseline=True, cache_root=False)
-            n = self.n_candidates
-            cand = np.hstack([rng.random((n, problem.n_var)), np.ones((n, 1))])
-            with torch.no_grad():
-                vals = torch.cat([acq(torch.as_tensor(c)[:, None, :]) for c in np.array_split(cand, 8)])
-        best = cand[int(torch.argmax(vals))]
-        return best[:-1], 1.0
+
+
+            def score(xs: np.ndarray) -> np.ndarray:
+                cand = np.hstack([xs, np.ones((len(xs), 1))])
+                # a candidate at (or next to) an observed design makes the joint posterior
+                # covariance singular; the jitter gpytorch then adds is the standard remedy
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NumericalWarning)
+                    return torch.cat([acq(torch.as_tensor(c)[:, None, :])
+                                      for c in np.array_split(cand, max(1, len(cand) // 64))]).numpy()
+
+            best, _ = maximize_on_cube(score, problem.n_var, rng, n_random=self.n_candidates,
+                                       seeds=x if self.refine else None, rounds=16 if self.refine else 0)
+        return best, 1.0
 
 
 def _model_list(gps, det):
