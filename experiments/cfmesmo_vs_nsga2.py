@@ -42,13 +42,14 @@ from search.tasks import BenchmarkSearch, cost_to_reach, hypervolume_trace
 
 
 def algorithms(k_expensive: int, a) -> dict:
-    mes = dict(n_samples=a.samples, n_candidates=a.candidates, nsga_pop=a.inner_pop, nsga_gen=a.inner_gen)
+    mes = dict(n_samples=a.samples, n_candidates=a.candidates, nsga_pop=a.inner_pop, nsga_gen=a.inner_gen,
+               refine=a.mes_refine)
     algs = {"random": RandomSearch(), "mesmo": MESSearch(multi_fidelity=False, name="mesmo", **mes),
             "cfmesmo": MESSearch(**mes)}
     if k_expensive == 1:
         algs["cfmesmo_tradeoff"] = MESSearch(truncation="tradeoff", **mes)
     if not a.no_qnehvi:
-        algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2)
+        algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2, refine=not a.no_refine)
     if a.algorithms:
         algs = {k: v for k, v in algs.items() if k in a.algorithms}
     return algs
@@ -160,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inner-gen", type=int, default=20)
     p.add_argument("--q", type=int, default=1)
     p.add_argument("--no-qnehvi", action="store_true")
+    p.add_argument("--no-refine", action="store_true",
+                   help="qLogNEHVI: maximize over random candidates only (no observed designs, no local search)")
+    p.add_argument("--mes-refine", action="store_true",
+                   help="MESMO/CF-MESMO: add the sampled Pareto sets' designs to the candidates and refine by "
+                        "local search")
     p.add_argument("--algorithms", nargs="+", default=None,
                    help="run only these (NSGA-II always runs: it sets the target)")
     p.add_argument("--out", type=Path, default=Path("results/cfmesmo_vs_nsga2"))
