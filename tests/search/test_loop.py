@@ -157,3 +157,31 @@ def test_proposal_seconds_are_recorded_and_charged_only_when_asked(monkeypatch):
     assert np.isnan([e.propose_seconds for e in resumed.evaluations[:3]]).all()
     with pytest.raises(ConfigError, match="charge_proposals"):
         run_search(Linear(), alg, budget=1.0, charge_proposals=1)
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_qlognehvi_reference_point(known, monkeypatch):
+    """The metric's reference point when the problem knows its normalization, else data-driven."""
+    import botorch.acquisition.multi_objective.logei as logei
+
+    seen = []
+    real = logei.qLogNoisyExpectedHypervolumeImprovement
+    monkeypatch.setattr(logei, "qLogNoisyExpectedHypervolumeImprovement",
+                        lambda *a, **kw: seen.append(kw["ref_point"].numpy().copy()) or real(*a, **kw))
+    ideal, nadir = np.array([-1.0, 0.0, 0.0]), np.array([0.0, 3.0, 1.0])
+
+    @dataclass
+    class Known(Toy):
+        def normalization(self):
+            return ideal, nadir
+
+    prob = Known() if known else Toy()
+    prob.fidelities = np.array([1.0])
+    res = run_search(prob, QLogNEHVISearch(n_init=4, n_candidates=32, refine=False), budget=np.inf, seed=0,
+                     max_evaluations=5)
+    assert len(seen) == 1
+    if known:
+        np.testing.assert_allclose(seen[0], -(nadir + 0.1 * (nadir - ideal)))
+    else:
+        y = -np.array([np.concatenate([e.f, e.cheap]) for e in res.evaluations[:4]])
+        np.testing.assert_allclose(seen[0], y.min(0) - 0.1 * (y.max(0) - y.min(0) + 1e-9))
