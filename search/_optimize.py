@@ -34,18 +34,36 @@ def maximize_on_cube(score: Callable[[np.ndarray], np.ndarray], n_var: int, rng:
         score: Vectorized objective, ``(n, n_var) -> (n,)`` (``-inf`` allowed).
         n_var: Dimensions. rng: Source of the random points and perturbations.
         n_random: Uniform random points of step 1. seeds: Extra step-1 points ``(k, n_var)``.
-        n_starts: Local searches. n_perturb: Perturbations per start and round.
-        rounds: Local-search rounds (0: step 1 only). sigma: Initial perturbation std.
+        n_starts, n_perturb, rounds, sigma: The local search (:func:`local_search`).
 
     Returns:
         ``(x (n_var,), value)``; the value is never below the best score of step 1.
     """
+    pool = candidate_pool(n_var, rng, n_random=n_random, seeds=seeds)
+    vals = np.asarray(score(pool), dtype=np.float64)
+    return local_search(score, pool, vals, rng, n_starts=n_starts, n_perturb=n_perturb, rounds=rounds, sigma=sigma)
+
+
+def candidate_pool(n_var: int, rng: np.random.Generator, *, n_random: int, seeds: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """``n_random`` uniform points, then the ``seeds`` clipped to the cube: ``(n_random + k, n_var)``."""
     pool = rng.random((n_random, n_var))
     if seeds is not None and len(seeds):
         pool = np.vstack([pool, np.clip(np.asarray(seeds, dtype=np.float64).reshape(-1, n_var), 0.0, 1.0)])
-    vals = np.asarray(score(pool), dtype=np.float64)
-    order = np.argsort(-vals, kind="stable")[:n_starts]
-    starts, best = pool[order].copy(), vals[order].copy()
+    return pool
+
+
+def local_search(score: Callable[[np.ndarray], np.ndarray], pool: np.ndarray, values: np.ndarray,
+                 rng: np.random.Generator, *, n_starts: int = 4, n_perturb: int = 8, rounds: int = 16,
+                 sigma: float = 0.1) -> tuple[np.ndarray, float]:
+    """Step 2 from the ``n_starts`` best points of ``pool`` (scored ``values``); ties keep pool order.
+
+    Returns:
+        ``(x, value)``: the best start after ``rounds`` rounds (the best pool point if none improved).
+    """
+    n_var = pool.shape[1]
+    order = np.argsort(-values, kind="stable")[:n_starts]
+    starts, best = pool[order].copy(), np.asarray(values, dtype=np.float64)[order].copy()
     rows = np.arange(len(starts))
     std = np.full(len(starts), float(sigma))
     for _ in range(rounds):

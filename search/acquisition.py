@@ -33,7 +33,7 @@ import numpy as np
 
 from crossbar.errors import ConfigError
 from search import _info_gain
-from search._optimize import maximize_on_cube
+from search._optimize import candidate_pool, local_search
 from search.surrogate import GPSurrogate
 
 ExactFn = Callable[[np.ndarray], np.ndarray]
@@ -182,9 +182,10 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
     """Maximize the acquisition for a batch of ``q`` points.
 
     A design's score is its best acquisition value over the fidelity levels in ``fidelities``.
-    It is maximized over ``n_candidates`` random designs plus ``seeds``, then refined by a local
-    search from the best of them (:func:`search._optimize.maximize_on_cube`; ``refine=False``:
-    candidates only, as before). The best (design, fidelity) is taken, the GPs are conditioned on
+    It is maximized over ``n_candidates`` random designs plus ``seeds`` (ties go to the cheapest
+    fidelity, then to the first candidate), then refined by a local search from the best of them
+    (:func:`search._optimize.local_search`; ``refine=False``: candidates only). The best (design,
+    fidelity) is taken, the GPs are conditioned on
     a hallucinated observation there (and at the ``pending`` inputs ``(n_pending, d + 1)``
     first), and the next point is chosen the same way.
 
@@ -218,9 +219,15 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
         def per_level(x: np.ndarray, acq=acq) -> np.ndarray:
             return np.stack([acq(x, np.full(x.shape[0], z)) for z in levels], axis=1)  # (n, levels)
 
-        x_best, _ = maximize_on_cube(lambda x: per_level(x).max(axis=1), n_var, rng, n_random=n_candidates,
-                                     seeds=seeds, rounds=16 if refine else 0)
-        z_best = float(levels[int(np.argmax(per_level(x_best[None, :])[0]))])
+        pool = candidate_pool(n_var, rng, n_random=n_candidates, seeds=seeds)
+        values = per_level(pool)
+        # ties (e.g. an information gain that is 0 everywhere) go to the cheapest fidelity, then the first candidate
+        level, i = divmod(int(np.argmax(values.T)), len(pool))
+        x_best, z_best = pool[i], float(levels[level])
+        if refine:
+            x_ref, v_ref = local_search(lambda x: per_level(x).max(axis=1), pool, values.max(axis=1), rng)
+            if v_ref > values[i, level]:
+                x_best, z_best = x_ref, float(levels[int(np.argmax(per_level(x_ref[None, :])[0]))])
         xs.append(x_best)
         zs.append(z_best)
         chosen = np.hstack([x_best, [z_best]])[None, :]

@@ -144,3 +144,19 @@ def test_same_seed_same_proposals_different_seeds_differ(fitted):
     with pytest.raises(ConfigError, match="q must be"):
         propose(lambda s: CFMESMO(s, fronts), [sur], n_var=3, fidelities=np.array([1.0]), q=0,
                 rng=np.random.default_rng(0))
+
+
+def test_propose_breaks_ties_toward_the_cheapest_fidelity_then_the_first_candidate():
+    """An information gain that is 0 everywhere (it underflows once the GPs are confident) must not
+    pick an arbitrary fidelity: the cheapest one, and the first random candidate."""
+
+    class _Same:
+        def condition(self, xz):
+            return self
+
+    for refine in (False, True):
+        x, z = propose(lambda s: (lambda xx, zz: np.zeros(len(xx))), [_Same()], n_var=2,
+                       fidelities=np.array([0.25, 0.5, 1.0]), q=1, rng=np.random.default_rng(0), n_candidates=10,
+                       refine=refine)
+        assert z[0] == 0.25
+        np.testing.assert_array_equal(x[0], np.random.default_rng(0).random((10, 2))[0])
