@@ -65,6 +65,10 @@ class Evaluation:
     error: str = ""
     propose_seconds: float = 0.0
 
+    def charged_cost(self, proposals: bool) -> float:
+        """``cost``, plus ``propose_seconds`` when ``proposals`` (unknown proposal times count 0)."""
+        return self.cost + (float(np.nan_to_num(self.propose_seconds)) if proposals else 0.0)
+
 
 class Algorithm(Protocol):
     """Proposes the next ``(x, z)`` from the evaluations so far and those in flight.
@@ -397,9 +401,7 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
     next_index = last + 1
 
     def spent() -> float:
-        if charge_proposals:
-            return float(sum(e.cost + np.nan_to_num(e.propose_seconds) for e in done))
-        return float(sum(e.cost for e in done))
+        return float(sum(e.charged_cost(charge_proposals) for e in done))
 
     def submit(i: int, x: np.ndarray, z: float, secs: float) -> None:
         eseed = seed * 100003 + i

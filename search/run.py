@@ -66,8 +66,7 @@ def _columns_of(path: Path) -> dict[str, str]:
             stored = ResultStore.read(path).columns
         except StoreError:
             return SEARCH_COLUMNS  # ResultStore.open reports what is wrong with the file
-        if list(stored)[len(RESERVED_COLUMNS):] == list(_LEGACY_COLUMNS) and all(
-                stored[k] == v for k, v in _LEGACY_COLUMNS.items()):
+        if stored == dict(RESERVED_COLUMNS) | _LEGACY_COLUMNS:  # the same test ResultStore.open applies
             return _LEGACY_COLUMNS
     return SEARCH_COLUMNS
 
@@ -99,20 +98,18 @@ def run_stored_search(problem, algorithm, spec: SearchSpec, store_path: str | Pa
         progress: Show a tqdm bar over the cost budget.
     """
     store_path = Path(store_path)
-    columns = _columns_of(store_path)
-    store = ResultStore.open(store_path, columns=columns, fingerprint=spec.fingerprint(), meta=spec.meta())
+    store = ResultStore.open(store_path, columns=_columns_of(store_path), fingerprint=spec.fingerprint(),
+                             meta=spec.meta())
+    kept = store.columns  # a legacy store has no propose_seconds column
     done = load_evaluations(store_path) if len(store) else []
     bar = tqdm(total=float(spec.budget), disable=not progress, desc=f"{getattr(algorithm, 'name', 'search')} cost",
                unit="cost", leave=True)
-    def charged(ev: Evaluation) -> float:
-        return ev.cost + (float(np.nan_to_num(ev.propose_seconds)) if spec.charge_proposals else 0.0)
-
-    bar.update(min(float(spec.budget), float(sum(charged(e) for e in done))))
+    bar.update(min(float(spec.budget), float(sum(e.charged_cost(spec.charge_proposals) for e in done))))
 
     def on_result(ev: Evaluation) -> None:
         row = _row(ev, describe(ev.x) if describe is not None else None)
-        store.append({k: v for k, v in row.items() if k in columns or k in ("key", "status", "error")})
-        bar.update(min(charged(ev), max(0.0, bar.total - bar.n)))
+        store.append({k: v for k, v in row.items() if k in kept})
+        bar.update(min(ev.charged_cost(spec.charge_proposals), max(0.0, bar.total - bar.n)))
         if ev.status == "ok":
             bar.set_postfix(z=f"{ev.z:.2f}", f0=f"{ev.f[0]:.4g}")
 

@@ -107,8 +107,7 @@ def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *,
         ``(cumulative_cost (n,), hypervolume (n,))``; normalized objectives, reference point 1.1
         (:func:`search.benchmarks.hypervolume`).
     """
-    step = [e.cost + (float(np.nan_to_num(e.propose_seconds)) if include_proposals else 0.0) for e in evaluations]
-    cost = np.cumsum(step)
+    cost = np.cumsum([e.charged_cost(include_proposals) for e in evaluations])
     hv = np.zeros(len(evaluations))
     pts: list[np.ndarray] = []
     for k, e in enumerate(evaluations):
