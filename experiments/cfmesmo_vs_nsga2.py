@@ -45,9 +45,7 @@ def algorithms(k_expensive: int, a) -> dict:
     mes = dict(n_samples=a.samples, n_candidates=a.candidates, nsga_pop=a.inner_pop, nsga_gen=a.inner_gen,
                refine=a.mes_refine)
     algs = {"random": RandomSearch(), "mesmo": MESSearch(multi_fidelity=False, name="mesmo", **mes),
-            "cfmesmo": MESSearch(**mes)}
-    if k_expensive == 1:
-        algs["cfmesmo_tradeoff"] = MESSearch(truncation="tradeoff", **mes)
+            "cfmesmo": MESSearch(**mes), "cfmesmo_tradeoff": MESSearch(truncation="tradeoff", **mes)}
     if not a.no_qnehvi:
         algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2, refine=not a.no_refine)
     if a.algorithms:

@@ -45,32 +45,14 @@ def mes_term(gamma: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
+def floored_sigma(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``sigma`` floored at ``1e-12`` times the scale ``max(|mu|, 1)`` (no division by 0)."""
+    return np.maximum(sigma, 1e-12 * np.maximum(np.abs(mu), 1.0))
+
+
 def gamma_of(f_star: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """``(f* - mu) / sigma`` with ``sigma`` floored at ``1e-12`` times the scale (no division by 0)."""
-    scale = np.maximum(np.abs(mu), 1.0)
-    return (f_star - mu) / np.maximum(sigma, 1e-12 * scale)
-
-
-def tradeoff_bound(cheap_x: np.ndarray, cheap_front: np.ndarray, g_front: np.ndarray) -> np.ndarray:
-    """The trade-off-aware truncation level (reference §8) of one posterior sample.
-
-    ``a*(x) = max { g(x') : x' in front, c(x') <= c(x) componentwise }``, falling back to
-    ``max g(front)`` where no front point is at least as cheap as ``x``.
-
-    Args:
-        cheap_x: Exact (minimized) objectives of the candidates, ``(n, m)``.
-        cheap_front: Exact objectives of the sampled Pareto set, ``(p, m)``.
-        g_front: Sampled (maximized) objective of the Pareto set, ``(p,)``.
-
-    Returns:
-        ``(n,)`` truncation levels.
-    """
-    fallback = g_front.max()
-    if cheap_x.shape[1] == 0:
-        return np.full(cheap_x.shape[0], fallback)
-    cheaper = np.all(cheap_front[None, :, :] <= cheap_x[:, None, :], axis=2)  # (n, p)
-    bound = np.where(cheaper, g_front[None, :], -np.inf).max(axis=1)
-    return np.where(np.isfinite(bound), bound, fallback)
+    """``(f* - mu) / sigma`` with ``sigma`` floored (:func:`floored_sigma`)."""
+    return (f_star - mu) / floored_sigma(mu, sigma)
 
 
 def fidelity_pruned(sigma: np.ndarray, z: np.ndarray, cost_ratio: np.ndarray, *, n_var: int,
@@ -88,3 +70,142 @@ def fidelity_pruned(sigma: np.ndarray, z: np.ndarray, cost_ratio: np.ndarray, *,
     beta_t = 0.125 * n_var * np.log(2.0 * ell_x * max(t, 1) + 1.0)
     too_close = xi < beta_t / max(ell_z, 1e-12)
     return (z < 1.0) & (confident | too_close)
+
+
+def _log_interval_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``ln(Phi(b) - Phi(a))`` for ``a <= b`` (infinite ends allowed), stable in both tails: an
+    interval right of 0 is mirrored so both ends use the lower tail of ``log_ndtr``."""
+    flip = a > 0
+    lo, hi = np.where(flip, -b, a), np.where(flip, -a, b)
+    l_hi = log_ndtr(hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = l_hi + np.log1p(-np.exp(log_ndtr(lo) - l_hi))
+    return np.where(np.isnan(out), -np.inf, out)
+
+
+def _t_phi_over_mass(t: np.ndarray, log_mass: np.ndarray) -> np.ndarray:
+    """``t phi(t) / mass`` with ``t = +-inf`` giving 0 and an empty interval (``mass = 0``) giving 0
+    (its weight in every sum is 0)."""
+    ok = np.isfinite(t) & np.isfinite(log_mass)
+    tt = np.where(ok, t, 0.0)
+    lm = np.where(ok, log_mass, 0.0)
+    with np.errstate(over="ignore"):
+        return np.where(ok, tt * np.exp(-0.5 * tt * tt - _LOG_SQRT_2PI - lm), 0.0)
+
+
+def interval_term(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Entropy reduction of a standard normal truncated to ``(a, b]``, ``a < b``:
+    ``-ln(Phi(b) - Phi(a)) + (b phi(b) - a phi(a)) / (2 (Phi(b) - Phi(a)))``; ``a = -inf`` gives
+    :func:`mes_term` ``(b)``.
+
+    An interval in a tail is mirrored into the lower tail (the term is symmetric under
+    ``u -> -u``); there, with ``r = Phi(a) / Phi(b)`` and the inverse Mills ratio ``R = phi / Phi``,
+    it is ``mes_term(b) - ln(1 - r) + r (b R(b) - a R(a)) / (2 (1 - r))``, free of the large
+    cancelling terms of the direct form.
+    """
+    flip = a >= 0
+    lo, hi = np.where(flip, -b, a), np.where(flip, -a, b)
+    direct = (lo < 0) & (hi > 0)
+    hi_t = np.where(direct, 0.0, hi)
+    lo_t = np.where(direct, -1.0, lo)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        l_hi, l_lo = log_ndtr(hi_t), log_ndtr(lo_t)
+        r = np.exp(l_lo - l_hi)
+        fin = np.isfinite(lo_t)
+        lo_f = np.where(fin, lo_t, 0.0)
+        term_lo = np.where(fin & (r > 0), lo_f * np.exp(-0.5 * lo_f**2 - _LOG_SQRT_2PI - l_lo), 0.0)
+        term_hi = hi_t * np.exp(-0.5 * hi_t**2 - _LOG_SQRT_2PI - l_hi)
+        tail = mes_term(hi_t) - np.log1p(-r) + np.where(r > 0, r * (term_hi - term_lo) / (2.0 * (1.0 - r)), 0.0)
+        lm = _log_interval_mass(lo, hi)
+        direct_v = -lm + 0.5 * (_t_phi_over_mass(hi, lm) - _t_phi_over_mass(lo, lm))
+    return np.where(direct, direct_v, tail)
+
+
+def _logsumexp(a: np.ndarray) -> np.ndarray:
+    top = a.max(axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(a - top).sum(axis=1)) + top[:, 0]
+
+
+def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
+                applies: np.ndarray | None = None) -> np.ndarray:
+    """Entropy reduction of independent Gaussians truncated to the region a Pareto front dominates.
+
+    ``y ~ N(mu, diag(sigma^2))`` in ``R^K`` (maximized objectives) is conditioned on
+    ``y in A = U_p {y <= points[p]}`` (componentwise; the union of the points' lower orthants: the
+    sample's front dominates ``y``). This is PFES's truncation (Suzuki et al., ICML 2020) and, for
+    ``K = 1``, :func:`mes_term` at ``gamma = (max points - mu) / sigma``. With ``Z = P(A)`` and
+    standardized ``u = (y - mu) / sigma``,
+
+        gain = H[y] - H[y | A] = K/2 - ln Z - E[|u|^2 | A] / 2.
+
+    ``A`` is cut into disjoint cells: a grid over the first ``K - 1`` axes (the points'
+    coordinates) times ``(-inf, u_c]`` on the last axis, ``u_c`` the largest last coordinate of the
+    points that dominate the cell's upper corner (``-inf``: none). Per cell the Gaussian moments are
+    closed-form: an interval ``(a, b]`` has mass ``Phi(b) - Phi(a)`` and
+    ``E[u^2; (a, b]] = mass - (b phi(b) - a phi(a))``, so
+
+        gain = -ln Z + 1/(2 Z) sum_cells mass_c sum_i kappa_ci,  kappa = (b phi(b) - a phi(a)) / mass.
+
+    When ``Z`` is near 1 the complement (the same grid, last axis ``(u_c, inf)``, mass ``Q = 1 - Z``)
+    is used instead, ``gain = -ln(1 - Q) - 1/(2 (1 - Q)) sum_cells mass'_c sum_i kappa'_ci`` (the two
+    cell sums add to 0), so small gains keep their relative precision until ``Q`` underflows.
+    All masses are carried as logarithms.
+
+    Args:
+        mu, sigma: Posterior means and standard deviations (``sigma > 0``), ``(n, K)``.
+        points: The front, ``(p, K)``, ``p >= 1``; dominated points are allowed (they change nothing).
+        applies: ``(n, p)`` booleans, which points bound each candidate (e.g. those at least as
+            cheap as it in the exact objectives), or None for all; a row must have a True.
+
+    Returns:
+        ``(n,)`` gains in nats, ``>= 0``.
+    """
+    n, k = mu.shape
+    lead = points[:, :k - 1]
+    lows = [np.concatenate([[-np.inf], np.unique(c)]) for c in lead.T]
+    highs = [np.concatenate([np.unique(c), [np.inf]]) for c in lead.T]
+    if k == 1:
+        idx = np.zeros((1, 0), dtype=np.int64)
+    else:
+        idx = np.indices([len(lo) for lo in lows]).reshape(k - 1, -1).T  # (C, K-1)
+    corner = np.stack([highs[j][idx[:, j]] for j in range(k - 1)], axis=1) if k > 1 else np.zeros((1, 0))
+    dominates = np.all(lead[None, :, :] >= corner[:, None, :], axis=2)  # (C, p)
+    last = points[:, -1]
+    if applies is None:
+        top = np.where(dominates, last[None, :], -np.inf).max(axis=1)[None, :]  # (1, C)
+    else:
+        top = np.where(dominates[None] & applies[:, None, :], last[None, None, :], -np.inf).max(axis=2)
+
+    log_mass = np.zeros((n, len(idx)))
+    kappa = np.zeros((n, len(idx)))
+    h_cell = np.zeros((n, len(idx)))
+    for j in range(k - 1):
+        a = (lows[j][None, :] - mu[:, j:j + 1]) / sigma[:, j:j + 1]
+        b = (highs[j][None, :] - mu[:, j:j + 1]) / sigma[:, j:j + 1]
+        lm = _log_interval_mass(a, b)
+        kap = _t_phi_over_mass(b, lm) - _t_phi_over_mass(a, lm)
+        log_mass += lm[:, idx[:, j]]
+        kappa += kap[:, idx[:, j]]
+        h_cell += interval_term(a, b)[:, idx[:, j]]
+    with np.errstate(invalid="ignore"):
+        gam = (top - mu[:, -1:]) / sigma[:, -1:]  # (n, C); -inf where no point dominates the cell
+    gam = np.where(np.isnan(gam), -np.inf, gam)
+    if k == 1:  # one cell, (-inf, max]: exactly the MES term
+        return mes_term(gam[:, 0])
+    l_in, l_out = log_ndtr(gam), log_ndtr(-gam)
+    log_in, log_out = log_mass + l_in, log_mass + l_out
+    log_z, log_q = _logsumexp(log_in), _logsumexp(log_out)
+
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        # chain rule over the disjoint cells: H[y | A] = H(w) + sum_c w_c H[y | cell c]
+        w_in = np.exp(log_in - log_z[:, None])
+        h_cell += mes_term(np.where(np.isfinite(gam), gam, 0.0))
+        gain_in = np.where(w_in > 0, w_in * (h_cell + np.log(w_in)), 0.0).sum(axis=1)
+        w_out = np.exp(log_out - log_q[:, None])
+        s_out = np.where(w_out > 0, w_out * (kappa - _t_phi_over_mass(gam, l_out)), 0.0).sum(axis=1)
+    q = np.exp(log_q)
+    qc = np.minimum(q, 0.5)
+    gain_out = -np.log1p(-qc) - q * s_out / (2.0 * (1.0 - qc))
+    return np.maximum(np.where(q < 0.5, gain_out, gain_in), 0.0)

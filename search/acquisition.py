@@ -14,9 +14,15 @@ on (the sampled ``g`` at ``z = 1``, the exact objectives); then
 
 * ``truncation="per_objective"`` (the paper): ``f*_sj = max_{P_s} g_sj``, floored at the best
   value observed at ``z = 1``;
-* ``truncation="tradeoff"`` (ours, reference §8; needs ``K = 1``): ``f*_s(x)`` is the best sampled
-  ``g`` among the points of ``P_s`` that are at least as cheap as ``x`` in every exact objective
-  (all of ``P_s`` if none is), so cheap designs keep an information value of their own.
+* ``truncation="tradeoff"`` (ours, reference §8): ``g(x)`` is truncated to the region that the
+  sampled front dominates *at x's exact objectives*: the union of the lower orthants
+  ``{g <= g_s(x')}`` over the points ``x'`` of ``P_s`` that are at least as cheap as ``x`` in every
+  exact objective (all of ``P_s`` if none is) and over the observed designs. The entropy reduction
+  of the ``K`` independent Gaussians under that truncation (PFES, Suzuki et al. 2020;
+  :func:`search._info_gain.pareto_gain`) replaces the sum of per-objective terms. With ``K = 1``
+  it is §8's bound ``f*_s(x) = max`` of those points' ``g``; with ``K >= 2`` the whole front, not
+  only each objective's extreme, carries information, so cheap designs and compromises keep an
+  information value of their own.
 
 With ``z = 1`` only and ``C = 1`` this is MESMO. Lower fidelities can be pruned BOCA-style
 (:func:`search._info_gain.fidelity_pruned`). Batches of ``q`` proposals condition the GPs on
@@ -97,6 +103,23 @@ def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None
     return fronts
 
 
+def bounding_points(front: ParetoSample, observed: np.ndarray | None,
+                    cheap_x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The points whose dominated region truncates each candidate (``truncation="tradeoff"``).
+
+    Returns ``(points, applies)`` for :func:`search._info_gain.pareto_gain`: the front's points
+    that are at least as cheap as the candidate in every exact objective (all of them where none
+    is), and every observed point; ``applies`` is None when all points bound every candidate.
+    """
+    cheaper = np.all(front.cheap[None, :, :] <= cheap_x[:, None, :], axis=2)  # (n, p)
+    cheaper[~cheaper.any(axis=1)] = True  # none as cheap: the whole front bounds x
+    obs = observed if observed is not None else np.zeros((0, front.g.shape[1]))
+    points = np.vstack([front.g, obs])
+    if cheaper.all():
+        return points, None
+    return points, np.hstack([cheaper, np.ones((len(cheap_x), len(obs)), dtype=bool)])
+
+
 @dataclass(eq=False)
 class CFMESMO:
     """CF-MESMO acquisition over candidate designs and fidelities (see module docstring).
@@ -108,8 +131,9 @@ class CFMESMO:
         cost_fn: Evaluation cost ``(x (n, d), z (n,)) -> (n,)`` normalized so ``C(x, 1)`` is the
             full-fidelity cost (only ratios matter).
         truncation: ``"per_objective"`` or ``"tradeoff"``.
-        best_observed: Best observed ``g_j = -F_j`` at ``z = 1`` per objective, ``(K,)`` (floors
-            ``f*``), or None.
+        observed: ``g = -F`` of the designs observed at ``z = 1``, ``(n_obs, K)``, or None. The true
+            front dominates them: their per-objective maxima floor ``f*`` (``per_objective``) and
+            they bound every candidate (``tradeoff``).
         prune: Apply BOCA-style fidelity pruning.
         iteration: Iteration counter ``t`` of the pruning rule.
     """
@@ -119,7 +143,7 @@ class CFMESMO:
     exact_fn: ExactFn | None = None
     cost_fn: CostFn | None = None
     truncation: Truncation = "per_objective"
-    best_observed: np.ndarray | None = None
+    observed: np.ndarray | None = None
     prune: bool = True
     iteration: int = 1
     _fstar: np.ndarray = field(init=False, repr=False)
@@ -128,30 +152,33 @@ class CFMESMO:
         if self.truncation not in ("per_objective", "tradeoff"):
             raise ConfigError("CFMESMO.truncation must be 'per_objective' or 'tradeoff'; "
                               f"got {self.truncation!r}.")
-        if self.truncation == "tradeoff" and len(self.surrogates) != 1:
-            raise ConfigError("CFMESMO.truncation='tradeoff' needs exactly one expensive objective; "
-                              f"got {len(self.surrogates)}.")
+        k = len(self.surrogates)
+        if self.observed is not None:
+            obs = np.asarray(self.observed, dtype=np.float64)
+            if obs.ndim != 2 or obs.shape[1] != k or not np.all(np.isfinite(obs)):
+                raise ConfigError(f"CFMESMO.observed must be a finite (n, {k}) array; got shape {obs.shape}.")
+            self.observed = obs
         fstar = np.stack([f.g.max(axis=0) for f in self.fronts])  # (S, K)
-        if self.best_observed is not None:
-            fstar = np.maximum(fstar, np.asarray(self.best_observed)[None, :])
+        if self.observed is not None and len(self.observed):
+            fstar = np.maximum(fstar, self.observed.max(axis=0)[None, :])
         self._fstar = fstar
 
     def information_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """``1/S sum_s sum_j h(gamma_sj)`` (nats) for candidates ``x (n, d)`` at fidelities ``z (n,)``."""
+        """Mean entropy reduction over the posterior samples (nats) for candidates ``x (n, d)`` at
+        fidelities ``z (n,)``."""
         xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
+        pred = [s.predict(xz) for s in self.surrogates]
+        mu = np.stack([-m for m, _ in pred], axis=1)  # g = -F, (n, K)
+        sigma = np.stack([_info_gain.floored_sigma(m, sd) for m, sd in pred], axis=1)
         total = np.zeros(x.shape[0])
-        cheap_x = _exact(self.exact_fn, x) if self.truncation == "tradeoff" else None
-        for j, sur in enumerate(self.surrogates):
-            mean_f, std = sur.predict(xz)
-            mu = -mean_f  # g = -F
-            for s, front in enumerate(self.fronts):
-                if self.truncation == "tradeoff":
-                    bound = _info_gain.tradeoff_bound(cheap_x, front.cheap, front.g[:, 0])
-                    if self.best_observed is not None:
-                        bound = np.maximum(bound, float(self.best_observed[0]))
-                else:
-                    bound = self._fstar[s, j]
-                total += _info_gain.mes_term(_info_gain.gamma_of(bound, mu, std))
+        if self.truncation == "per_objective":
+            for j in range(mu.shape[1]):
+                for fstar in self._fstar:
+                    total += _info_gain.mes_term((fstar[j] - mu[:, j]) / sigma[:, j])
+            return total / len(self.fronts)
+        cheap_x = _exact(self.exact_fn, x)
+        for front in self.fronts:
+            total += _info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x))
         return total / len(self.fronts)
 
     def __call__(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:

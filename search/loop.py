@@ -177,7 +177,9 @@ class MESSearch(_Stateless):
 
     Attributes:
         multi_fidelity: Use the problem's fidelity levels and cost model (CF-MESMO).
-        truncation: ``"per_objective"`` (the papers) or ``"tradeoff"`` (ours).
+        truncation: ``"per_objective"`` (the papers) or ``"tradeoff"`` (ours: the truncation by
+            the region the sampled front dominates at the design's exact objectives; any number
+            of expensive objectives).
         n_samples: Posterior samples ``S``. n_init: Random evaluations before the model is used
             (at mixed fidelities for CF-MESMO, one at the target fidelity included).
         n_candidates: Random candidates per proposal (the sampled Pareto sets' designs are
@@ -214,7 +216,6 @@ class MESSearch(_Stateless):
         f = np.array([e.f for e in ok])
         surrogates = [fit_surrogate(xz, f[:, j]) for j in range(problem.n_expensive)]
         full = np.array([e.z == 1.0 for e in ok])
-        best = (-f[full]).max(axis=0)
         fronts = sample_pareto_fronts(surrogates, problem.exact, n_samples=self.n_samples,
                                       seed=int(rng.integers(2**31)), pop_size=self.nsga_pop,
                                       n_gen=self.nsga_gen)
@@ -222,7 +223,7 @@ class MESSearch(_Stateless):
 
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
-                           best_observed=best, iteration=len(ok))
+                           observed=-f[full], iteration=len(ok))
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine else None

@@ -8,7 +8,7 @@ from scipy.stats import norm
 
 from crossbar.errors import ConfigError
 from search import _info_gain
-from search.acquisition import CFMESMO, ParetoSample, propose, sample_pareto_fronts
+from search.acquisition import CFMESMO, ParetoSample, bounding_points, propose, sample_pareto_fronts
 from search.surrogate import fit_surrogate
 
 
@@ -106,23 +106,39 @@ def test_tradeoff_truncation_reduces_to_mes_without_tradeoffs(fitted):
     x = np.random.default_rng(3).random((12, 3))
     const = lambda xx: np.zeros((xx.shape[0], 2))  # noqa: E731 - every design equally cheap
     flat = [ParetoSample(x=f.x, g=f.g, cheap=np.zeros_like(f.cheap)) for f in fronts]
-    a = CFMESMO([sur], flat, exact_fn=const, truncation="tradeoff")(x, 1.0)
-    b = CFMESMO([sur], flat, exact_fn=const, truncation="per_objective")(x, 1.0)
-    np.testing.assert_allclose(a, b, rtol=1e-12)
-    # with real trade-offs the bound for a cheap design is never above the global maximum
-    cheap_x = exact(x)
-    for f in fronts:
-        bound = _info_gain.tradeoff_bound(cheap_x, f.cheap, f.g[:, 0])
-        assert np.all(bound <= f.g.max() + 1e-12)
-    with pytest.raises(ConfigError, match="exactly one expensive"):
-        CFMESMO([sur, sur], fronts, truncation="tradeoff")
+    obs = np.array([[-0.5], [0.1]])
+    a = CFMESMO([sur], flat, exact_fn=const, truncation="tradeoff", observed=obs)(x, 1.0)
+    b = CFMESMO([sur], flat, exact_fn=const, truncation="per_objective", observed=obs)(x, 1.0)
+    np.testing.assert_array_equal(a, b)
+    # with real trade-offs a design's bound is never above the global maximum, and a lower bound
+    # (a smaller gamma) never means less information
+    c = CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff")(x, 1.0)
+    d = CFMESMO([sur], fronts, exact_fn=exact, truncation="per_objective")(x, 1.0)
+    assert np.all(c >= d - 1e-12)
 
 
-def test_tradeoff_bound_by_hand():
-    cheap_front = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 0.5]])
-    g_front = np.array([0.2, 0.6, 0.9])
+def test_tradeoff_with_single_point_fronts_is_mesmo_for_any_number_of_objectives(fitted):
+    sur = fitted[0]
+    r = np.random.default_rng(4)
+    fronts = [ParetoSample(x=r.random((1, 3)), g=r.normal(0, 1, (1, 2)), cheap=np.zeros((1, 0))) for _ in range(3)]
+    x = r.random((20, 3))
+    a = CFMESMO([sur, sur], fronts, truncation="tradeoff")(x, 1.0)
+    b = CFMESMO([sur, sur], fronts, truncation="per_objective")(x, 1.0)
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+    with pytest.raises(ConfigError, match="observed"):
+        CFMESMO([sur, sur], fronts, observed=np.zeros((2, 3)))
+
+
+def test_bounding_points_by_hand():
+    front = ParetoSample(x=np.zeros((3, 1)), g=np.array([[0.2], [0.6], [0.9]]),
+                         cheap=np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 0.5]]))
     cand = np.array([[1.5, 1.5], [2.5, 2.5], [0.5, 0.5], [3.0, 3.0]])
-    np.testing.assert_array_equal(_info_gain.tradeoff_bound(cand, cheap_front, g_front), [0.2, 0.6, 0.9, 0.9])
+    points, applies = bounding_points(front, np.array([[0.1]]), cand)
+    bound = np.where(applies, points[:, 0][None, :], -np.inf).max(axis=1)
+    np.testing.assert_array_equal(bound, [0.2, 0.6, 0.9, 0.9])
+    points, applies = bounding_points(front, np.array([[0.7]]), cand)  # observed points bound every design
+    np.testing.assert_array_equal(np.where(applies, points[:, 0][None, :], -np.inf).max(axis=1), [0.7, 0.7, 0.9, 0.9])
+    assert bounding_points(front, None, np.full((2, 2), 5.0))[1] is None  # every point applies
 
 
 def test_same_seed_same_proposals_different_seeds_differ(fitted):
