@@ -43,8 +43,9 @@ from search.tasks import BenchmarkSearch, cost_to_reach, hypervolume_trace
 
 def algorithms(k_expensive: int, a) -> dict:
     mes = dict(n_samples=a.samples, n_candidates=a.candidates, nsga_pop=a.inner_pop, nsga_gen=a.inner_gen,
-               refine=a.mes_refine)
+               refine=a.mes_refine, log_gain=not a.no_log_gain)
     algs = {"random": RandomSearch(), "mesmo": MESSearch(multi_fidelity=False, name="mesmo", **mes),
+            "mesmo_tradeoff": MESSearch(multi_fidelity=False, truncation="tradeoff", name="mesmo_tradeoff", **mes),
             "cfmesmo": MESSearch(**mes), "cfmesmo_tradeoff": MESSearch(truncation="tradeoff", **mes)}
     if not a.no_qnehvi:
         algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2, refine=not a.no_refine)
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-qnehvi", action="store_true")
     p.add_argument("--no-refine", action="store_true",
                    help="qLogNEHVI: maximize over random candidates only (no observed designs, no local search)")
+    p.add_argument("--no-log-gain", action="store_true",
+                   help="MES algorithms rank by the information gain itself (ties where it underflows to 0)")
     p.add_argument("--mes-refine", action="store_true",
                    help="MESMO/CF-MESMO: add the sampled Pareto sets' designs to the candidates and refine by "
                         "local search")

@@ -10,7 +10,10 @@ Belakaria et al. 2019; iMOCA-T, Belakaria et al. 2020)::
 
     h(gamma) = gamma phi(gamma) / (2 Phi(gamma)) - ln Phi(gamma)     (>= 0)
 
-computed stably through ``log Phi`` (``scipy.special.log_ndtr``) and the inverse Mills ratio.
+computed stably through ``log Phi`` (``scipy.special.log_ndtr``) and the inverse Mills ratio;
+its logarithm (:func:`log_mes_term`) stays finite where ``h`` underflows. The trade-off
+truncation's multi-objective form (:func:`pareto_gain`) truncates the ``K`` expensive objectives
+jointly to the region a sampled Pareto front dominates.
 """
 
 from __future__ import annotations
@@ -43,6 +46,31 @@ def mes_term(gamma: np.ndarray) -> np.ndarray:
     ratio_p = np.exp(-0.5 * gp * gp - _LOG_SQRT_2PI - log_cdf)
     out[~neg] = 0.5 * gp * ratio_p - log_cdf
     return np.maximum(out, 0.0)
+
+
+def log_mes_term(gamma: np.ndarray) -> np.ndarray:
+    """``ln h(gamma)``, finite far beyond where ``h`` underflows to 0 (``gamma > ~38``).
+
+    ``h = A + B`` with ``A = -ln Phi(gamma) = -ln(1 - Q)``, ``Q = Phi(-gamma)``, and
+    ``B = gamma phi(gamma) / (2 Phi(gamma))``; for ``gamma >= 5`` both are positive and are added in
+    log space (``ln A = ln Q`` once ``Q`` underflows); below, ``ln h`` of :func:`mes_term`.
+    Ranking candidates by it keeps an order where ``h`` is 0 for all of them (LogEI's remedy,
+    Ament et al. 2023, applied to the max-value entropy term).
+    """
+    g = np.asarray(gamma, dtype=np.float64)
+    out = np.full_like(g, -np.inf)
+    small = g < 5.0
+    with np.errstate(divide="ignore"):
+        out[small] = np.log(mes_term(g[small]))
+    big = ~small & np.isfinite(g)
+    gb = g[big]
+    log_q = log_ndtr(-gb)
+    q = np.exp(log_q)
+    with np.errstate(divide="ignore"):
+        log_a = np.where(q > 1e-300, np.log(-np.log1p(-q)), log_q)
+    log_b = np.log(gb) - 0.5 * gb * gb - _LOG_SQRT_2PI - np.log(2.0) - log_ndtr(gb)
+    out[big] = np.logaddexp(log_a, log_b)
+    return out
 
 
 def floored_sigma(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -121,7 +149,8 @@ def interval_term(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(direct, direct_v, tail)
 
 
-def _logsumexp(a: np.ndarray) -> np.ndarray:
+def logsumexp(a: np.ndarray) -> np.ndarray:
+    """``ln sum exp`` along axis 1; all ``-inf`` gives ``-inf``."""
     top = a.max(axis=1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):
@@ -129,7 +158,7 @@ def _logsumexp(a: np.ndarray) -> np.ndarray:
 
 
 def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
-                applies: np.ndarray | None = None) -> np.ndarray:
+                applies: np.ndarray | None = None, *, log: bool = False) -> np.ndarray:
     """Entropy reduction of independent Gaussians truncated to the region a Pareto front dominates.
 
     ``y ~ N(mu, diag(sigma^2))`` in ``R^K`` (maximized objectives) is conditioned on
@@ -158,9 +187,11 @@ def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
         points: The front, ``(p, K)``, ``p >= 1``; dominated points are allowed (they change nothing).
         applies: ``(n, p)`` booleans, which points bound each candidate (e.g. those at least as
             cheap as it in the exact objectives), or None for all; a row must have a True.
+        log: Return ``ln gain`` instead, finite where the gain underflows (the complement form is
+            ``Q (r - S / (2 (1 - Q)))`` with ``r = -ln(1 - Q) / Q``, kept as ``ln Q + ln(...)``).
 
     Returns:
-        ``(n,)`` gains in nats, ``>= 0``.
+        ``(n,)`` gains in nats, ``>= 0`` (or their logarithms, ``-inf`` for 0).
     """
     n, k = mu.shape
     lead = points[:, :k - 1]
@@ -193,10 +224,10 @@ def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
         gam = (top - mu[:, -1:]) / sigma[:, -1:]  # (n, C); -inf where no point dominates the cell
     gam = np.where(np.isnan(gam), -np.inf, gam)
     if k == 1:  # one cell, (-inf, max]: exactly the MES term
-        return mes_term(gam[:, 0])
+        return log_mes_term(gam[:, 0]) if log else mes_term(gam[:, 0])
     l_in, l_out = log_ndtr(gam), log_ndtr(-gam)
     log_in, log_out = log_mass + l_in, log_mass + l_out
-    log_z, log_q = _logsumexp(log_in), _logsumexp(log_out)
+    log_z, log_q = logsumexp(log_in), logsumexp(log_out)
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         # chain rule over the disjoint cells: H[y | A] = H(w) + sum_c w_c H[y | cell c]
@@ -207,5 +238,10 @@ def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
         s_out = np.where(w_out > 0, w_out * (kappa - _t_phi_over_mass(gam, l_out)), 0.0).sum(axis=1)
     q = np.exp(log_q)
     qc = np.minimum(q, 0.5)
-    gain_out = -np.log1p(-qc) - q * s_out / (2.0 * (1.0 - qc))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(q > 0, -np.log1p(-qc) / np.where(q > 0, qc, 1.0), 1.0)
+        bracket = r - s_out / (2.0 * (1.0 - qc))  # gain_out = Q * bracket
+        if log:
+            return np.where(q < 0.5, log_q + np.log(np.maximum(bracket, 0.0)), np.log(np.maximum(gain_in, 0.0)))
+    gain_out = q * bracket
     return np.maximum(np.where(q < 0.5, gain_out, gain_in), 0.0)

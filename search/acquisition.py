@@ -72,7 +72,10 @@ def _exact(exact_fn: ExactFn | None, x: np.ndarray) -> np.ndarray:
 def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None, *, n_samples: int,
                          seed: int, pop_size: int = 60, n_gen: int = 40) -> list[ParetoSample]:
     """Draw ``n_samples`` posterior function samples and solve each one's multi-objective problem
-    at ``z = 1`` with pymoo's NSGA-II (``pop_size`` x ``n_gen`` evaluations, seeded)."""
+    at ``z = 1`` with pymoo's NSGA-II (``pop_size`` x ``n_gen`` evaluations, seeded).
+
+    The surrogates model the minimized objectives ``F_j``; NSGA-II minimizes the sampled ``F_j`` and
+    the exact objectives, and the fronts carry ``g = -F`` (maximization form)."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
     from pymoo.optimize import minimize
@@ -89,8 +92,8 @@ def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None
         class _Sample(Problem):
             def _evaluate(self, x, out, *args, _s=s, **kwargs):
                 xz = np.hstack([x, np.ones((x.shape[0], 1))])
-                g = np.stack([p(xz)[_s] for p in paths], axis=1)
-                out["F"] = np.hstack([-g, _exact(exact_fn, x)])
+                f_sampled = np.stack([p(xz)[_s] for p in paths], axis=1)  # the GPs model F (minimized)
+                out["F"] = np.hstack([f_sampled, _exact(exact_fn, x)])
 
         n_obj = len(surrogates) + _exact(exact_fn, np.full((1, n_var), 0.5)).shape[1]
         prob = _Sample(n_var=n_var, n_obj=n_obj, xl=0.0, xu=1.0)
@@ -135,6 +138,9 @@ class CFMESMO:
             front dominates them: their per-objective maxima floor ``f*`` (``per_objective``) and
             they bound every candidate (``tradeoff``).
         prune: Apply BOCA-style fidelity pruning.
+        log_gain: Return ``ln(gain / cost)`` (same order where the gain is representable, and an
+            order where it underflows to 0 for every candidate; see
+            :func:`search._info_gain.log_mes_term`).
         iteration: Iteration counter ``t`` of the pruning rule.
     """
 
@@ -146,6 +152,7 @@ class CFMESMO:
     observed: np.ndarray | None = None
     prune: bool = True
     iteration: int = 1
+    log_gain: bool = False
     _fstar: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -163,33 +170,43 @@ class CFMESMO:
             fstar = np.maximum(fstar, self.observed.max(axis=0)[None, :])
         self._fstar = fstar
 
-    def information_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    def information_gain(self, x: np.ndarray, z: np.ndarray, *, log: bool = False) -> np.ndarray:
         """Mean entropy reduction over the posterior samples (nats) for candidates ``x (n, d)`` at
-        fidelities ``z (n,)``."""
+        fidelities ``z (n,)``; ``log=True``: its logarithm, finite where the gain underflows."""
         xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
         pred = [s.predict(xz) for s in self.surrogates]
         mu = np.stack([-m for m, _ in pred], axis=1)  # g = -F, (n, K)
         sigma = np.stack([_info_gain.floored_sigma(m, sd) for m, sd in pred], axis=1)
-        total = np.zeros(x.shape[0])
+        terms = []
         if self.truncation == "per_objective":
+            term = _info_gain.log_mes_term if log else _info_gain.mes_term
             for j in range(mu.shape[1]):
                 for fstar in self._fstar:
-                    total += _info_gain.mes_term((fstar[j] - mu[:, j]) / sigma[:, j])
-            return total / len(self.fronts)
-        cheap_x = _exact(self.exact_fn, x)
-        for front in self.fronts:
-            total += _info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x))
+                    terms.append(term((fstar[j] - mu[:, j]) / sigma[:, j]))
+        else:
+            cheap_x = _exact(self.exact_fn, x)
+            for front in self.fronts:
+                terms.append(_info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x),
+                                                    log=log))
+        if log:
+            return _info_gain.logsumexp(np.stack(terms, axis=1)) - np.log(len(self.fronts))
+        total = np.zeros(x.shape[0])
+        for t in terms:
+            total += t
         return total / len(self.fronts)
 
     def __call__(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Information gain per unit cost; ``-inf`` where a lower fidelity is pruned."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         z = np.broadcast_to(np.asarray(z, dtype=np.float64), (x.shape[0],)).copy()
-        gain = self.information_gain(x, z)
+        gain = self.information_gain(x, z, log=self.log_gain)
         if self.cost_fn is None:
             return gain
         cost = np.asarray(self.cost_fn(x, z), dtype=np.float64)
-        value = gain / np.maximum(cost, 1e-300)
+        if self.log_gain:
+            value = gain - np.log(np.maximum(cost, 1e-300))
+        else:
+            value = gain / np.maximum(cost, 1e-300)
         if self.prune and np.any(z < 1.0):
             full = np.asarray(self.cost_fn(x, np.ones_like(z)), dtype=np.float64)
             xz = np.hstack([x, z[:, None]])

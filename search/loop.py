@@ -186,10 +186,11 @@ class MESSearch(_Stateless):
             candidates too).
         nsga_pop, nsga_gen: NSGA-II population and generations per posterior sample's front.
         refine: Seed the candidates with the sampled Pareto sets' designs and refine the best by
-            local search (``search._optimize``). Off by default: measured on the synthetic
-            problems (``experiments/cfmesmo_vs_nsga2.py --mes-refine``), the better-optimized
-            acquisition concentrates MESMO/CF-MESMO further on each objective's optimum and the
-            hypervolume at equal cost drops (Branin-Currin 0.459 -> 0.323 for MESMO).
+            local search (``search._optimize``; ``experiments/cfmesmo_vs_nsga2.py --mes-refine``).
+            Off by default (see the README for the measurement).
+        log_gain: Rank candidates by ``ln(information gain / cost)``
+            (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
+            representable, and still an order where it underflows to 0 for every candidate.
     """
 
     multi_fidelity: bool = True
@@ -200,6 +201,7 @@ class MESSearch(_Stateless):
     nsga_pop: int = 60
     nsga_gen: int = 40
     refine: bool = False
+    log_gain: bool = True
     name: str = "cfmesmo"
 
     def ask(self, problem, done, pending, rng):
@@ -223,7 +225,7 @@ class MESSearch(_Stateless):
 
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
-                           observed=-f[full], iteration=len(ok))
+                           observed=-f[full], iteration=len(ok), log_gain=self.log_gain)
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine else None

@@ -176,3 +176,54 @@ def test_propose_breaks_ties_toward_the_cheapest_fidelity_then_the_first_candida
                        refine=refine)
         assert z[0] == 0.25
         np.testing.assert_array_equal(x[0], np.random.default_rng(0).random((10, 2))[0])
+
+
+@pytest.mark.parametrize("truncation", ["per_objective", "tradeoff"])
+def test_log_gain_is_the_log_of_gain_per_cost(fitted, truncation):
+    sur, exact, fronts = fitted
+    x = np.random.default_rng(5).random((30, 3))
+    z = np.repeat([0.25, 0.6, 1.0], 10)
+    kw = dict(exact_fn=exact, cost_fn=lambda xx, zz: 0.05 + zz**2, truncation=truncation, observed=np.array([[0.3]]))
+    plain = CFMESMO([sur], fronts, **kw)(x, z)
+    logged = CFMESMO([sur], fronts, log_gain=True, **kw)(x, z)
+    np.testing.assert_array_equal(plain == -np.inf, logged == -np.inf)  # the same fidelities pruned
+    ok = plain > 1e-290
+    assert ok.sum() >= 10
+    np.testing.assert_allclose(logged[ok], np.log(plain[ok]), rtol=1e-9, atol=1e-9)
+
+
+class _FarBelow:
+    """A confident model 100-150 standard deviations below every front: MES gains underflow."""
+
+    def predict(self, xz):
+        return 100.0 + 50.0 * xz[:, 0], np.ones(len(xz))  # F; g = -F
+
+
+@pytest.mark.parametrize("truncation", ["per_objective", "tradeoff"])
+def test_log_gain_orders_candidates_whose_gain_underflows(truncation):
+    fronts = [ParetoSample(x=np.zeros((1, 2)), g=np.zeros((1, 1)), cheap=np.zeros((1, 0)))]
+    x = np.column_stack([np.linspace(0, 1, 11), np.full(11, 0.5)])
+    plain = CFMESMO([_FarBelow()], fronts, truncation=truncation)(x, 1.0)
+    logged = CFMESMO([_FarBelow()], fronts, truncation=truncation, log_gain=True)(x, 1.0)
+    assert np.all(plain == 0.0)
+    assert np.all(np.isfinite(logged)) and np.all(np.diff(logged) < 0)  # nearer the front: more information
+
+
+def test_sampled_fronts_are_at_the_optimum_of_the_minimized_objectives(seed):
+    """The GPs model minimized F; each sampled front must sit at F's minimum (g = -F maximal), and
+    for two conflicting objectives span both optima."""
+    r = np.random.default_rng(seed)
+    x = r.random((25, 2))
+    f1 = (x[:, 0] - 0.3) ** 2 + 0.2 * (x[:, 1] - 0.5) ** 2
+    f2 = (x[:, 0] - 0.8) ** 2 + 0.2 * (x[:, 1] - 0.5) ** 2
+    xz = np.hstack([x, np.ones((25, 1))])
+    s1, s2 = fit_surrogate(xz, f1), fit_surrogate(xz, f2)
+    one = sample_pareto_fronts([s1], None, n_samples=3, seed=seed, pop_size=20, n_gen=15)
+    for front in one:
+        best = front.x[np.argmax(front.g[:, 0])]
+        assert abs(best[0] - 0.3) < 0.15
+        assert front.g.max() > -f1.min() - 0.05  # g = -F: near the best observed value, not the worst
+    two = sample_pareto_fronts([s1, s2], None, n_samples=2, seed=seed, pop_size=30, n_gen=20)
+    for front in two:
+        assert front.x[:, 0].min() < 0.4 and front.x[:, 0].max() > 0.7  # from one optimum to the other
+        assert np.all(front.g <= 0.1)  # both F >= 0

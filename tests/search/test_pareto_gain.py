@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from search._info_gain import interval_term, mes_term, pareto_gain
+from search._info_gain import interval_term, log_mes_term, mes_term, pareto_gain
 
 
 def _gain(mu, sigma, points, applies=None):
@@ -122,3 +123,38 @@ def test_small_gains_keep_relative_precision_and_extremes_stay_finite():
     inside = [[-50.0, -50.0]]
     vals = [_gain(inside, [[s, s]], pts)[0] for s in (1.0, 5.0, 20.0)]
     assert vals[0] < vals[1] < vals[2]
+
+
+def test_log_mes_term_matches_high_precision_arithmetic():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+
+    def exact(g):
+        g = mpmath.mpf(g)
+        q, cdf = mpmath.ncdf(-g), mpmath.ncdf(g)  # -ln Phi(g) = -ln(1 - q): a series where q is tiny
+        a = -mpmath.log(cdf) if q > mpmath.mpf("1e-20") else q + q**2 / 2 + q**3 / 3
+        return float(mpmath.log(g * mpmath.npdf(g) / (2 * cdf) + a))
+
+    gam = [-1e4, -3.0, 0.0, 2.0, 4.99, 5.0, 6.0, 10.0, 37.0, 38.0, 50.0, 100.0, 1000.0]
+    got = log_mes_term(np.array(gam))
+    np.testing.assert_allclose(got, [exact(g) for g in gam], rtol=1e-8)
+    assert np.all(np.diff(got[1:]) < 0)  # strictly decreasing: an order where h itself is 0
+
+
+def test_log_gain_is_the_log_of_the_gain_and_finite_in_the_far_tail():
+    r = np.random.default_rng(0)
+    pts = np.cumsum(r.random((10, 2)), axis=0) * [1, -1]
+    mu = r.normal(0, 3, (300, 2))
+    sd = r.uniform(0.05, 2, (300, 2))
+    plain = pareto_gain(mu, sd, pts)
+    logged = pareto_gain(mu, sd, pts, log=True)
+    ok = plain > 1e-290
+    assert ok.sum() > 250 and np.all(np.isfinite(logged))
+    np.testing.assert_allclose(logged[ok], np.log(plain[ok]), rtol=1e-10, atol=1e-10)
+    # where the gain underflows, the far point on axis 0 leaves axis 1's log MES term
+    gam = np.array([5.0, 40.0, 100.0])
+    got = [pareto_gain(np.zeros((1, 2)), np.ones((1, 2)), np.array([[1e3, g]]), log=True)[0] for g in gam]
+    np.testing.assert_allclose(got, log_mes_term(gam), rtol=1e-9)
+    # deeper inside the region means less information, however small
+    deep = [pareto_gain(np.array([[-d, -d]]) + pts[3], np.ones((1, 2)), pts, log=True)[0] for d in (30, 40, 60)]
+    assert deep[0] > deep[1] > deep[2] > -np.inf
