@@ -78,11 +78,6 @@ def floored_sigma(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.maximum(sigma, 1e-12 * np.maximum(np.abs(mu), 1.0))
 
 
-def gamma_of(f_star: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """``(f* - mu) / sigma`` with ``sigma`` floored (:func:`floored_sigma`)."""
-    return (f_star - mu) / floored_sigma(mu, sigma)
-
-
 def fidelity_pruned(sigma: np.ndarray, z: np.ndarray, cost_ratio: np.ndarray, *, n_var: int,
                     ell_z: float, ell_x: float, t: int) -> np.ndarray:
     """BOCA-style exclusion of lower fidelities (iMOCA ``main.py``), ``True`` = excluded.

@@ -190,10 +190,7 @@ class CFMESMO:
                                                     log=log))
         if log:
             return _info_gain.logsumexp(np.stack(terms, axis=1)) - np.log(len(self.fronts))
-        total = np.zeros(x.shape[0])
-        for t in terms:
-            total += t
-        return total / len(self.fronts)
+        return sum(terms) / len(self.fronts)
 
     def __call__(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Information gain per unit cost; ``-inf`` where a lower fidelity is pruned."""

@@ -14,7 +14,6 @@ the stored evaluations into the algorithm, in completion order, before proposing
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -258,10 +257,9 @@ class QLogNEHVISearch(_Stateless):
         import torch
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.models.deterministic import GenericDeterministicModel
-        from gpytorch.utils.warnings import NumericalWarning
 
         from search._optimize import maximize_on_cube
-        from search.surrogate import fit_surrogate
+        from search.surrogate import fit_surrogate, jitter_is_expected
 
         ok = [e for e in _full(done) if e.z == 1.0]
         if len(ok) < self.n_init:
@@ -292,13 +290,9 @@ class QLogNEHVISearch(_Stateless):
             acq = qLogNoisyExpectedHypervolumeImprovement(model=model, ref_point=ref, X_baseline=x_base,
                                                           prune_baseline=True, cache_root=False)
 
-
             def score(xs: np.ndarray) -> np.ndarray:
                 cand = np.hstack([xs, np.ones((len(xs), 1))])
-                # a candidate at (or next to) an observed design makes the joint posterior
-                # covariance singular; the jitter gpytorch then adds is the standard remedy
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", NumericalWarning)
+                with torch.no_grad(), jitter_is_expected():
                     return torch.cat([acq(torch.as_tensor(c)[:, None, :])
                                       for c in np.array_split(cand, max(1, len(cand) // 64))]).numpy()
 

@@ -31,7 +31,7 @@ DTYPE = torch.float64
 
 
 @contextmanager
-def _jitter_is_expected():
+def jitter_is_expected():
     """Silence gpytorch's "added jitter" warning: a candidate at (or next to) an observed design, or
     a hallucinated pending point, makes the covariance singular, and the jitter is the remedy."""
     from gpytorch.utils.warnings import NumericalWarning
@@ -63,7 +63,7 @@ class GPSurrogate:
             ``(mean, std)``, each shape ``(n,)``.
         """
         t = torch.as_tensor(np.asarray(xz, dtype=np.float64), dtype=DTYPE)
-        with torch.no_grad(), _jitter_is_expected():
+        with torch.no_grad(), jitter_is_expected():
             post = self.model.posterior(t)
             mean = post.mean.squeeze(-1).numpy()
             std = post.variance.clamp_min(0.0).sqrt().squeeze(-1).numpy()
@@ -73,7 +73,7 @@ class GPSurrogate:
         """Posterior function samples as a vectorized callable ``xz (n, d+1) -> (n_samples, n)``."""
         from botorch.sampling.pathwise import draw_matheron_paths
 
-        with torch.random.fork_rng(), _jitter_is_expected():
+        with torch.random.fork_rng(), jitter_is_expected():
             torch.manual_seed(seed)
             paths = draw_matheron_paths(self.model, sample_shape=torch.Size([n_samples]))
 
@@ -101,7 +101,7 @@ class GPSurrogate:
         if len(xz) == 0:
             return self
         t = torch.as_tensor(np.asarray(xz, dtype=np.float64), dtype=DTYPE)
-        with torch.no_grad(), _jitter_is_expected():
+        with torch.no_grad(), jitter_is_expected():
             y = self.model.posterior(t).mean
             cond = self.model.condition_on_observations(t, y)
         return GPSurrogate(model=cond, n_var=self.n_var)
