@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from crossbar import CrossbarConfig
+from crossbar.errors import ConfigError
 from crossbar.slicing import encode_weights
 from mapping.nn.convert import crossbar_layers
 from mapping.nn.functional import exponent_of, floor_ste, round_ste
@@ -84,12 +85,46 @@ def prune(model: nn.Module, *, threshold: float = 0.01, include_bias: bool = Tru
     for name, p in model.named_parameters():
         if not any(p is q for q in _regularized_params(model, include_bias)):
             continue
-        mask = (p.detach().abs() >= threshold).to(p.dtype)
+        masks[name] = (p.detach().abs() >= threshold).to(p.dtype)
+    apply_masks(model, masks)
+    return masks
+
+
+def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
+    """Zero ``model``'s parameters where ``masks`` is 0 and keep them zero under SGD (gradient
+    hooks), as :func:`prune` does; returns ``model``.
+
+    Use it to fix the masks :func:`prune` returned on a copy of the pruned model:
+    ``copy.deepcopy`` (and so :func:`mapping.nn.reconfigure`) drops tensor hooks.
+
+    Args:
+        model: The model whose parameters are masked (in place).
+        masks: ``{parameter name: 0/1 tensor of that parameter's shape}`` (names of
+            ``model.named_parameters()``); parameters not named are left free.
+
+    Raises:
+        ConfigError: A name is not a parameter of ``model`` or a mask's shape differs from it.
+
+    Example:
+        >>> lin = nn.Linear(2, 1, bias=False)
+        >>> _ = apply_masks(lin, {"weight": torch.tensor([[1.0, 0.0]])})
+        >>> bool(lin.weight.detach()[0, 1] == 0)
+        True
+    """
+    params = dict(model.named_parameters())
+    for name, mask in masks.items():
+        if name not in params:
+            raise ConfigError(f"apply_masks: masks names {name!r}, which is not a parameter of the model; "
+                              f"parameters: {sorted(params)}.")
+        p = params[name]
+        if tuple(mask.shape) != tuple(p.shape):
+            raise ConfigError(f"apply_masks: the mask of {name!r} has shape {tuple(mask.shape)}; "
+                              f"the parameter's shape is {tuple(p.shape)}.")
+        mask = mask.detach().to(device=p.device, dtype=p.dtype)
         with torch.no_grad():
             p.mul_(mask)
         p.register_hook(lambda g, m=mask: g * m)
-        masks[name] = mask
-    return masks
+    return model
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,6 +4,13 @@ Noise-aware training (ReSNA, Yang et al. ICCAD 2021) is ``fit`` on a converted m
 ``"noisy"`` mode: every forward samples a fresh device (programming + physical thermal/shot/RTN
 noise at the layer config's frequency and temperature) while SGD updates the noise-free float
 master weights; per-layer noise levels come from ``convert(..., overrides=...)``.
+
+Hardware-in-the-loop training (e.g. ADC-aware fine-tuning) is ``fit`` in ``"hardware"`` mode:
+the loss is computed on the exact crossbar forward (lossy ADCs, programming and read noise) and
+the gradient is the straight-through one of the ``"quantized"`` forward, so it does not see ADC
+clipping. Every step whose quantized weights changed reprograms the matrices (fresh programming
+noise, if any, from the layer's program generator; a ``"calibrated"`` ADC is recalibrated on that
+step's batch).
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ class TrainConfig:
         batch_size: Samples per step.
         lr_step: Multiply ``lr`` by ``lr_factor`` every ``lr_step`` epochs (``None``: constant).
         lr_factor: Step factor.
-        mode: Forward mode used for training (``"float"``, ``"quantized"``, ``"noisy"``).
+        mode: Forward mode used for training (``"float"``, ``"quantized"``, ``"noisy"`` or
+            ``"hardware"``, see the module docstring); also the mode of the per-epoch test
+            accuracy.
         grad_clip: Clip the gradient's global 2-norm to this value before each step (``None``:
             no clipping). Noise-aware training under heavy noise can diverge without it.
         seed: Seed of shuffling and of per-epoch noise (epoch ``e`` uses ``[seed, e]``).
@@ -65,8 +74,8 @@ class TrainConfig:
         if g is not None and not (isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)
                                   and g > 0):
             raise ConfigError(f"TrainConfig.grad_clip must be None or a finite number > 0; got {g!r}.")
-        if self.mode not in MODES or self.mode == "hardware":
-            raise ConfigError(f"TrainConfig.mode must be 'float', 'quantized' or 'noisy'; got {self.mode!r}.")
+        if self.mode not in MODES:
+            raise ConfigError(f"TrainConfig.mode must be one of {list(MODES)}; got {self.mode!r}.")
 
 
 @dataclass(slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -10,9 +12,10 @@ from torch import nn
 from crossbar import CrossbarConfig, NoiseConfig
 from crossbar.errors import ConfigError, TrainingDivergedError
 from mapping.data import load_digits
-from mapping.nn import convert
+from mapping.nn import convert, crossbar_layers
 from mapping.nn.bitslice import (
     adc_bits_needed,
+    apply_masks,
     bitslice_l1,
     bitslice_slices,
     plain_l1,
@@ -78,6 +81,43 @@ def test_prune_masks_weights_and_gradients():
     assert torch.all(m[1].weight[0, :4] == 0.0)
 
 
+def test_apply_masks_keeps_pruned_weights_zero_on_a_deep_copy():
+    """copy.deepcopy drops prune's gradient hooks; apply_masks restores the fixed mask."""
+    torch.manual_seed(0)
+    m = mlp((8, 6, 3))
+    masks = prune(m, threshold=0.3)  # prunes most of the weights
+    pruned = {n: masks[n] == 0 for n in masks}
+    assert all(bool(v.any()) for v in pruned.values())
+    x = torch.rand(16, 8, generator=torch.Generator().manual_seed(1))
+
+    def train(model):
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(5):
+            opt.zero_grad()
+            (model(x).square().sum() + plain_l1(model, alpha=1.0)).backward()
+            opt.step()
+        return before
+
+    free = copy.deepcopy(m)
+    train(free)
+    assert any(bool(free.get_parameter(n).detach()[pruned[n]].abs().gt(0).any()) for n in masks), \
+        "without hooks the pruned weights must move (else this test checks nothing)"
+    fixed = apply_masks(copy.deepcopy(m), masks)
+    before = train(fixed)
+    for n, p in fixed.named_parameters():
+        assert torch.all(p.detach()[pruned[n]] == 0.0), n
+        assert not torch.equal(p.detach()[~pruned[n]], before[n][~pruned[n]]), n
+
+
+def test_apply_masks_rejects_unknown_names_and_wrong_shapes():
+    m = mlp((4, 3, 2))
+    with pytest.raises(ConfigError, match="'fc9.weight'.*not a parameter"):
+        apply_masks(m, {"fc9.weight": torch.ones(3, 4)})
+    with pytest.raises(ConfigError, match=r"'1.weight' has shape \(4, 3\).*\(3, 4\)"):
+        apply_masks(m, {"1.weight": torch.ones(4, 3)})
+
+
 def test_slice_zero_ratio_report_by_hand():
     lin = nn.Linear(4, 1, bias=False)
     with torch.no_grad():
@@ -138,8 +178,50 @@ def test_evaluate_repeats_are_independent_and_reproducible(digits):
     assert clean.mean > r1.mean and clean.std == 0.0
     with pytest.raises(ConfigError, match="n_repeats"):
         evaluate(xn, digits.x_test, digits.y_test, n_repeats=0)
-    with pytest.raises(ConfigError, match="TrainConfig.mode"):
-        TrainConfig(epochs=1, mode="hardware")
+    with pytest.raises(ConfigError, match="TrainConfig.mode.*'analog'"):
+        TrainConfig(epochs=1, mode="analog")
+
+
+def _small(digits, n_train: int = 256, n_test: int = 128):
+    return type(digits)(x_train=digits.x_train[:n_train], y_train=digits.y_train[:n_train],
+                        x_test=digits.x_test[:n_test], y_test=digits.y_test[:n_test], n_classes=10,
+                        name="digits-small", source=digits.source)
+
+
+def test_hardware_mode_fit_equals_quantized_fit_when_lossless(digits):
+    """No noise + lossless ADCs: the hardware forward equals the quantized one and its backward
+    is the quantized STE, so training in either mode gives the same weights."""
+    small = _small(digits)
+    torch.manual_seed(0)
+    base = convert(mlp((64, 16, 10)), CrossbarConfig(rows=16, adc_bits=9), seed=1)
+    runs = {}
+    for mode in ("quantized", "hardware"):
+        xn = copy.deepcopy(base)
+        hist = fit(xn, small, TrainConfig(epochs=2, lr=0.05, batch_size=32, mode=mode, seed=2), progress=False)
+        runs[mode] = (xn, hist)
+    (q, hq), (h, hh) = runs["quantized"], runs["hardware"]
+    np.testing.assert_allclose(hh.loss, hq.loss, rtol=1e-5)
+    assert hh.test_accuracy == hq.test_accuracy
+    for a, b in zip(q.parameters(), h.parameters(), strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_hardware_mode_fit_trains_through_lossy_adcs(digits):
+    """With 1-bit/3-bit ADCs the loss and the per-epoch accuracy are those of the hardware forward."""
+    small = _small(digits)
+    torch.manual_seed(0)
+    model = mlp((64, 32, 10))
+    fit(model, small, TrainConfig(epochs=5, lr=0.05), progress=False)
+    cfg = CrossbarConfig(rows=128, weight_bits=9, adc_bits=(3, 3, 3, 1), adc_range=(7.0, 7.0, 7.0, 1.0))
+    xn = convert(model, cfg, seed=1)
+    hw_before = evaluate(xn, small.x_test, small.y_test, mode="hardware", batch_size=512).mean
+    q_before = evaluate(xn, small.x_test, small.y_test, mode="quantized", batch_size=512).mean
+    assert q_before - hw_before > 0.05, "the ADCs must cost accuracy (else this test checks nothing)"
+    hist = fit(xn, small, TrainConfig(epochs=3, lr=0.01, mode="hardware", seed=2), progress=False)
+    hw = evaluate(xn, small.x_test, small.y_test, mode="hardware", batch_size=512).mean
+    q = evaluate(xn, small.x_test, small.y_test, mode="quantized", batch_size=512).mean
+    assert hist.test_accuracy[-1] == hw != q
+    assert all(layer.xbar.mode == "hardware" for _, layer in crossbar_layers(xn))
 
 
 def test_grad_clip_bounds_each_step_and_divergence_is_reported(digits):
