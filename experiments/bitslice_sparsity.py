@@ -9,6 +9,23 @@ slice needs (max / 99.9 % / 99 % of the column sums on the test set), and accura
 ``"hardware"`` mode with a 1-bit ADC on the MSB slice and 3-bit ADCs on the others (full scale =
 the code range, i.e. one code per cell level: sums above 1 / 7 clip).
 
+ADC-aware fine-tuning (``--adc-finetune-epochs E``, default 10; 0 skips it). For each method's
+selected model and each crossbar height ``R`` in ``--adc-rows``, separately (each ``R`` is its own
+chip):
+
+1. copy the model with ``reconfigure(model, cfg(rows=R, adc_bits=ADC_BITS, adc_range=ADC_RANGE))``
+   and re-fix the pruning mask of the selection step (:func:`mapping.nn.bitslice.apply_masks`:
+   the copy loses the mask's gradient hooks), so pruned weights stay exactly zero;
+2. ``fit`` it for ``E`` epochs (SGD, ``--adc-lr``, ``--momentum``, batch 64, seed ``seed + 2``) in
+   ``"hardware"`` mode: the loss is cross-entropy of the exact crossbar forward with the 1-bit /
+   3-bit ADCs, plus the method's own regularizer (plain L1 alpha ``--alpha-l1``, or bit-slice L1
+   alpha ``--alpha-bitslice``), and the gradient is the straight-through gradient of the
+   ``"quantized"`` forward (it does not see the ADC clipping);
+3. keep the *last* epoch (no selection on the test set here; the selection step before does
+   select its epoch on test accuracy + zero ratio) and report its ``"hardware"``-mode test
+   accuracy with the same ADCs at ``R`` rows, its per-slice zero ratios and its ideal-ADC
+   (``"quantized"``) accuracy.
+
 Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
 Writes ``results.h5`` (+ provenance attributes) and ``zero_ratios.png/.pdf`` under ``--out``.
 """
@@ -28,7 +45,14 @@ from crossbar import CrossbarConfig
 from experiments._common import provenance, save_figure, write_h5
 from mapping.data import load_digits, load_mnist
 from mapping.nn import convert, reconfigure
-from mapping.nn.bitslice import bitslice_l1, column_sum_report, plain_l1, prune, slice_zero_ratios
+from mapping.nn.bitslice import (
+    apply_masks,
+    bitslice_l1,
+    column_sum_report,
+    plain_l1,
+    prune,
+    slice_zero_ratios,
+)
 from mapping.nn.models import mlp
 from mapping.nn.train import TrainConfig, evaluate, fit
 
@@ -36,12 +60,17 @@ ADC_BITS = (3, 3, 3, 1)  # least significant slice first: 3-bit ADCs, 1-bit on t
 ADC_RANGE = (7.0, 7.0, 7.0, 1.0)
 
 
+def regularizer(method: str, args):
+    """The method's loss term: bit-slice L1 or plain L1."""
+    return ((lambda m: bitslice_l1(m, alpha=args.alpha_bitslice)) if method == "bitslice"
+            else (lambda m: plain_l1(m, alpha=args.alpha_l1)))
+
+
 def finetune(model, data, cfg, method: str, args, seed: int):
-    """Fine-tune a converted, pruned copy; returns the selected model and its selection row."""
+    """Fine-tune a converted, pruned copy; returns the selected model, its epoch and the masks."""
     xn = convert(model, cfg, seed=seed)
-    prune(xn, threshold=args.prune)
-    reg = ((lambda m: bitslice_l1(m, alpha=args.alpha_bitslice)) if method == "bitslice"
-           else (lambda m: plain_l1(m, alpha=args.alpha_l1)))
+    masks = prune(xn, threshold=args.prune)
+    reg = regularizer(method, args)
     best: dict = {"score": -np.inf}
 
     def select(epoch, m, hist):
@@ -54,7 +83,32 @@ def finetune(model, data, cfg, method: str, args, seed: int):
                               batch_size=64, mode="quantized", seed=seed),
         regularizer=reg, progress=not args.smoke, callback=select)
     xn.load_state_dict(best["state"])
-    return xn, best["epoch"]
+    return xn, best["epoch"], masks
+
+
+def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int) -> dict:
+    """ADC-aware fine-tuning of ``xn`` at every height in ``args.adc_rows`` (module docstring).
+
+    Returns arrays over ``args.adc_rows``: hardware and quantized test accuracy of the last
+    epoch, zero ratios ``(n_rows, n_layers, n_slices)``, mean zero ratios and the per-epoch
+    hardware test accuracy ``(n_rows, epochs)`` (``fit``'s, on test batches of 512 instead of
+    ``evaluate``'s 256: the input exponent is per batch, so its last entry may differ slightly).
+    """
+    hw, q, zrs, mean_zr, by_epoch = [], [], [], [], []
+    for rows in args.adc_rows:
+        m = apply_masks(reconfigure(xn, hw_cfg.replace(rows=rows)), masks)
+        hist = fit(m, data, TrainConfig(epochs=args.adc_finetune_epochs, lr=args.adc_lr,
+                                        momentum=args.momentum, batch_size=64, mode="hardware", seed=seed),
+                   regularizer=regularizer(method, args), progress=not args.smoke)
+        hw.append(evaluate(m, data.x_test, data.y_test, mode="hardware").mean)
+        q.append(evaluate(m, data.x_test, data.y_test, mode="quantized").mean)
+        zr = slice_zero_ratios(m)
+        zrs.append(zr.zero_ratio)
+        mean_zr.append(zr.mean_zero_ratio)
+        by_epoch.append(hist.test_accuracy)
+    return {"hardware_accuracy_by_rows": np.array(hw), "quantized_accuracy_by_rows": np.array(q),
+            "zero_ratio": np.array(zrs), "mean_zero_ratio": np.array(mean_zr),
+            "hardware_accuracy_by_epoch": np.array(by_epoch)}
 
 
 def run(args) -> dict:
@@ -69,7 +123,7 @@ def run(args) -> dict:
     hw_cfg = cfg.replace(adc_bits=ADC_BITS, adc_range=ADC_RANGE)
     out: dict = {"float_accuracy": evaluate(convert(model, cfg), data.x_test, data.y_test, mode="float").mean}
     for method in ("l1", "bitslice"):
-        xn, epoch = finetune(model, data, cfg, method, args, args.seed + 1)
+        xn, epoch, masks = finetune(model, data, cfg, method, args, args.seed + 1)
         zr = slice_zero_ratios(xn)
         rep = column_sum_report(xn, data.x_test)
         hw_acc = [evaluate(reconfigure(xn, hw_cfg.replace(rows=r)), data.x_test, data.y_test,
@@ -82,11 +136,16 @@ def run(args) -> dict:
             "zero_ratio": zr.zero_ratio, "mean_zero_ratio": zr.mean_zero_ratio,
             "layers": list(zr.layers), "adc_bits": rep.adc_bits, "coverages": list(rep.coverages),
         }
+        if args.adc_finetune_epochs > 0:
+            out[method]["adc_finetuned"] = adc_finetune(xn, masks, data, hw_cfg, method, args, args.seed + 2)
     l1, bs = out["l1"], out["bitslice"]
     out["zero_ratio_gain"] = bs["mean_zero_ratio"] / max(l1["mean_zero_ratio"], 1e-12)
     out["nonzero_ratio_reduction"] = (1 - l1["mean_zero_ratio"]) / max(1 - bs["mean_zero_ratio"], 1e-12)
     out["accuracy_loss_points"] = 100 * (l1["accuracy"] - bs["accuracy"])
     out["adc_cost_points"] = 100 * (bs["accuracy"] - bs["hardware_accuracy_1b_3b_adc"])
+    if args.adc_finetune_epochs > 0:
+        after = bs["adc_finetuned"]["hardware_accuracy_by_rows"][args.adc_rows.index(args.rows)]
+        out["adc_cost_points_after_finetune"] = 100 * (bs["accuracy"] - after)
     out["adc_rows"] = np.array(args.adc_rows)
     return out
 
@@ -111,11 +170,15 @@ def plot(out: dict, stem: Path) -> list[Path]:
     ax.set_title("Per-slice zero ratio, 2-bit cells, sign + 8-bit magnitude", fontsize=10)
     for method, label in (("l1", "plain L1"), ("bitslice", "bit-slice L1")):
         ax2.plot(out["adc_rows"], 100 * out[method]["hardware_accuracy_by_rows"], "o-", label=label)
-        ax2.axhline(100 * out[method]["accuracy"], ls=":", color=ax2.lines[-1].get_color())
+        color = ax2.lines[-1].get_color()
+        ax2.axhline(100 * out[method]["accuracy"], ls=":", color=color)
+        if "adc_finetuned" in out[method]:
+            ax2.plot(out["adc_rows"], 100 * out[method]["adc_finetuned"]["hardware_accuracy_by_rows"], "s--",
+                     color=color, label=f"{label}, ADC-aware fine-tuned")
     ax2.set_xscale("log", base=2)
     ax2.set_xlabel("crossbar rows")
     ax2.set_ylabel("accuracy [%], 1-bit MSB / 3-bit ADCs")
-    ax2.set_title("dotted: ideal-ADC accuracy", fontsize=9)
+    ax2.set_title("dotted: ideal-ADC accuracy before ADC-aware fine-tuning", fontsize=9)
     ax2.legend(fontsize=8)
     return save_figure(fig, stem)
 
@@ -137,10 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alpha-l1", type=float, default=1.0)
     p.add_argument("--alpha-bitslice", type=float, default=0.5)
     p.add_argument("--prune", type=float, default=0.01)
+    p.add_argument("--adc-finetune-epochs", type=int, default=10,
+                   help="epochs of ADC-aware fine-tuning in hardware mode per --adc-rows height (0: skip)")
+    p.add_argument("--adc-lr", type=float, default=0.003, help="learning rate of ADC-aware fine-tuning")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
+    if a.adc_finetune_epochs < 0:
+        p.error(f"--adc-finetune-epochs must be an integer >= 0 (0 skips ADC-aware fine-tuning); "
+                f"got {a.adc_finetune_epochs}")
+    if not (np.isfinite(a.adc_lr) and a.adc_lr > 0):
+        p.error(f"--adc-lr must be a finite number > 0; got {a.adc_lr}")
     if a.smoke:
         a.pretrain_epochs, a.finetune_epochs, a.adc_rows = 2, 2, [a.rows, 16]
+        a.adc_finetune_epochs = min(a.adc_finetune_epochs, 1)
     if a.rows not in a.adc_rows:
         a.adc_rows = [a.rows, *a.adc_rows]
     t0 = time.perf_counter()
@@ -155,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                           "hardware_accuracy_1b_3b_adc": r["hardware_accuracy_1b_3b_adc"],
                           "hardware_accuracy_by_rows": r["hardware_accuracy_by_rows"],
                           "selected_epoch": r["selected_epoch"], "layers": json.dumps(r["layers"])}
+        for key, value in r.get("adc_finetuned", {}).items():
+            groups[method][f"adc_finetuned_{key}"] = value
     write_h5(a.out / "results.h5", groups, provenance(cfg, a.seed))
     plot(out, a.out / "zero_ratios")
     for method in ("l1", "bitslice"):
@@ -168,11 +242,25 @@ def main(argv: list[str] | None = None) -> int:
         accs = ", ".join(f"{r} rows {100 * v:.1f}%" for r, v in
                          zip(a.adc_rows, out[method]["hardware_accuracy_by_rows"], strict=True))
         print(f"{method:>9}: hardware accuracy with 1-bit MSB / 3-bit ADCs: {accs}")
+    if a.adc_finetune_epochs > 0:
+        print(f"ADC-aware fine-tuning ({a.adc_finetune_epochs} epochs in hardware mode, lr {a.adc_lr}, last epoch):")
+        print(f"{'method':>9} {'rows':>5} {'ideal ADC':>9} {'1b/3b before':>12} {'1b/3b after':>11} "
+              f"{'ideal after':>11}  zero ratio MSB..LSB after (mean)")
+        for method in ("l1", "bitslice"):
+            r, ft = out[method], out[method]["adc_finetuned"]
+            for k, rows in enumerate(a.adc_rows):
+                zr = " ".join(f"{v:.3f}" for v in ft["zero_ratio"][k].mean(axis=0)[::-1])
+                print(f"{method:>9} {rows:>5} {100 * r['accuracy']:>8.2f}% "
+                      f"{100 * r['hardware_accuracy_by_rows'][k]:>11.2f}% "
+                      f"{100 * ft['hardware_accuracy_by_rows'][k]:>10.2f}% "
+                      f"{100 * ft['quantized_accuracy_by_rows'][k]:>10.2f}%  [{zr}] ({ft['mean_zero_ratio'][k]:.3f})")
     print(f"float accuracy {100 * out['float_accuracy']:.2f}%; "
           f"zero-ratio gain {out['zero_ratio_gain']:.2f}x; "
           f"non-zero reduction {out['nonzero_ratio_reduction']:.2f}x; accuracy loss "
-          f"{out['accuracy_loss_points']:.2f} points; 1b/3b ADC cost {out['adc_cost_points']:.2f} points "
-          f"({time.perf_counter() - t0:.0f} s)")
+          f"{out['accuracy_loss_points']:.2f} points; 1b/3b ADC cost {out['adc_cost_points']:.2f} points"
+          + (f", {out['adc_cost_points_after_finetune']:.2f} after ADC-aware fine-tuning"
+             if "adc_cost_points_after_finetune" in out else "")
+          + f" ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

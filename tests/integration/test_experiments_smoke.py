@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+
+import pytest
 
 from experiments import bench_mvm, demo
 
@@ -60,9 +63,19 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
             assert acc.shape == (2,) and np.all((acc >= 0) & (acc <= 1))
             bits = f[method]["adc_bits"][()]
             assert bits.shape == (2, 4, 3) and np.all(bits[..., 0] >= bits[..., 2])  # max >= 99%
+            for key in ("hardware_accuracy_by_rows", "quantized_accuracy_by_rows", "mean_zero_ratio"):
+                v = f[method][f"adc_finetuned_{key}"][()]
+                assert v.shape == (2,) and np.all((v >= 0) & (v <= 1)), key
+            ft_zr = f[method]["adc_finetuned_zero_ratio"][()]
+            assert ft_zr.shape == (2, 2, 4) and np.all((ft_zr >= 0) & (ft_zr <= 1))
+            by_epoch = f[method]["adc_finetuned_hardware_accuracy_by_epoch"][()]
+            assert by_epoch.shape == (2, 1) and np.all((by_epoch >= 0) & (by_epoch <= 1))  # --smoke: 1 epoch
         s = f["summary"]
         np.testing.assert_allclose(s["zero_ratio_gain"][()],
                                    f["bitslice"]["mean_zero_ratio"][()] / f["l1"]["mean_zero_ratio"][()])
+        np.testing.assert_allclose(s["adc_cost_points_after_finetune"][()],
+                                   100 * (f["bitslice"]["accuracy"][()]
+                                          - f["bitslice"]["adc_finetuned_hardware_accuracy_by_rows"][0]))
     assert (tmp_path / "zero_ratios.png").stat().st_size > 10_000
     assert (tmp_path / "zero_ratios.pdf").exists()
     assert "zero-ratio gain" in capsys.readouterr().out
@@ -131,3 +144,17 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
         hv = f["reram_digits/random/hv_at_wall"][()]
         assert hv.shape == (1,) and 0 <= hv[0] <= 1.1**4
     assert "wall clock (evaluation + proposal seconds)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--adc-finetune-epochs", "-1"], "--adc-finetune-epochs must be an integer >= 0 .*got -1"),
+    (["--adc-lr", "0"], "--adc-lr must be a finite number > 0; got 0.0"),
+])
+def test_bitslice_sparsity_rejects_bad_adc_finetune_options(argv, message, tmp_path, capsys):
+    from experiments import bitslice_sparsity
+
+    with pytest.raises(SystemExit) as exc:
+        bitslice_sparsity.main([*argv, "--smoke", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "results.h5").exists()
