@@ -46,7 +46,10 @@ def algorithms(k_expensive: int, a) -> dict:
                refine=a.mes_refine, log_gain=not a.no_log_gain)
     algs = {"random": RandomSearch(), "mesmo": MESSearch(multi_fidelity=False, name="mesmo", **mes),
             "mesmo_tradeoff": MESSearch(multi_fidelity=False, truncation="tradeoff", name="mesmo_tradeoff", **mes),
-            "cfmesmo": MESSearch(**mes), "cfmesmo_tradeoff": MESSearch(truncation="tradeoff", **mes)}
+            "mesmo_box": MESSearch(multi_fidelity=False, truncation="tradeoff", reference_box=True, name="mesmo_box",
+                                   **mes),
+            "cfmesmo": MESSearch(**mes), "cfmesmo_tradeoff": MESSearch(truncation="tradeoff", **mes),
+            "cfmesmo_box": MESSearch(truncation="tradeoff", reference_box=True, name="cfmesmo_box", **mes)}
     if not a.no_qnehvi:
         algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2, refine=not a.no_refine)
     if a.algorithms:

@@ -180,6 +180,8 @@ def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
     Args:
         mu, sigma: Posterior means and standard deviations (``sigma > 0``), ``(n, K)``.
         points: The front, ``(p, K)``, ``p >= 1``; dominated points are allowed (they change nothing).
+            Coordinates may be ``+inf``: ``(r_1, +inf, ...)`` bounds only the first objective, so
+            such points put the region outside a reference box into ``A``.
         applies: ``(n, p)`` booleans, which points bound each candidate (e.g. those at least as
             cheap as it in the exact objectives), or None for all; a row must have a True.
         log: Return ``ln gain`` instead, finite where the gain underflows (the complement form is
@@ -190,8 +192,9 @@ def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
     """
     n, k = mu.shape
     lead = points[:, :k - 1]
-    lows = [np.concatenate([[-np.inf], np.unique(c)]) for c in lead.T]
-    highs = [np.concatenate([np.unique(c), [np.inf]]) for c in lead.T]
+    grid = [np.unique(c[c < np.inf]) for c in lead.T]  # a +inf coordinate (a box face) adds no cell
+    lows = [np.concatenate([[-np.inf], g]) for g in grid]
+    highs = [np.concatenate([g, [np.inf]]) for g in grid]
     if k == 1:
         idx = np.zeros((1, 0), dtype=np.int64)
     else:
@@ -227,7 +230,7 @@ def pareto_gain(mu: np.ndarray, sigma: np.ndarray, points: np.ndarray,
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         # chain rule over the disjoint cells: H[y | A] = H(w) + sum_c w_c H[y | cell c]
         w_in = np.exp(log_in - log_z[:, None])
-        h_cell += mes_term(np.where(np.isfinite(gam), gam, 0.0))
+        h_cell += np.where(gam == np.inf, 0.0, mes_term(np.where(np.isfinite(gam), gam, 0.0)))
         gain_in = np.where(w_in > 0, w_in * (h_cell + np.log(w_in)), 0.0).sum(axis=1)
         w_out = np.exp(log_out - log_q[:, None])
         s_out = np.where(w_out > 0, w_out * (kappa - _t_phi_over_mass(gam, l_out)), 0.0).sum(axis=1)

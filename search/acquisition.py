@@ -17,7 +17,7 @@ on (the sampled ``g`` at ``z = 1``, the exact objectives); then
 * ``truncation="tradeoff"`` (ours, reference §8): ``g(x)`` is truncated to the region that the
   sampled front dominates *at x's exact objectives*: the union of the lower orthants
   ``{g <= g_s(x')}`` over the points ``x'`` of ``P_s`` that are at least as cheap as ``x`` in every
-  exact objective (all of ``P_s`` if none is) and over the observed designs. The entropy reduction
+  exact objective (all of ``P_s`` if none is) and over the observed designs as cheap as ``x``. The entropy reduction
   of the ``K`` independent Gaussians under that truncation (PFES, Suzuki et al. 2020;
   :func:`search._info_gain.pareto_gain`) replaces the sum of per-objective terms. With ``K = 1``
   it is §8's bound ``f*_s(x) = max`` of those points' ``g``; with ``K >= 2`` the whole front, not
@@ -106,21 +106,38 @@ def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None
     return fronts
 
 
-def bounding_points(front: ParetoSample, observed: np.ndarray | None,
-                    cheap_x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def bounding_points(front: ParetoSample, observed: np.ndarray | None, cheap_x: np.ndarray,
+                    box: np.ndarray | None = None,
+                    observed_cheap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The points whose dominated region truncates each candidate (``truncation="tradeoff"``).
 
-    Returns ``(points, applies)`` for :func:`search._info_gain.pareto_gain`: the front's points
-    that are at least as cheap as the candidate in every exact objective (all of them where none
-    is), and every observed point; ``applies`` is None when all points bound every candidate.
+    Returns ``(points, applies)`` for :func:`search._info_gain.pareto_gain`: the sampled front's
+    points and the observed designs (``observed`` ``g``, ``(n_obs, K)``, with their exact
+    objectives ``observed_cheap``, ``(n_obs, m)``) that are at least as cheap as the candidate in
+    every exact objective; where none is, the whole sampled front (reference §8's fallback).
+    ``applies`` is None when all points bound every candidate. ``box`` (``(K,)``, maximization
+    form: the reference point's expensive part negated) adds the ``K`` faces of the reference box,
+    the points ``(+inf, .., box_j, .., +inf)``: values worse than the reference point count as
+    dominated, so only the front inside the box carries information.
     """
-    cheaper = np.all(front.cheap[None, :, :] <= cheap_x[:, None, :], axis=2)  # (n, p)
-    cheaper[~cheaper.any(axis=1)] = True  # none as cheap: the whole front bounds x
-    obs = observed if observed is not None else np.zeros((0, front.g.shape[1]))
-    points = np.vstack([front.g, obs])
+    k, m = front.g.shape[1], front.cheap.shape[1]
+    obs = observed if observed is not None else np.zeros((0, k))
+    if observed_cheap is None:
+        if m and len(obs):
+            raise ConfigError("bounding_points: observed designs need their exact objectives (observed_cheap) "
+                              f"when there are exact objectives; got observed_cheap=None with m={m}.")
+        observed_cheap = np.zeros((len(obs), m))
+    cheap = np.vstack([front.cheap, observed_cheap])
+    cheaper = np.all(cheap[None, :, :] <= cheap_x[:, None, :], axis=2)  # (n, p + n_obs)
+    cheaper[~cheaper.any(axis=1), :len(front.g)] = True  # none as cheap: the whole sampled front bounds x
+    faces = np.zeros((0, k))
+    if box is not None:
+        faces = np.full((k, k), np.inf)
+        np.fill_diagonal(faces, box)
+    points = np.vstack([front.g, obs, faces])
     if cheaper.all():
         return points, None
-    return points, np.hstack([cheaper, np.ones((len(cheap_x), len(obs)), dtype=bool)])
+    return points, np.hstack([cheaper, np.ones((len(cheap_x), len(faces)), dtype=bool)])
 
 
 @dataclass(eq=False)
@@ -135,8 +152,16 @@ class CFMESMO:
             full-fidelity cost (only ratios matter).
         truncation: ``"per_objective"`` or ``"tradeoff"``.
         observed: ``g = -F`` of the designs observed at ``z = 1``, ``(n_obs, K)``, or None. The true
-            front dominates them: their per-objective maxima floor ``f*`` (``per_objective``) and
-            they bound every candidate (``tradeoff``).
+            front dominates them: their per-objective maxima floor ``f*`` (``per_objective``), and
+            each bounds the candidates at least as costly as it in every exact objective
+            (``tradeoff``; every candidate when there are no exact objectives).
+        observed_cheap: The observed designs' exact objectives, ``(n_obs, m)``; needed for
+            ``tradeoff`` when there are exact objectives.
+        reference: Hypervolume reference point (minimized objectives: the ``K`` expensive ones,
+            then the exact ones), or None; ``tradeoff`` only. With it the gain is information
+            about the part of the front inside the reference box (the region the hypervolume
+            measures): values outside the box count as dominated (:func:`bounding_points`'s
+            ``box``), and a design whose exact objectives reach the reference point gains nothing.
         prune: Apply BOCA-style fidelity pruning.
         log_gain: Return ``ln(gain / cost)`` (same order where the gain is representable, and an
             order where it underflows to 0 for every candidate; see
@@ -150,6 +175,8 @@ class CFMESMO:
     cost_fn: CostFn | None = None
     truncation: Truncation = "per_objective"
     observed: np.ndarray | None = None
+    observed_cheap: np.ndarray | None = None
+    reference: np.ndarray | None = None
     prune: bool = True
     iteration: int = 1
     log_gain: bool = False
@@ -165,6 +192,23 @@ class CFMESMO:
             if obs.ndim != 2 or obs.shape[1] != k or not np.all(np.isfinite(obs)):
                 raise ConfigError(f"CFMESMO.observed must be a finite (n, {k}) array; got shape {obs.shape}.")
             self.observed = obs
+        if self.observed_cheap is not None:
+            oc = np.asarray(self.observed_cheap, dtype=np.float64)
+            n_obs = 0 if self.observed is None else len(self.observed)
+            if oc.ndim != 2 or len(oc) != n_obs or not np.all(np.isfinite(oc)):
+                raise ConfigError(f"CFMESMO.observed_cheap must be a finite (n_obs={n_obs}, m) array; "
+                                  f"got shape {oc.shape}.")
+            self.observed_cheap = oc
+        if self.reference is not None:
+            ref = np.asarray(self.reference, dtype=np.float64)
+            m = self.fronts[0].cheap.shape[1] if self.fronts else 0
+            if self.truncation != "tradeoff":
+                raise ConfigError("CFMESMO.reference needs truncation='tradeoff'; "
+                                  f"got truncation={self.truncation!r}.")
+            if ref.shape != (k + m,) or not np.all(np.isfinite(ref)):
+                raise ConfigError(f"CFMESMO.reference must be {k + m} finite values (expensive objectives, then "
+                                  f"exact ones); got {self.reference!r}.")
+            self.reference = ref
         fstar = np.stack([f.g.max(axis=0) for f in self.fronts])  # (S, K)
         if self.observed is not None and len(self.observed):
             fstar = np.maximum(fstar, self.observed.max(axis=0)[None, :])
@@ -185,9 +229,15 @@ class CFMESMO:
                     terms.append(term((fstar[j] - mu[:, j]) / sigma[:, j]))
         else:
             cheap_x = _exact(self.exact_fn, x)
+            k = mu.shape[1]
+            box = None if self.reference is None else -self.reference[:k]
             for front in self.fronts:
-                terms.append(_info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x),
+                terms.append(_info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x, box,
+                                                                                    self.observed_cheap),
                                                     log=log))
+            if self.reference is not None:
+                outside = np.any(cheap_x >= self.reference[None, k:], axis=1)
+                terms = [np.where(outside, -np.inf if log else 0.0, t) for t in terms]
         if log:
             return _info_gain.logsumexp(np.stack(terms, axis=1)) - np.log(len(self.fronts))
         return sum(terms) / len(self.fronts)

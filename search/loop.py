@@ -5,6 +5,12 @@ expensive objectives measured at a fidelity ``z`` in (0, 1] by :meth:`evaluate` 
 and ``m`` cheap exact objectives from :meth:`exact`; every objective is minimized (pymoo's ``F``).
 An *algorithm* proposes ``(x, z)`` pairs from the finished evaluations and the pending ones.
 
+Fidelities are coupled: one ``z`` per evaluation for all expensive objectives, as iMOCA's code
+pairs them (``zip``; reference ``algorithms.md`` §4, pitfall 5), not MF-OSEMO's per-objective
+product. For the ReRAM problem this is no restriction: accuracy is its only expensive objective
+(area, energy and latency are exact). The synthetic benchmarks accept per-objective ``z``
+(``search.benchmarks``), so a decoupled search could be added without changing them.
+
 :func:`run_search` keeps ``q`` evaluations in flight on an executor, records every finished
 (or failed) evaluation through ``on_result`` the moment it finishes (the caller appends it to the
 HDF5 store), and stops when the cumulative measured cost reaches the budget. Resuming replays
@@ -187,6 +193,11 @@ class MESSearch(_Stateless):
         refine: Seed the candidates with the sampled Pareto sets' designs and refine the best by
             local search (``search._optimize``; ``experiments/cfmesmo_vs_nsga2.py --mes-refine``).
             Off by default (see the README for the measurement).
+        reference_box: With ``truncation="tradeoff"``, seek information about the part of the front
+            inside the hypervolume's reference box only (:class:`search.acquisition.CFMESMO`'s
+            ``reference``; the point is :func:`reference_point` of the designs observed at the
+            target fidelity). Without it, the sampled fronts' extremes far outside the box (e.g. the
+            best accuracy at any area) draw evaluations that add no hypervolume.
         log_gain: Rank candidates by ``ln(information gain / cost)``
             (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
             representable, and still an order where it underflows to 0 for every candidate.
@@ -200,8 +211,14 @@ class MESSearch(_Stateless):
     nsga_pop: int = 60
     nsga_gen: int = 40
     refine: bool = False
+    reference_box: bool = False
     log_gain: bool = True
     name: str = "cfmesmo"
+
+    def __post_init__(self) -> None:
+        if self.reference_box and self.truncation != "tradeoff":
+            raise ConfigError("MESSearch.reference_box needs truncation='tradeoff'; "
+                              f"got truncation={self.truncation!r}.")
 
     def ask(self, problem, done, pending, rng):
         from search.acquisition import CFMESMO, propose, sample_pareto_fronts
@@ -215,16 +232,21 @@ class MESSearch(_Stateless):
             return rng.random(problem.n_var), z
         xz = np.array([np.concatenate([e.x, [e.z]]) for e in ok])
         f = np.array([e.f for e in ok])
+        cheap = np.array([e.cheap for e in ok]).reshape(len(ok), -1)
         surrogates = [fit_surrogate(xz, f[:, j]) for j in range(problem.n_expensive)]
         full = np.array([e.z == 1.0 for e in ok])
         fronts = sample_pareto_fronts(surrogates, problem.exact, n_samples=self.n_samples,
                                       seed=int(rng.integers(2**31)), pop_size=self.nsga_pop,
                                       n_gen=self.nsga_gen)
         cost_fn = problem.cost if self.multi_fidelity else None
+        ref = None
+        if self.reference_box:
+            ref = reference_point(problem, np.array([np.concatenate([e.f, e.cheap]) for e in ok if e.z == 1.0]))
 
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
-                           observed=-f[full], iteration=len(ok), log_gain=self.log_gain)
+                           observed=-f[full], observed_cheap=cheap[full], reference=ref, iteration=len(ok),
+                           log_gain=self.log_gain)
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine else None
@@ -278,12 +300,7 @@ class QLogNEHVISearch(_Stateless):
 
         det = GenericDeterministicModel(exact_t, num_outputs=m)
         model = _model_list(gps, det)
-        y = np.hstack([-f, -cheap])
-        if callable(getattr(problem, "normalization", None)):
-            ideal, nadir = (np.asarray(v, dtype=np.float64) for v in problem.normalization())
-            ref = torch.as_tensor(-(nadir + 0.1 * (nadir - ideal)))  # maximization form
-        else:
-            ref = torch.as_tensor(y.min(axis=0) - 0.1 * (y.max(axis=0) - y.min(axis=0) + 1e-9))
+        ref = torch.as_tensor(-reference_point(problem, np.hstack([f, cheap])))  # maximization form
         x_base = torch.as_tensor(xz)
         with torch.random.fork_rng():
             torch.manual_seed(int(rng.integers(2**31)))
@@ -299,6 +316,17 @@ class QLogNEHVISearch(_Stateless):
             best, _ = maximize_on_cube(score, problem.n_var, rng, n_random=self.n_candidates,
                                        seeds=x if self.refine else None, rounds=16 if self.refine else 0)
         return best, 1.0
+
+
+def reference_point(problem: SearchProblem, observed: np.ndarray) -> np.ndarray:
+    """The hypervolume reference point the model-based searches use (minimized objectives,
+    expensive then exact): ``nadir + 0.1 (nadir - ideal)`` when the problem has
+    ``normalization() -> (ideal, nadir)`` (the comparison's metric uses the same point), otherwise
+    the worst of the ``observed`` objectives ``(n, K + m)`` plus 10 % of their range."""
+    if callable(getattr(problem, "normalization", None)):
+        ideal, nadir = (np.asarray(v, dtype=np.float64) for v in problem.normalization())
+        return nadir + 0.1 * (nadir - ideal)
+    return observed.max(axis=0) + 0.1 * (observed.max(axis=0) - observed.min(axis=0) + 1e-9)
 
 
 def _model_list(gps, det):

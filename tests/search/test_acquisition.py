@@ -107,7 +107,8 @@ def test_tradeoff_truncation_reduces_to_mes_without_tradeoffs(fitted):
     const = lambda xx: np.zeros((xx.shape[0], 2))  # noqa: E731 - every design equally cheap
     flat = [ParetoSample(x=f.x, g=f.g, cheap=np.zeros_like(f.cheap)) for f in fronts]
     obs = np.array([[-0.5], [0.1]])
-    a = CFMESMO([sur], flat, exact_fn=const, truncation="tradeoff", observed=obs)(x, 1.0)
+    a = CFMESMO([sur], flat, exact_fn=const, truncation="tradeoff", observed=obs,
+                observed_cheap=np.zeros((2, 2)))(x, 1.0)
     b = CFMESMO([sur], flat, exact_fn=const, truncation="per_objective", observed=obs)(x, 1.0)
     np.testing.assert_array_equal(a, b)
     # with real trade-offs a design's bound is never above the global maximum, and a lower bound
@@ -133,12 +134,25 @@ def test_bounding_points_by_hand():
     front = ParetoSample(x=np.zeros((3, 1)), g=np.array([[0.2], [0.6], [0.9]]),
                          cheap=np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 0.5]]))
     cand = np.array([[1.5, 1.5], [2.5, 2.5], [0.5, 0.5], [3.0, 3.0]])
-    points, applies = bounding_points(front, np.array([[0.1]]), cand)
-    bound = np.where(applies, points[:, 0][None, :], -np.inf).max(axis=1)
-    np.testing.assert_array_equal(bound, [0.2, 0.6, 0.9, 0.9])
-    points, applies = bounding_points(front, np.array([[0.7]]), cand)  # observed points bound every design
-    np.testing.assert_array_equal(np.where(applies, points[:, 0][None, :], -np.inf).max(axis=1), [0.7, 0.7, 0.9, 0.9])
+
+    def bounds(points, applies, n=None):
+        n = len(cand) if n is None else n
+        applies = np.ones((n, len(points)), dtype=bool) if applies is None else applies
+        return np.where(applies, points[:, 0][None, :], -np.inf).max(axis=1)
+
+    np.testing.assert_array_equal(bounds(*bounding_points(front, None, cand)), [0.2, 0.6, 0.9, 0.9])
+    # an observed design bounds the candidates at least as costly as it, like a front point
+    obs, obs_cheap = np.array([[0.7], [0.4]]), np.array([[1.5, 1.2], [0.2, 0.2]])
+    np.testing.assert_array_equal(bounds(*bounding_points(front, obs, cand, observed_cheap=obs_cheap)),
+                                  [0.7, 0.7, 0.4, 0.9])
+    # where neither the front nor an observed design is as cheap, the whole sampled front bounds x (reference §8)
+    np.testing.assert_array_equal(bounds(*bounding_points(front, obs[:1], cand, observed_cheap=obs_cheap[:1])),
+                                  [0.7, 0.7, 0.9, 0.9])
     assert bounding_points(front, None, np.full((2, 2), 5.0))[1] is None  # every point applies
+    with pytest.raises(ConfigError, match="observed_cheap"):
+        bounding_points(front, obs, cand)
+    no_exact = ParetoSample(x=front.x, g=front.g, cheap=np.zeros((3, 0)))  # no exact objectives: observed bound all
+    np.testing.assert_array_equal(bounds(*bounding_points(no_exact, obs, np.zeros((2, 0))), n=2), [0.9, 0.9])
 
 
 def test_same_seed_same_proposals_different_seeds_differ(fitted):
@@ -183,7 +197,8 @@ def test_log_gain_is_the_log_of_gain_per_cost(fitted, truncation):
     sur, exact, fronts = fitted
     x = np.random.default_rng(5).random((30, 3))
     z = np.repeat([0.25, 0.6, 1.0], 10)
-    kw = dict(exact_fn=exact, cost_fn=lambda xx, zz: 0.05 + zz**2, truncation=truncation, observed=np.array([[0.3]]))
+    kw = dict(exact_fn=exact, cost_fn=lambda xx, zz: 0.05 + zz**2, truncation=truncation, observed=np.array([[0.3]]),
+              observed_cheap=np.array([[1.0, 0.2]]))
     plain = CFMESMO([sur], fronts, **kw)(x, z)
     logged = CFMESMO([sur], fronts, log_gain=True, **kw)(x, z)
     np.testing.assert_array_equal(plain == -np.inf, logged == -np.inf)  # the same fidelities pruned
@@ -227,3 +242,32 @@ def test_sampled_fronts_are_at_the_optimum_of_the_minimized_objectives(seed):
     for front in two:
         assert front.x[:, 0].min() < 0.4 and front.x[:, 0].max() > 0.7  # from one optimum to the other
         assert np.all(front.g <= 0.1)  # both F >= 0
+
+
+def test_reference_box_keeps_the_gain_to_the_front_inside_the_box(fitted):
+    sur, exact, fronts = fitted
+    x = np.random.default_rng(6).random((40, 3))
+    cheap = exact(x)
+    far = np.array([1e6, 1e6, 1e6])  # a box containing everything changes nothing
+    a = CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff")(x, 1.0)
+    np.testing.assert_allclose(CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff", reference=far)(x, 1.0),
+                               a, rtol=1e-12)
+    # a design whose exact objectives reach the reference point gains nothing; the others are bounded by
+    # max(the front's bound, the face), so they gain at most what they gained without the box
+    ref = np.array([0.0, np.median(cheap[:, 0]), 1e6])
+    for log in (False, True):
+        b = CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff", reference=ref, log_gain=log)(x, 1.0)
+        out = cheap[:, 0] >= ref[1]
+        assert np.all(b[out] == (-np.inf if log else 0.0)) and out.any() and (~out).any()
+        assert np.all(b[~out] <= (np.log(a[~out]) if log else a[~out]) + 1e-12)
+    with pytest.raises(ConfigError, match="tradeoff"):
+        CFMESMO([sur], fronts, exact_fn=exact, reference=far)
+    with pytest.raises(ConfigError, match="3 finite values"):
+        CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff", reference=far[:2])
+
+
+def test_bounding_points_add_the_reference_box_faces():
+    front = ParetoSample(x=np.zeros((2, 1)), g=np.array([[0.2, 0.1], [0.6, -0.4]]), cheap=np.array([[1.0], [2.0]]))
+    points, applies = bounding_points(front, None, np.array([[1.5], [3.0]]), box=np.array([-1.0, -2.0]))
+    np.testing.assert_array_equal(points[2:], [[-1.0, np.inf], [np.inf, -2.0]])
+    np.testing.assert_array_equal(applies, [[True, False, True, True], [True, True, True, True]])

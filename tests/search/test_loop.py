@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from crossbar.errors import ConfigError
-from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, run_search
+from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, reference_point, run_search
 
 
 @dataclass
@@ -40,10 +40,11 @@ FAST_MES = dict(n_samples=2, n_candidates=100, nsga_pop=16, nsga_gen=5, n_init=4
 def _algorithms():
     return [RandomSearch(), NSGA2Search(pop_size=4),
             MESSearch(multi_fidelity=False, name="mesmo", **FAST_MES), MESSearch(**FAST_MES),
-            MESSearch(truncation="tradeoff", **FAST_MES), QLogNEHVISearch(n_init=4, n_candidates=64)]
+            MESSearch(truncation="tradeoff", **FAST_MES), QLogNEHVISearch(n_init=4, n_candidates=64),
+            MESSearch(truncation="tradeoff", reference_box=True, **FAST_MES)]
 
 
-@pytest.mark.parametrize("k", range(6))
+@pytest.mark.parametrize("k", range(7))
 def test_every_algorithm_runs_within_budget_and_is_seeded(k):
     a = run_search(Toy(), _algorithms()[k], budget=7.0, q=2, seed=3)
     b = run_search(Toy(), _algorithms()[k], budget=7.0, q=2, seed=3)
@@ -185,3 +186,32 @@ def test_qlognehvi_reference_point(known, monkeypatch):
     else:
         y = -np.array([np.concatenate([e.f, e.cheap]) for e in res.evaluations[:4]])
         np.testing.assert_allclose(seen[0], y.min(0) - 0.1 * (y.max(0) - y.min(0) + 1e-9))
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_mes_reference_box_gets_the_same_reference_point_as_qlognehvi(known, monkeypatch):
+    import search.acquisition as acquisition
+
+    seen = []
+    real = acquisition.CFMESMO
+    monkeypatch.setattr(acquisition, "CFMESMO", lambda *a, **kw: seen.append(kw["reference"]) or real(*a, **kw))
+    ideal, nadir = np.array([-1.0, 0.0, 0.0]), np.array([0.0, 3.0, 1.0])
+
+    @dataclass
+    class Known(Toy):
+        def normalization(self):
+            return ideal, nadir
+
+    prob = Known() if known else Toy()
+    res = run_search(prob, MESSearch(truncation="tradeoff", reference_box=True, **FAST_MES), budget=np.inf, seed=0,
+                     max_evaluations=5)
+    assert seen
+    full = [e for e in res.evaluations[:4] if e.z == 1.0]
+    observed = np.array([np.concatenate([e.f, e.cheap]) for e in full])
+    np.testing.assert_array_equal(seen[0], reference_point(prob, observed))
+    if known:
+        np.testing.assert_allclose(seen[0], nadir + 0.1 * (nadir - ideal))
+    else:
+        np.testing.assert_allclose(seen[0], observed.max(0) + 0.1 * (observed.max(0) - observed.min(0) + 1e-9))
+    with pytest.raises(ConfigError, match="reference_box"):
+        MESSearch(reference_box=True)

@@ -158,3 +158,32 @@ def test_log_gain_is_the_log_of_the_gain_and_finite_in_the_far_tail():
     # deeper inside the region means less information, however small
     deep = [pareto_gain(np.array([[-d, -d]]) + pts[3], np.ones((1, 2)), pts, log=True)[0] for d in (30, 40, 60)]
     assert deep[0] > deep[1] > deep[2] > -np.inf
+
+
+def test_reference_box_faces_match_monte_carlo_and_reduce_to_the_box_free_gain():
+    """Points ``(+inf, .., b_j, .., +inf)`` add ``{y_j <= b_j}`` (outside a reference box) to the region."""
+    r = np.random.default_rng(11)
+    for k in (2, 3):
+        pts = r.normal(0, 1, (6, k))
+        box = r.normal(-1.0, 0.3, k)
+        faces = np.full((k, k), np.inf)
+        np.fill_diagonal(faces, box)
+        y = r.standard_normal((1_000_000, k))
+        inside = np.any(np.all(y[:, None, :] <= pts[None, :, :], axis=2), axis=1) | np.any(y <= box, axis=1)
+        z = inside.mean()
+        want = k / 2 - np.log(z) - 0.5 * (y[inside] ** 2).sum(axis=1).mean()
+        got = _gain(np.zeros(k), np.ones(k), np.vstack([pts, faces]))[0]
+        assert abs(got - want) < 0.01 * want
+    # faces far below every plausible value change nothing; the log form agrees
+    mu = r.normal(0, 1, (20, 2))
+    sd = r.uniform(0.3, 2, (20, 2))
+    pts = np.cumsum(r.random((5, 2)), axis=0) * [1, -1]
+    far = np.array([[-1e6, np.inf], [np.inf, -1e6]])
+    np.testing.assert_allclose(pareto_gain(mu, sd, np.vstack([pts, far])), pareto_gain(mu, sd, pts), rtol=1e-12)
+    near = np.array([[-0.5, np.inf], [np.inf, -2.0]])
+    plain = pareto_gain(mu, sd, np.vstack([pts, near]))
+    logged = pareto_gain(mu, sd, np.vstack([pts, near]), log=True)
+    assert np.all(np.isfinite(plain)) and np.all(plain >= 0)
+    np.testing.assert_allclose(logged, np.log(plain), rtol=1e-10)
+    # one objective: the face raises the bound to it, max(front, b)
+    np.testing.assert_allclose(_gain([[0.0]], [[1.0]], [[-2.0], [0.5]]), mes_term(np.array([0.5])), rtol=1e-12)
