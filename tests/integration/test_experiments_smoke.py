@@ -120,7 +120,8 @@ def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
                                   "--out", str(tmp_path)]) == 0
     with h5py.File(tmp_path / "results.h5") as f:
         algs = set(f["dtlz2_accuracy_cost"])
-        assert algs == {"nsga2", "random", "mesmo", "mesmo_tradeoff", "cfmesmo", "cfmesmo_tradeoff"}
+        assert algs == {"nsga2", "random", "mesmo", "mesmo_tradeoff", "mesmo_box", "cfmesmo", "cfmesmo_tradeoff",
+                            "cfmesmo_box"}
         assert f["dtlz2_accuracy_cost/nsga2/fraction_to_reach_nsga2"][()][0] <= 1.0
         runs = json.loads(f["dtlz2_accuracy_cost/cfmesmo"].attrs["evaluations"])
         assert len(runs) == 1 and all(0 < e["z"] <= 1 for e in runs[0])
