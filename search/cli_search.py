@@ -5,6 +5,8 @@ Search configuration (TOML; unknown keys are an error)::
     output = "results/search/store.h5"   # HDF5 store (resumed when it exists)
     algorithm = "cfmesmo"                 # random | nsga2 | mesmo | cfmesmo | qlognehvi
     truncation = "per_objective"          # or "tradeoff" (MESMO/CF-MESMO)
+    reference_box = false                 # tradeoff only: information about the front inside the
+                                          # hypervolume's reference box (search.loop.MESSearch)
     budget = 120.0                        # cost budget: seconds of evaluation
     charge_proposals = false              # true: the budget also counts the seconds spent proposing
     q = 1                                 # evaluations in flight
@@ -35,7 +37,8 @@ from crossbar.errors import ConfigError
 from search.cli import subcommand
 
 _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, float), "q": int, "seed": int,
-        "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool}
+        "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
+        "reference_box": bool}
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
          "adc_range", "grad_clip")
 
@@ -77,7 +80,7 @@ def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
         task, algorithm=cfg.get("algorithm", "cfmesmo"), truncation=cfg.get("truncation", "per_objective"),
         n_samples=cfg.get("n_samples", 10), n_init=cfg.get("n_init", 6), budget=float(cfg["budget"]),
         q=cfg.get("q", 1), seed=cfg.get("seed", 0), progress=progress,
-        charge_proposals=cfg.get("charge_proposals", False))
+        charge_proposals=cfg.get("charge_proposals", False), reference_box=cfg.get("reference_box", False))
     spec_exec = cfg.get("executor", "serial")
     executor = None
     if spec_exec == "local":

@@ -124,8 +124,9 @@ ALGORITHMS = ("random", "nsga2", "mesmo", "cfmesmo", "qlognehvi")
 
 
 def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: int = 10, n_init: int = 6,
-                   pop_size: int = 20):
-    """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`)."""
+                   pop_size: int = 20, reference_box: bool = False):
+    """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`); ``truncation`` and
+    ``reference_box`` (:class:`search.loop.MESSearch`) apply to MESMO and CF-MESMO."""
     from crossbar.errors import ConfigError
     from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
 
@@ -135,9 +136,9 @@ def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: i
         return NSGA2Search(pop_size=pop_size)
     if name == "mesmo":
         return MESSearch(multi_fidelity=False, name="mesmo", truncation=truncation, n_samples=n_samples,
-                         n_init=n_init)
+                         n_init=n_init, reference_box=reference_box)
     if name == "cfmesmo":
-        return MESSearch(truncation=truncation, n_samples=n_samples, n_init=n_init)
+        return MESSearch(truncation=truncation, n_samples=n_samples, n_init=n_init, reference_box=reference_box)
     if name == "qlognehvi":
         return QLogNEHVISearch(n_init=n_init)
     raise ConfigError(f"algorithm must be one of {list(ALGORITHMS)}; got {name!r}.")
@@ -145,7 +146,7 @@ def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: i
 
 def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_objective", n_samples: int = 10,
                  n_init: int = 6, budget: float, q: int = 1, seed: int = 0, space=None, progress: bool = True,
-                 charge_proposals: bool = False):
+                 charge_proposals: bool = False, reference_box: bool = False):
     """The ReRAM design search on ``task`` (a :class:`search.evaluate.ReramTask`) over ``space``
     (default :func:`search.space.default_reram_space`): pretrains the task's model, builds the
     problem and algorithm. Returns ``(problem, algorithm, spec, describe)`` for
@@ -156,11 +157,14 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
 
     space = space if space is not None else default_reram_space()
     problem = ReramSearch(space, task, pretrain(task, progress=progress))
-    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init)
+    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init,
+                         reference_box=reference_box)
+    settings = {"name": algorithm, "truncation": truncation, "n_samples": n_samples, "n_init": n_init}
+    if reference_box:  # absent when off, so stores written before the option existed still resume
+        settings["reference_box"] = True
     spec = SearchSpec(problem={"task": json.loads(task.to_json()), "space": space.to_dict(),
                                "objectives": list(OBJECTIVES)},
-                      algorithm={"name": algorithm, "truncation": truncation, "n_samples": n_samples,
-                                 "n_init": n_init},
+                      algorithm=settings,
                       budget=float(budget), q=int(q), seed=int(seed), charge_proposals=bool(charge_proposals))
 
     def describe(x):

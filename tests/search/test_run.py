@@ -171,3 +171,25 @@ def test_search_config_charge_proposals_must_be_a_bool(tmp_path):
     cfg.write_text("budget = 10\ncharge_proposals = 1\n")
     with pytest.raises(ConfigError, match="charge_proposals = 1 has the wrong type"):
         load_search_config(cfg)
+
+
+def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on(tmp_path):
+    from search.cli_search import load_search_config
+    from search.evaluate import ReramTask
+    from search.run import make_algorithm, reram_search
+
+    assert make_algorithm("cfmesmo", truncation="tradeoff", reference_box=True).reference_box is True
+    assert make_algorithm("mesmo", truncation="tradeoff", reference_box=True).reference_box is True
+    with pytest.raises(ConfigError, match="reference_box needs truncation='tradeoff'"):
+        make_algorithm("cfmesmo", reference_box=True)
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    off = reram_search(task, truncation="tradeoff", budget=1.0, progress=False)[2]
+    on = reram_search(task, truncation="tradeoff", reference_box=True, budget=1.0, progress=False)[2]
+    assert "reference_box" not in off.algorithm and on.algorithm["reference_box"] is True
+    assert off.fingerprint() != on.fingerprint()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('budget = 10\ntruncation = "tradeoff"\nreference_box = true\n')
+    assert load_search_config(cfg)["reference_box"] is True
+    cfg.write_text("budget = 10\nreference_box = 1\n")
+    with pytest.raises(ConfigError, match="reference_box = 1 has the wrong type"):
+        load_search_config(cfg)
