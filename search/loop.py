@@ -197,7 +197,9 @@ class MESSearch(_Stateless):
             inside the hypervolume's reference box only (:class:`search.acquisition.CFMESMO`'s
             ``reference``; the point is :func:`reference_point` of the designs observed at the
             target fidelity). Without it, the sampled fronts' extremes far outside the box (e.g. the
-            best accuracy at any area) draw evaluations that add no hypervolume.
+            best accuracy at any area) draw evaluations that add no hypervolume. Use it when the
+            problem knows its reference point: a data-driven one also excludes designs costlier
+            than any observed so far.
         log_gain: Rank candidates by ``ln(information gain / cost)``
             (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
             representable, and still an order where it underflows to 0 for every candidate.
@@ -241,7 +243,7 @@ class MESSearch(_Stateless):
         cost_fn = problem.cost if self.multi_fidelity else None
         ref = None
         if self.reference_box:
-            ref = reference_point(problem, np.array([np.concatenate([e.f, e.cheap]) for e in ok if e.z == 1.0]))
+            ref = reference_point(problem, np.hstack([f[full], cheap[full]]))
 
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
