@@ -304,7 +304,7 @@ class QLogNEHVISearch(_Stateless):
         model = _model_list(gps, det)
         ref = torch.as_tensor(-reference_point(problem, np.hstack([f, cheap])))  # maximization form
         x_base = torch.as_tensor(xz)
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(), jitter_is_expected():  # also while pruning the baseline
             torch.manual_seed(int(rng.integers(2**31)))
             acq = qLogNoisyExpectedHypervolumeImprovement(model=model, ref_point=ref, X_baseline=x_base,
                                                           prune_baseline=True, cache_root=False)
