@@ -192,16 +192,16 @@ class CFMESMO:
             if obs.ndim != 2 or obs.shape[1] != k or not np.all(np.isfinite(obs)):
                 raise ConfigError(f"CFMESMO.observed must be a finite (n, {k}) array; got shape {obs.shape}.")
             self.observed = obs
+        m = self.fronts[0].cheap.shape[1] if self.fronts else 0
         if self.observed_cheap is not None:
             oc = np.asarray(self.observed_cheap, dtype=np.float64)
             n_obs = 0 if self.observed is None else len(self.observed)
-            if oc.ndim != 2 or len(oc) != n_obs or not np.all(np.isfinite(oc)):
-                raise ConfigError(f"CFMESMO.observed_cheap must be a finite (n_obs={n_obs}, m) array; "
+            if oc.shape != (n_obs, m) or not np.all(np.isfinite(oc)):
+                raise ConfigError(f"CFMESMO.observed_cheap must be a finite (n_obs={n_obs}, m={m}) array; "
                                   f"got shape {oc.shape}.")
             self.observed_cheap = oc
         if self.reference is not None:
             ref = np.asarray(self.reference, dtype=np.float64)
-            m = self.fronts[0].cheap.shape[1] if self.fronts else 0
             if self.truncation != "tradeoff":
                 raise ConfigError("CFMESMO.reference needs truncation='tradeoff'; "
                                   f"got truncation={self.truncation!r}.")

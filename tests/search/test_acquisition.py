@@ -262,6 +262,8 @@ def test_reference_box_keeps_the_gain_to_the_front_inside_the_box(fitted):
         assert np.all(b[~out] <= (np.log(a[~out]) if log else a[~out]) + 1e-12)
     with pytest.raises(ConfigError, match="tradeoff"):
         CFMESMO([sur], fronts, exact_fn=exact, reference=far)
+    with pytest.raises(ConfigError, match=r"observed_cheap must be a finite \(n_obs=1, m=2\)"):
+        CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff", observed=[[0.1]], observed_cheap=[[1.0]])
     with pytest.raises(ConfigError, match="3 finite values"):
         CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff", reference=far[:2])
 
