@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -160,6 +161,17 @@ def test_proposal_seconds_are_recorded_and_charged_only_when_asked(monkeypatch):
         run_search(Linear(), alg, budget=1.0, charge_proposals=1)
 
 
+@dataclass
+class KnownToy(Toy):
+    """A Toy that knows its normalization (ideal and nadir, as the synthetic benchmarks do)."""
+
+    ideal: ClassVar[np.ndarray] = np.array([-1.0, 0.0, 0.0])
+    nadir: ClassVar[np.ndarray] = np.array([0.0, 3.0, 1.0])
+
+    def normalization(self):
+        return self.ideal, self.nadir
+
+
 @pytest.mark.parametrize("known", [True, False])
 def test_qlognehvi_reference_point(known, monkeypatch):
     """The metric's reference point when the problem knows its normalization, else data-driven."""
@@ -169,14 +181,8 @@ def test_qlognehvi_reference_point(known, monkeypatch):
     real = logei.qLogNoisyExpectedHypervolumeImprovement
     monkeypatch.setattr(logei, "qLogNoisyExpectedHypervolumeImprovement",
                         lambda *a, **kw: seen.append(kw["ref_point"].numpy().copy()) or real(*a, **kw))
-    ideal, nadir = np.array([-1.0, 0.0, 0.0]), np.array([0.0, 3.0, 1.0])
-
-    @dataclass
-    class Known(Toy):
-        def normalization(self):
-            return ideal, nadir
-
-    prob = Known() if known else Toy()
+    ideal, nadir = KnownToy.ideal, KnownToy.nadir
+    prob = KnownToy() if known else Toy()
     prob.fidelities = np.array([1.0])
     res = run_search(prob, QLogNEHVISearch(n_init=4, n_candidates=32, refine=False), budget=np.inf, seed=0,
                      max_evaluations=5)
@@ -195,14 +201,8 @@ def test_mes_reference_box_gets_the_same_reference_point_as_qlognehvi(known, mon
     seen = []
     real = acquisition.CFMESMO
     monkeypatch.setattr(acquisition, "CFMESMO", lambda *a, **kw: seen.append(kw["reference"]) or real(*a, **kw))
-    ideal, nadir = np.array([-1.0, 0.0, 0.0]), np.array([0.0, 3.0, 1.0])
-
-    @dataclass
-    class Known(Toy):
-        def normalization(self):
-            return ideal, nadir
-
-    prob = Known() if known else Toy()
+    ideal, nadir = KnownToy.ideal, KnownToy.nadir
+    prob = KnownToy() if known else Toy()
     res = run_search(prob, MESSearch(truncation="tradeoff", reference_box=True, **FAST_MES), budget=np.inf, seed=0,
                      max_evaluations=5)
     assert seen

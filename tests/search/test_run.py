@@ -162,19 +162,19 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
         run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
 
 
-def test_search_config_charge_proposals_must_be_a_bool(tmp_path):
+@pytest.mark.parametrize("key", ["charge_proposals", "reference_box"])
+def test_search_config_switches_must_be_bools(key, tmp_path):
     from search.cli_search import load_search_config
 
     cfg = tmp_path / "c.toml"
-    cfg.write_text("budget = 10\ncharge_proposals = true\n[task]\ngrad_clip = 1.0\n")
-    assert load_search_config(cfg)["charge_proposals"] is True
-    cfg.write_text("budget = 10\ncharge_proposals = 1\n")
-    with pytest.raises(ConfigError, match="charge_proposals = 1 has the wrong type"):
+    cfg.write_text(f'budget = 10\ntruncation = "tradeoff"\n{key} = true\n[task]\ngrad_clip = 1.0\n')
+    assert load_search_config(cfg)[key] is True
+    cfg.write_text(f"budget = 10\n{key} = 1\n")
+    with pytest.raises(ConfigError, match=f"{key} = 1 has the wrong type"):
         load_search_config(cfg)
 
 
-def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on(tmp_path):
-    from search.cli_search import load_search_config
+def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on():
     from search.evaluate import ReramTask
     from search.run import make_algorithm, reram_search
 
@@ -187,9 +187,3 @@ def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on(tm
     on = reram_search(task, truncation="tradeoff", reference_box=True, budget=1.0, progress=False)[2]
     assert "reference_box" not in off.algorithm and on.algorithm["reference_box"] is True
     assert off.fingerprint() != on.fingerprint()
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('budget = 10\ntruncation = "tradeoff"\nreference_box = true\n')
-    assert load_search_config(cfg)["reference_box"] is True
-    cfg.write_text("budget = 10\nreference_box = 1\n")
-    with pytest.raises(ConfigError, match="reference_box = 1 has the wrong type"):
-        load_search_config(cfg)
