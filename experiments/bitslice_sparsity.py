@@ -9,7 +9,7 @@ slice needs (max / 99.9 % / 99 % of the column sums on the test set), and accura
 ``"hardware"`` mode with a 1-bit ADC on the MSB slice and 3-bit ADCs on the others (full scale =
 the code range, i.e. one code per cell level: sums above 1 / 7 clip).
 
-ADC-aware fine-tuning (``--adc-finetune-epochs E``, default 10; 0 skips it). For each method's
+ADC-aware fine-tuning (``--adc-finetune-epochs E``, default 30; 0 skips it). For each method's
 selected model and each crossbar height ``R`` in ``--adc-rows``, separately (each ``R`` is its own
 chip):
 
@@ -19,8 +19,11 @@ chip):
 2. ``fit`` it for ``E`` epochs (SGD, ``--adc-lr``, ``--momentum``, batch 64, seed ``seed + 2``) in
    ``"hardware"`` mode: the loss is cross-entropy of the exact crossbar forward with the 1-bit /
    3-bit ADCs, plus the method's own regularizer (plain L1 alpha ``--alpha-l1``, or bit-slice L1
-   alpha ``--alpha-bitslice``), and the gradient is the straight-through gradient of the
-   ``"quantized"`` forward (it does not see the ADC clipping);
+   alpha ``--alpha-bitslice``). The gradient (``--adc-grad``) is by default that of the
+   differentiable crossbar twin (``hardware_grad="adc"``,
+   :func:`mapping.nn.torch_engine.matmul_surrogate`: straight through the roundings, zero through
+   clipped column sums); ``--adc-grad ste`` uses the ``"quantized"`` forward's straight-through
+   gradient, which does not see the clipping;
 3. keep the *last* epoch (no selection on the test set here; the selection step before does
    select its epoch on test accuracy + zero ratio) and report its ``"hardware"``-mode test
    accuracy with the same ADCs at ``R`` rows, its per-slice zero ratios and its ideal-ADC
@@ -98,7 +101,8 @@ def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int) -> dict:
     for rows in args.adc_rows:
         m = apply_masks(reconfigure(xn, hw_cfg.replace(rows=rows)), masks)
         hist = fit(m, data, TrainConfig(epochs=args.adc_finetune_epochs, lr=args.adc_lr,
-                                        momentum=args.momentum, batch_size=64, mode="hardware", seed=seed),
+                                        momentum=args.momentum, batch_size=64, mode="hardware",
+                                        lr_step=args.adc_lr_step, hardware_grad=args.adc_grad, seed=seed),
                    regularizer=regularizer(method, args), progress=not args.smoke)
         hw.append(evaluate(m, data.x_test, data.y_test, mode="hardware").mean)
         q.append(evaluate(m, data.x_test, data.y_test, mode="quantized").mean)
@@ -200,14 +204,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alpha-l1", type=float, default=1.0)
     p.add_argument("--alpha-bitslice", type=float, default=0.5)
     p.add_argument("--prune", type=float, default=0.01)
-    p.add_argument("--adc-finetune-epochs", type=int, default=10,
+    p.add_argument("--adc-finetune-epochs", type=int, default=30,
                    help="epochs of ADC-aware fine-tuning in hardware mode per --adc-rows height (0: skip)")
     p.add_argument("--adc-lr", type=float, default=0.003, help="learning rate of ADC-aware fine-tuning")
+    p.add_argument("--adc-lr-step", type=int, default=None,
+                   help="halve the ADC-aware fine-tuning learning rate every this many epochs (default: constant)")
+    p.add_argument("--adc-grad", choices=["ste", "adc"], default="adc",
+                   help="gradient of ADC-aware fine-tuning: straight-through of the quantized forward (ste) "
+                        "or of the differentiable crossbar twin that sees ADC clipping (adc)")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
     if a.adc_finetune_epochs < 0:
         p.error(f"--adc-finetune-epochs must be an integer >= 0 (0 skips ADC-aware fine-tuning); "
                 f"got {a.adc_finetune_epochs}")
+    if a.adc_lr_step is not None and a.adc_lr_step < 1:
+        p.error(f"--adc-lr-step must be an integer >= 1 (omit it for a constant rate); got {a.adc_lr_step}")
     if not (np.isfinite(a.adc_lr) and a.adc_lr > 0):
         p.error(f"--adc-lr must be a finite number > 0; got {a.adc_lr}")
     if a.smoke:

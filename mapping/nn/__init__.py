@@ -27,6 +27,7 @@ from mapping.nn.convert import (
     reconfigure,
     reseed,
     save_state,
+    set_hardware_grad,
     set_mode,
 )
 from mapping.nn.modules import MODES, CrossbarConv2d, CrossbarLinear
@@ -41,5 +42,6 @@ __all__ = [
     "reconfigure",
     "reseed",
     "save_state",
+    "set_hardware_grad",
     "set_mode",
 ]

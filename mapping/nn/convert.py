@@ -12,7 +12,7 @@ from torch import nn
 
 from crossbar import CrossbarConfig
 from crossbar.errors import ConfigError
-from mapping.nn.modules import MODES, CrossbarConv2d, CrossbarLinear, _check_mode
+from mapping.nn.modules import HARDWARE_GRADS, MODES, CrossbarConv2d, CrossbarLinear, _check_mode
 
 Select = Callable[[str, nn.Module], bool]
 
@@ -117,6 +117,18 @@ def set_mode(model: nn.Module, mode: str) -> nn.Module:
     return model
 
 
+def set_hardware_grad(model: nn.Module, grad: str) -> nn.Module:
+    """Set the gradient of every crossbar layer's ``"hardware"`` forward: ``"ste"`` (the
+    ``"quantized"`` forward's, blind to the ADCs) or ``"adc"`` (that of
+    :func:`mapping.nn.torch_engine.matmul_surrogate`, which is zero through clipped column sums);
+    returns ``model``."""
+    if grad not in HARDWARE_GRADS:
+        raise ConfigError(f"hardware_grad must be one of {list(HARDWARE_GRADS)}; got {grad!r}.")
+    for _, layer in crossbar_layers(model):
+        layer.xbar.hardware_grad = grad
+    return model
+
+
 def reseed(model: nn.Module, seed: int | np.random.SeedSequence | None) -> nn.Module:
     """Fresh random sources for every crossbar layer (spawned per layer, in module order); the
     next hardware forward reprograms each matrix with new programming noise. Returns ``model``."""
@@ -142,9 +154,9 @@ def reconfigure(model: nn.Module, config: CrossbarConfig, *, names: list[str] | 
     found = set()
     for name, layer in crossbar_layers(out):
         if names is None or name in names:
-            mode, scale = layer.xbar.mode, layer.xbar.noise_scale
+            mode, scale, grad = layer.xbar.mode, layer.xbar.noise_scale, layer.xbar.hardware_grad
             layer.xbar = type(layer.xbar)(config, layer.xbar.seed)
-            layer.xbar.mode, layer.xbar.noise_scale = mode, scale
+            layer.xbar.mode, layer.xbar.noise_scale, layer.xbar.hardware_grad = mode, scale, grad
             found.add(name)
     missing = sorted(set(names or []) - found)
     if missing:
@@ -166,4 +178,4 @@ def load_state(model: nn.Module, path: str | Path) -> nn.Module:
 
 
 __all__ = ["MODES", "convert", "crossbar_layers", "load_state", "reconfigure", "reseed", "save_state",
-           "set_mode"]
+           "set_hardware_grad", "set_mode"]

@@ -16,8 +16,11 @@ Modes (set per model with :func:`mapping.nn.set_mode`):
     The forward pass goes through the exact crossbar semantics: the Numba engine on CPU, the
     torch engine (:mod:`mapping.nn.torch_engine`) on CUDA. The matrix is programmed once per
     distinct quantized weight (programming noise fixed, as on a chip) and read noise is fresh
-    every forward. The backward pass is straight-through: gradients of the ``"quantized"``
-    forward. Biases are added digitally in float.
+    every forward. The backward pass is straight-through: by default (``hardware_grad="ste"``)
+    the gradients of the ``"quantized"`` forward; with ``hardware_grad="adc"``
+    (:func:`mapping.nn.set_hardware_grad`) those of
+    :func:`mapping.nn.torch_engine.matmul_surrogate`, which sees the ADCs' clipping. Biases are
+    added digitally in float.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from torch import nn
 from crossbar import CrossbarConfig, ProgrammedMatrix, calibrate_adc, program
 from crossbar.errors import ConfigError
 from mapping.nn import functional as xf
-from mapping.nn.torch_engine import matmul_torch
+from mapping.nn.torch_engine import matmul_surrogate, matmul_torch
 
 Mode = Literal["float", "quantized", "noisy", "hardware"]
 MODES: tuple[str, ...] = ("float", "quantized", "noisy", "hardware")
+HARDWARE_GRADS: tuple[str, ...] = ("ste", "adc")
 
 
 class _CrossbarState:
@@ -47,6 +51,7 @@ class _CrossbarState:
         self.config = config
         self.mode: str = "float"
         self.noise_scale: float = 1.0  # multiplies the noise drawn in "noisy" mode (ReSNA per-layer)
+        self.hardware_grad: str = "ste"  # backward of "hardware" mode: "ste" or "adc"
         self.probe: list | None = None  # when a list, hardware forwards append (x_int, matrix)
         self.reseed(seed)
 
@@ -129,11 +134,14 @@ class CrossbarLinear(nn.Linear):
         if mode == "quantized":
             return y_ref
         lead = x.shape[:-1]
-        y_int = self.xbar.hardware_matmul(xq.reshape(-1, self.in_features),
-                                          wq.detach().t().to(torch.int64).cpu().numpy())
+        x2 = xq.reshape(-1, self.in_features)
+        y_int = self.xbar.hardware_matmul(x2, wq.detach().t().to(torch.int64).cpu().numpy())
         y = (y_int * (dx * dw)).to(device=x.device, dtype=x.dtype).reshape(*lead, self.out_features)
         if self.bias is not None:
             y = y + self.bias.detach()
+        if self.xbar.hardware_grad == "adc":
+            y_ref = matmul_surrogate(self.xbar.programmed[1], x2, wq.t()).reshape(*lead, self.out_features)
+            y_ref = y_ref * (dx * dw) + (self.bias if self.bias is not None else 0.0)
         return y_ref + (y - y_ref).detach()
 
 
@@ -156,6 +164,13 @@ class CrossbarConv2d(nn.Conv2d):
     def _conv(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, w, self.bias, self.stride, self.padding)
 
+    def _from_columns(self, y: torch.Tensor, batch: int, h_out: int, w_out: int) -> torch.Tensor:
+        """``(batch * h_out * w_out, out)`` array outputs to ``(batch, out, h_out, w_out)``, plus
+        the bias."""
+        y = y.reshape(batch, h_out * w_out, self.out_channels).transpose(1, 2)
+        y = y.reshape(batch, self.out_channels, h_out, w_out)
+        return y if self.bias is None else y + self.bias[None, :, None, None]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mode = self.xbar.mode
         if mode == "float":
@@ -171,15 +186,14 @@ class CrossbarConv2d(nn.Conv2d):
         if mode == "quantized":
             return y_ref
         batch, _, h_out, w_out = y_ref.shape
-        cols = F.unfold(xq.detach(), self.kernel_size, padding=self.padding, stride=self.stride)
+        cols = F.unfold(xq, self.kernel_size, padding=self.padding, stride=self.stride)
         cols = cols.transpose(1, 2).reshape(batch * h_out * w_out, -1)  # (B*L, in*kh*kw)
-        q_matrix = wq.detach().reshape(self.out_channels, -1).t().to(torch.int64).cpu().numpy()
-        y_int = self.xbar.hardware_matmul(cols, q_matrix)  # (B*L, out)
-        y = (y_int * (dx * dw)).to(device=x.device, dtype=x.dtype)
-        y = y.reshape(batch, h_out * w_out, self.out_channels).transpose(1, 2)
-        y = y.reshape(batch, self.out_channels, h_out, w_out)
-        if self.bias is not None:
-            y = y + self.bias.detach()[None, :, None, None]
+        q_matrix = wq.reshape(self.out_channels, -1).t()
+        y_int = self.xbar.hardware_matmul(cols.detach(), q_matrix.detach().to(torch.int64).cpu().numpy())
+        y = self._from_columns((y_int * (dx * dw)).to(device=x.device, dtype=x.dtype), batch, h_out, w_out)
+        if self.xbar.hardware_grad == "adc":
+            y_ref = self._from_columns(matmul_surrogate(self.xbar.programmed[1], cols, q_matrix) * (dx * dw),
+                                       batch, h_out, w_out)
         return y_ref + (y - y_ref).detach()
 
 

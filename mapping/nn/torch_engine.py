@@ -14,6 +14,7 @@ import torch
 
 from crossbar.config import CrossbarConfig
 from crossbar.engine import ProgrammedMatrix
+from mapping.nn import functional as xf
 
 
 def input_digits_torch(x: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
@@ -74,3 +75,61 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
             y -= cfg.offset * x[b0:b0 + batch_chunk].to(torch.int64).sum(dim=1).to(torch.float64)[:, None]
         out[b0:b0 + nb] = y
     return out
+
+
+def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Differentiable twin of ``matrix.matmul(x)`` (no read noise): the ADC-aware gradient.
+
+    Value: the bit-serial, bit-sliced product of the programmed levels (``matrix.levels``,
+    programming noise included, read noise left out) with every column sum rounded and clipped by
+    its ADC (``matrix.adc_parameters(0)``), recombined with the cycle and field weights. Without
+    noise it equals ``matrix.matmul(x)`` (tested).
+
+    Gradient: straight through the roundings and the digit/slice decompositions, through the
+    ADC's clipping as the true derivative of the clamp. A weight's gradient goes to the array
+    holding it (positive or negative under ``differential``; split evenly for 0) and is spread
+    evenly over its slices (``d level_s / d w = 2**-(c s) / n_slices``); an input's is spread
+    evenly over its cycles (``d digit_t / d x = 1 / (T w_t)``). So the gradient is the
+    straight-through one of ``x @ w`` with each (slice, cycle) term kept only where that column
+    sum is inside its ADC's range: exactly the straight-through gradient when nothing clips, zero
+    for a weight whose every column sum is clipped.
+
+    Args:
+        matrix: The programmed matrix (its ADCs calibrated, if ``adc_range="calibrated"``).
+        x: Integer-valued inputs ``(batch, n_in)``, float, carrying the gradient.
+        w: The integer weights ``(n_in, n_out)`` the matrix was programmed from, float, carrying
+            the gradient.
+
+    Returns:
+        ``(batch, n_out)`` in ``x``'s dtype.
+    """
+    cfg = matrix.config
+    adc = matrix.adc_parameters(0)
+    dev, dtype = x.device, x.dtype
+    n_signs, n_slices, n_in, n_out = matrix.levels.shape
+    n_fields = n_signs * n_slices
+    levels = torch.tensor(matrix.levels.reshape(n_fields, n_in, n_out), device=dev, dtype=dtype)
+    wd = w.detach()
+    held = torch.stack(((wd > 0) + 0.5 * (wd == 0), (wd < 0) + 0.5 * (wd == 0))) if n_signs == 2 \
+        else torch.ones_like(wd)[None]
+    sign = torch.tensor([1.0, -1.0][:n_signs], device=dev, dtype=dtype)
+    place = torch.tensor([2.0 ** (-cfg.cell_bits * s) for s in range(n_slices)], device=dev, dtype=dtype)
+    dw = (sign[:, None, None, None] * place[None, :, None, None] / n_slices * held[:, None]).to(dtype)
+    levels = levels + (dw * (w - wd)[None, None]).reshape(n_fields, n_in, n_out)
+    cw = torch.as_tensor(np.asarray(cfg.cycle_weights, dtype=np.float64), device=dev, dtype=dtype)
+    digits = input_digits_torch(x.detach(), cfg).to(dtype)  # (T, B, n_in)
+    digits = digits + (x - x.detach())[None] / (len(cw) * cw)[:, None, None]
+    ds = torch.as_tensor(adc.delta_scaled, device=dev, dtype=dtype)[:, None, None, None]
+    mc = torch.as_tensor(adc.max_code, device=dev, dtype=dtype)[:, None, None, None]
+    ideal = torch.as_tensor(adc.ideal, device=dev)[:, None, None, None]
+    factor = torch.as_tensor(adc.factor, device=dev, dtype=dtype)
+    y = torch.zeros((x.shape[0], n_out), device=dev, dtype=dtype)
+    for r0 in range(0, n_in, cfg.rows):
+        r1 = min(r0 + cfg.rows, n_in)
+        p = torch.einsum("tbi,fio->ftbo", digits[:, :, r0:r1], levels[:, r0:r1])
+        q = xf.round_ste(p / ds)
+        code = torch.where(ideal, p, torch.clamp(q, torch.zeros_like(mc), mc))  # clamp: grad 0 outside
+        y = y + torch.einsum("ftbo,f,t->bo", code, factor, cw)
+    if cfg.offset:
+        y = y - cfg.offset * x.sum(dim=1, keepdim=True)
+    return y

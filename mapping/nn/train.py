@@ -6,9 +6,11 @@ noise at the layer config's frequency and temperature) while SGD updates the noi
 master weights; per-layer noise levels come from ``convert(..., overrides=...)``.
 
 Hardware-in-the-loop training (e.g. ADC-aware fine-tuning) is ``fit`` in ``"hardware"`` mode:
-the loss is computed on the exact crossbar forward (lossy ADCs, programming and read noise) and
-the gradient is the straight-through one of the ``"quantized"`` forward, so it does not see ADC
-clipping. Every step whose quantized weights changed reprograms the matrices (fresh programming
+the loss is computed on the exact crossbar forward (lossy ADCs, programming and read noise). The
+gradient is the straight-through one of the ``"quantized"`` forward (``hardware_grad="ste"``,
+blind to ADC clipping) or that of the differentiable crossbar twin
+(``hardware_grad="adc"``, :func:`mapping.nn.torch_engine.matmul_surrogate`: zero through
+clipped column sums). Every step whose quantized weights changed reprograms the matrices (fresh programming
 noise, if any, from the layer's program generator; a ``"calibrated"`` ADC is recalibrated on that
 step's batch).
 """
@@ -27,8 +29,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from crossbar.errors import ConfigError, TrainingDivergedError
-from mapping.nn.convert import reseed, set_mode
-from mapping.nn.modules import MODES
+from mapping.nn.convert import reseed, set_hardware_grad, set_mode
+from mapping.nn.modules import HARDWARE_GRADS, MODES
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
 
@@ -47,6 +49,8 @@ class TrainConfig:
         mode: Forward mode used for training (``"float"``, ``"quantized"``, ``"noisy"`` or
             ``"hardware"``, see the module docstring); also the mode of the per-epoch test
             accuracy.
+        hardware_grad: Gradient of ``"hardware"`` training: ``"ste"`` or ``"adc"`` (module
+            docstring; set on every crossbar layer by ``fit``, ignored in the other modes).
         grad_clip: Clip the gradient's global 2-norm to this value before each step (``None``:
             no clipping). Noise-aware training under heavy noise can diverge without it.
         seed: Seed of shuffling and of per-epoch noise (epoch ``e`` uses ``[seed, e]``).
@@ -60,6 +64,7 @@ class TrainConfig:
     lr_factor: float = 0.5
     mode: str = "float"
     grad_clip: float | None = None
+    hardware_grad: str = "ste"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -70,12 +75,21 @@ class TrainConfig:
                                   f"got {v!r}.")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"TrainConfig.lr must be a finite number > 0; got {self.lr!r}.")
+        st = self.lr_step
+        if st is not None and (isinstance(st, bool) or not isinstance(st, int) or st < 1):
+            raise ConfigError(f"TrainConfig.lr_step must be None (constant rate) or an integer >= 1; got {st!r}.")
+        f = self.lr_factor
+        if isinstance(f, bool) or not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
+            raise ConfigError(f"TrainConfig.lr_factor must be a finite number > 0; got {f!r}.")
         g = self.grad_clip
         if g is not None and not (isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)
                                   and g > 0):
             raise ConfigError(f"TrainConfig.grad_clip must be None or a finite number > 0; got {g!r}.")
         if self.mode not in MODES:
             raise ConfigError(f"TrainConfig.mode must be one of {list(MODES)}; got {self.mode!r}.")
+        if self.hardware_grad not in HARDWARE_GRADS:
+            raise ConfigError(f"TrainConfig.hardware_grad must be one of {list(HARDWARE_GRADS)}; "
+                              f"got {self.hardware_grad!r}.")
 
 
 @dataclass(slots=True)
@@ -128,6 +142,8 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
             ``grad_clip``); epochs finished before are in the checkpoint.
     """
     set_mode(model, config.mode)
+    if config.mode == "hardware":
+        set_hardware_grad(model, config.hardware_grad)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     hist = History()
     start = 0

@@ -242,3 +242,10 @@ def test_grad_clip_bounds_each_step_and_divergence_is_reported(digits):
     for bad in (0.0, -1.0, float("nan"), True):
         with pytest.raises(ConfigError, match="grad_clip"):
             TrainConfig(epochs=1, grad_clip=bad)
+
+
+@pytest.mark.parametrize(("field", "bad"), [("lr_step", 0), ("lr_step", -2), ("lr_step", 2.5), ("lr_step", True),
+                                            ("lr_factor", 0.0), ("lr_factor", float("inf")), ("lr_factor", -0.5)])
+def test_train_config_rejects_a_bad_learning_rate_schedule(field, bad):
+    with pytest.raises(ConfigError, match=f"TrainConfig.{field} must be .*got {bad!r}"):
+        TrainConfig(epochs=1, **{field: bad})
