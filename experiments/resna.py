@@ -7,15 +7,21 @@ into the bit-sliced conductances during training. Here: pretrain LeNet-5 in floa
 crossbar (``"hardware"`` mode, ``--repeats`` independent devices: new programming noise and new
 read noise each), then fine-tune a copy in ``"noisy"`` mode (fresh device noise every forward,
 optionally FC layers trained with ``--fc-noise-scale`` times the noise, as ReSNA does; gradient
-norm clipped at ``--grad-clip``) and evaluate it the same way. ADCs are ideal so that only device
+norm clipped at ``--grad-clip``; every layer's weights clipped at the power of two below
+``--weight-clip-sigma`` standard deviations before and after every step,
+:func:`mapping.nn.train.clip_weights`) and evaluate it the same way. ADCs are ideal so that only device
 noise acts. Reports accuracy mean +- std and the recovered fraction
 ``(aware - unaware) / (noise-free quantized - unaware)``.
 
 The programming term's step follows the cell's level spacing by default (1/3 of a level, so a
 slice's error is amplified by its place value ``2**(c s)``); ``--programming-bits 7`` uses PytorX's
 fixed ``(g_max - g_min) / 2**7`` instead. 5-bit cells are in the default grid because they are the
-only cell width here with a moderate loss: 2-bit (and 3-bit) cells collapse, 4- and 8-bit cells
-lose little. A point whose noise-aware training diverges is recorded as NaN and the grid goes on.
+only cell width here with a moderate loss: 2-bit (and 3-bit) cells collapse without noise-aware
+training, 4- and 8-bit cells lose little. The weight clip is what makes 2-bit cells recoverable:
+the device noise is a fixed fraction of the layer's fixed-point scale, which the clip keeps
+from being set by a few outliers (``--weight-clip-sigma 0`` turns it off). A point whose
+noise-aware training diverges is recorded as NaN and the grid goes on. ``--finetune-mode
+quantized`` is the ablation: the same fine-tuning and clip without device noise.
 
 Run: ``python -m experiments.resna [--out DIR] [--smoke] [--vote]``; writes ``results.h5`` and
 ``accuracy.png/.pdf``.
@@ -67,8 +73,10 @@ def run(args) -> np.ndarray:
         if args.vote:
             add_majority_vote(aware, fc_names[-1])
         try:
-            fit(aware, data, TrainConfig(epochs=args.finetune_epochs, lr=args.lr, momentum=0.9, mode="noisy",
-                                         grad_clip=args.grad_clip, seed=args.seed + k), progress=False)
+            fit(aware, data, TrainConfig(epochs=args.finetune_epochs, lr=args.lr, momentum=0.9,
+                                         mode=args.finetune_mode, grad_clip=args.grad_clip,
+                                         weight_clip_sigma=args.weight_clip_sigma or None, seed=args.seed + k),
+                progress=False)
             a = evaluate(aware, data.x_test, data.y_test, **ev)
         except TrainingDivergedError as err:  # recorded as NaN; the grid goes on
             print(f"f={f / 1e6:.0f} MHz T={t:.0f} K cell={c}b: noise-aware training diverged: {err}")
@@ -120,9 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grad-clip", type=float, default=1.0,
                    help="gradient-norm clip of noise-aware training (heavy noise diverges without it)")
     p.add_argument("--fc-noise-scale", type=float, default=1.0)
+    p.add_argument("--weight-clip-sigma", type=float, default=2.0,
+                   help="noise-aware training clips each layer's weights at the power of two below this many "
+                        "standard deviations after every step (mapping.nn.train.clip_weights); 0: no clipping")
+    p.add_argument("--finetune-mode", choices=["noisy", "quantized"], default="noisy",
+                   help="mode of the fine-tuning: noisy (noise-aware) or quantized (the ablation: the same "
+                        "fine-tuning and weight clip without device noise)")
     p.add_argument("--vote", action="store_true", help="3-copy majority vote on the last layer")
     p.add_argument("--smoke", action="store_true")
     a = p.parse_args(argv)
+    if not (np.isfinite(a.weight_clip_sigma) and a.weight_clip_sigma >= 0):
+        p.error(f"--weight-clip-sigma must be a finite number >= 0 (0: no clipping); got {a.weight_clip_sigma}")
     if a.smoke:
         a.frequencies, a.temperatures, a.cell_bits = [1e9], [400.0], [4]
         a.pretrain_epochs, a.finetune_epochs, a.repeats = 3, 1, 2

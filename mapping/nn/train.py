@@ -29,7 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from crossbar.errors import ConfigError, TrainingDivergedError
-from mapping.nn.convert import reseed, set_hardware_grad, set_mode
+from mapping.nn.convert import crossbar_layers, reseed, set_hardware_grad, set_mode
 from mapping.nn.modules import HARDWARE_GRADS, MODES
 
 Regularizer = Callable[[nn.Module], torch.Tensor]
@@ -49,6 +49,10 @@ class TrainConfig:
         mode: Forward mode used for training (``"float"``, ``"quantized"``, ``"noisy"`` or
             ``"hardware"``, see the module docstring); also the mode of the per-epoch test
             accuracy.
+        weight_clip_sigma: Clip every crossbar layer's float weights (:func:`clip_weights`) with
+            this many standard deviations once before training and after every step (``None``:
+            no clipping). Under device noise whose size scales with the layer's largest weight,
+            this is what lets noise-aware training recover (``experiments/resna.py``).
         hardware_grad: Gradient of ``"hardware"`` training: ``"ste"`` or ``"adc"`` (module
             docstring; set on every crossbar layer by ``fit``, ignored in the other modes).
         grad_clip: Clip the gradient's global 2-norm to this value before each step (``None``:
@@ -64,6 +68,7 @@ class TrainConfig:
     lr_factor: float = 0.5
     mode: str = "float"
     grad_clip: float | None = None
+    weight_clip_sigma: float | None = None
     hardware_grad: str = "ste"
     seed: int = 0
 
@@ -81,6 +86,9 @@ class TrainConfig:
         f = self.lr_factor
         if isinstance(f, bool) or not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
             raise ConfigError(f"TrainConfig.lr_factor must be a finite number > 0; got {f!r}.")
+        c = self.weight_clip_sigma
+        if c is not None and (isinstance(c, bool) or not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0)):
+            raise ConfigError(f"TrainConfig.weight_clip_sigma must be None or a finite number > 0; got {c!r}.")
         g = self.grad_clip
         if g is not None and not (isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)
                                   and g > 0):
@@ -112,6 +120,30 @@ def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int) -
             out = model(torch.as_tensor(x[i:i + batch_size], device=dev))
             correct += int((out.argmax(1).cpu().numpy() == y[i:i + batch_size]).sum())
     return correct / max(1, len(x))
+
+
+def clip_weights(model: nn.Module, sigma: float) -> nn.Module:
+    """Clamp every crossbar layer's float weight to ``[-c, c]``, ``c = 2**floor(log2(sigma * std(w)))``.
+
+    The clip is a power of two so that the dynamic fixed-point scale ``2**ceil(log2 max|w|)`` of
+    a clipped layer is exactly ``c``: no code range is spent on outliers. Device noise is
+    proportional to that scale (a cell level is a fixed fraction of it), so the clip raises the
+    typical weight's signal-to-noise ratio; training under noise with it learns weights that
+    work clipped (the weight clipping of hardware-aware training, e.g. Joshi et al., Nature
+    Communications 2020). Layers whose weights are all equal to 0 are left alone. In place,
+    without gradient; returns ``model``.
+    """
+    layers = list(crossbar_layers(model))
+    if not layers:
+        raise ConfigError("clip_weights: the model has no crossbar layers (convert it first); "
+                          "weight clipping sets the crossbar's fixed-point scale.")
+    with torch.no_grad():
+        for _, layer in layers:
+            std = float(layer.weight.std()) if layer.weight.numel() > 1 else 0.0
+            if std > 0:
+                c = 2.0 ** math.floor(math.log2(sigma * std))
+                layer.weight.clamp_(-c, c)
+    return model
 
 
 def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer | None = None,
@@ -154,6 +186,9 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
         opt.load_state_dict(state["optimizer"])
         hist = History(**json.loads(state["history"]))
         start = int(state["epoch"])
+    clip_w = config.weight_clip_sigma
+    if clip_w is not None and start == 0:
+        clip_weights(model, clip_w)
     dev = _device(model)
     n = len(data.x_train)
     bar = tqdm(range(start, config.epochs), disable=not progress, desc="epochs", leave=False)
@@ -186,6 +221,8 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
                     f"fit: the gradient norm is {norm} at epoch {epoch} (step {i // config.batch_size}); "
                     f"lower TrainConfig.lr (now {config.lr}) or set TrainConfig.grad_clip.")
             opt.step()
+            if clip_w is not None:
+                clip_weights(model, clip_w)
             total += value * len(idx)
         model.eval()
         hist.loss.append(total / n)

@@ -12,7 +12,8 @@ from torch import nn
 from crossbar import CrossbarConfig, NoiseConfig
 from crossbar.errors import ConfigError, TrainingDivergedError
 from mapping.data import load_digits
-from mapping.nn import convert, crossbar_layers
+from mapping.nn import convert, crossbar_layers, set_mode
+from mapping.nn import functional as xf
 from mapping.nn.bitslice import (
     adc_bits_needed,
     apply_masks,
@@ -23,7 +24,7 @@ from mapping.nn.bitslice import (
     slice_zero_ratios,
 )
 from mapping.nn.models import mlp
-from mapping.nn.train import TrainConfig, evaluate, fit
+from mapping.nn.train import TrainConfig, clip_weights, evaluate, fit
 
 
 def test_bitslice_slices_reconstruct_and_clamp():
@@ -249,3 +250,52 @@ def test_grad_clip_bounds_each_step_and_divergence_is_reported(digits):
 def test_train_config_rejects_a_bad_learning_rate_schedule(field, bad):
     with pytest.raises(ConfigError, match=f"TrainConfig.{field} must be .*got {bad!r}"):
         TrainConfig(epochs=1, **{field: bad})
+
+
+def test_clip_weights_at_a_power_of_two_by_hand():
+    xn = convert(nn.Sequential(nn.Linear(4, 2, bias=False), nn.Linear(2, 1, bias=False)), CrossbarConfig())
+    w = torch.tensor([[0.1, -0.2, 0.3, -3.0], [0.05, 0.0, 0.6, 0.2]])
+    with torch.no_grad():
+        xn[0].weight.copy_(w)
+        xn[1].weight.zero_()
+    std = float(w.std())  # 1.0818: 2 * std = 2.16 -> c = 2; 0.5 * std = 0.54 -> c = 0.5
+    clip_weights(xn, 2.0)
+    torch.testing.assert_close(xn[0].weight, w.clamp(-2.0, 2.0), rtol=0, atol=0)
+    assert xf.exponent_of(xn[0].weight) == 1  # the fixed-point scale is the clip itself: 2**1
+    assert torch.all(xn[1].weight == 0)  # all-zero layers are left alone
+    with torch.no_grad():
+        xn[0].weight.copy_(w)
+    clip_weights(xn, 0.5)
+    np.testing.assert_array_equal(xn[0].weight.detach().numpy(), np.clip(w.numpy(), -0.5, 0.5))
+    assert 0.5 * std > 0.5 and 0.5 * std < 1.0
+    with pytest.raises(ConfigError, match="no crossbar layers"):
+        clip_weights(nn.Linear(3, 2), 2.0)
+    for bad in (0.0, -1.0, float("nan"), True):
+        with pytest.raises(ConfigError, match="weight_clip_sigma"):
+            TrainConfig(epochs=1, weight_clip_sigma=bad)
+
+
+def test_fit_clips_before_training_and_after_every_step(digits):
+    """One full-batch SGD step with clipping equals clip -> step -> clip done by hand."""
+    small = type(digits)(x_train=digits.x_train[:128], y_train=digits.y_train[:128],
+                         x_test=digits.x_test[:32], y_test=digits.y_test[:32], n_classes=10,
+                         name="digits-small", source=digits.source)
+    torch.manual_seed(0)
+    xn = convert(mlp((64, 16, 10)), CrossbarConfig())
+    with torch.no_grad():
+        xn[1].weight[0, 0] = 5.0  # an outlier the clip must remove
+    by_hand = copy.deepcopy(xn)
+    fit(xn, small, TrainConfig(epochs=1, lr=0.1, momentum=0.0, batch_size=128, mode="quantized",
+                               weight_clip_sigma=2.5), progress=False)
+    clip_weights(by_hand, 2.5)
+    assert float(by_hand[1].weight.detach().abs().max()) < 5.0
+    set_mode(by_hand, "quantized")
+    by_hand.train()
+    loss = nn.functional.cross_entropy(by_hand(torch.as_tensor(small.x_train)), torch.as_tensor(small.y_train))
+    loss.backward()
+    with torch.no_grad():
+        for p in by_hand.parameters():
+            p -= 0.1 * p.grad
+    clip_weights(by_hand, 2.5)
+    for a, b in zip(xn.parameters(), by_hand.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
