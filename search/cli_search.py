@@ -1,4 +1,4 @@
-"""``xbarsim search CONFIG.toml`` and ``xbarsim plot STORE.h5``.
+"""``xbarsim search CONFIG.toml`` and ``xbarsim plot STORE.h5 [STORE.h5 ...] [--reference ...]``.
 
 Search configuration (TOML; unknown keys are an error)::
 
@@ -95,56 +95,154 @@ def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
     return out
 
 
-def plot_store(path: str | Path) -> list[Path]:
-    """Figures of a search store next to it: pairwise fronts, Pareto designs, hypervolume vs cost.
+def parse_reference(text: str, names: list[str]) -> np.ndarray:
+    """A hypervolume reference point from ``"accuracy=0.9,area_mm2=2,energy_j=1e-6,latency_s=1e-3"``.
 
-    Prints the Pareto-optimal designs (full-fidelity evaluations only). Normalization of the
-    hypervolume: accuracy in [0, 1] (ideal 1), the exact objectives between their minimum and
-    1.05 x their maximum over the run; reference point 1.1.
+    Every objective of the store must be given once, by its stored name (``names``) or, for
+    ``neg_accuracy``, as ``accuracy`` (a fraction in [0, 1], the worst accuracy of interest).
+    Returns the point in the stored (minimized) objective order.
+    """
+    given: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        try:
+            v = float(value) if eq else float("nan")
+        except ValueError:
+            v = float("nan")
+        if not np.isfinite(v):
+            raise ConfigError(f"--reference: {part!r} is not NAME=NUMBER (a finite number); "
+                              f"names: {['accuracy' if n == 'neg_accuracy' else n for n in names]}.")
+        name = "neg_accuracy" if key == "accuracy" and "neg_accuracy" in names else key
+        if name not in names or name in given:
+            raise ConfigError(f"--reference: {key!r} is {'given twice' if name in given else 'not an objective'};"
+                              f" give each of {['accuracy' if n == 'neg_accuracy' else n for n in names]} once.")
+        if key == "accuracy" and not 0.0 <= v <= 1.0:
+            raise ConfigError(f"--reference: accuracy={v} must be a fraction in [0, 1].")
+        given[name] = -v if key == "accuracy" else v
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise ConfigError(f"--reference: missing {['accuracy' if n == 'neg_accuracy' else n for n in missing]}.")
+    return np.array([given[n] for n in names])
+
+
+def _label(meta: dict) -> str:
+    """Legend label of a store's algorithm: its name, and its truncation/box when not the default."""
+    alg = meta.get("algorithm", {})
+    label = str(alg.get("name", "search"))
+    if alg.get("truncation", "per_objective") != "per_objective" and label in ("mesmo", "cfmesmo"):
+        label += f" {alg['truncation']}"
+    return label + (" box" if alg.get("reference_box") else "")
+
+
+def plot_store(path: str | Path) -> list[Path]:
+    """:func:`plot_stores` of one store (figures next to it)."""
+    return plot_stores([path])
+
+
+def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: str | Path | None = None
+                ) -> list[Path]:
+    """Figures of one or several search stores of the same problem: pairwise fronts and Pareto
+    designs of all their full-fidelity evaluations together, hypervolume vs cost per algorithm
+    (median and inter-quartile band over the stores of each algorithm, e.g. seeds), and a JSON file
+    with the normalization and every store's hypervolume trace.
+
+    Normalization of the hypervolume, shared by all stores (minimized objectives, accuracy as
+    ``-accuracy``): ``ideal`` = (-1, the exact objectives' minima over all stores); reference point
+    1.1 in normalized units, i.e. at ``ideal + 1.1 (nadir - ideal)``. ``nadir`` is (0, 1.05 x the
+    exact objectives' maxima) by default, so the figures of different runs differ in scale; with
+    ``reference`` (:func:`parse_reference`) the reference point is the given one
+    (``nadir = ideal + (reference - ideal) / 1.1``), fixed across runs: the region of interest.
+
+    Args:
+        paths: Search stores (``xbarsim search`` / :func:`search.run.run_stored_search`).
+        reference: Reference point text, or None.
+        out: Stem of the output files; default the single store's path without suffix, or
+            ``comparison`` next to the first store.
+
+    Raises:
+        ConfigError: No store, stores of different problems or cost accounting, no successful
+            full-fidelity evaluation, a bad reference point.
     """
     from search.plot import hypervolume_vs_cost, pairwise_fronts, parallel_coordinates, pareto_mask
     from search.run import load_evaluations
     from search.store import ResultStore
     from search.tasks import hypervolume_trace
 
-    path = Path(path)
-    store = ResultStore.read(path)
-    names = store.meta.get("objectives") or ["f0", "c0", "c1", "c2"]
-    evs = load_evaluations(path)
-    rows = store.to_dict_of_arrays(["design"])["design"]
-    designs = {int(e.index): json.loads(d) for e, d in zip(evs, rows, strict=True)}
-    full = [e for e in evs if e.status == "ok" and e.z == 1.0]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ConfigError("plot: give at least one search store.")
+    runs = []
+    for path in paths:
+        store = ResultStore.read(path)
+        meta = store.meta
+        if "problem" not in meta:
+            raise ConfigError(f"plot: {str(path)!r} is not a search store (no problem in its metadata).")
+        if runs and meta["problem"] != runs[0][1]["problem"]:
+            raise ConfigError(f"plot: {str(path)!r} searched another problem than {str(paths[0])!r} (task, space "
+                              f"or objectives differ): their hypervolumes are not comparable.")
+        if runs and bool(meta.get("charge_proposals", False)) != bool(runs[0][1].get("charge_proposals", False)):
+            raise ConfigError(f"plot: {str(path)!r} and {str(paths[0])!r} count cost differently "
+                              f"(charge_proposals): their hypervolume-vs-cost curves are not comparable.")
+        evs = load_evaluations(path)
+        rows = store.to_dict_of_arrays(["design"])["design"]
+        runs.append((path, meta, evs, {int(e.index): json.loads(d) for e, d in zip(evs, rows, strict=True)}))
+    names = runs[0][1].get("objectives") or ["f0", "c0", "c1", "c2"]
+    full = [(e, designs) for _, _, evs, designs in runs for e in evs if e.status == "ok" and e.z == 1.0]
     if not full:
-        raise ConfigError(f"plot: {str(path)!r} has no successful full-fidelity evaluation to plot.")
-    F = np.array([np.concatenate([e.f, e.cheap]) for e in full])
-    stem = path.with_suffix("")
-    out = pairwise_fronts(F, names, stem.with_name(stem.name + "_fronts"),
-                          transforms={0: ("accuracy [%]", -100.0)}, title=f"{len(full)} full-fidelity designs")
+        raise ConfigError(f"plot: {[str(p) for p in paths]} have no successful full-fidelity evaluation to plot.")
+    F = np.array([np.concatenate([e.f, e.cheap]) for e, _ in full])
+    stem = Path(out) if out is not None else (paths[0].with_suffix("") if len(paths) == 1
+                                              else paths[0].parent / "comparison")
+    figs = pairwise_fronts(F, names, stem.with_name(stem.name + "_fronts"),
+                           transforms={0: ("accuracy [%]", -100.0)}, title=f"{len(full)} full-fidelity designs")
     front = pareto_mask(F)
-    pareto = [e for e, keep in zip(full, front, strict=True) if keep]
+    pareto = [(e, d) for (e, d), keep in zip(full, front, strict=True) if keep]
     cols: dict[str, list] = {}
-    for e in pareto:
+    for e, designs in pareto:
         for k, v in designs[e.index].items():
             cols.setdefault(k, []).append(float(v))
         cols.setdefault("accuracy", []).append(-float(e.f[0]))
-    out += parallel_coordinates({k: np.array(v) for k, v in cols.items()},
-                                stem.with_name(stem.name + "_pareto_designs"), color_by="accuracy",
-                                title="Pareto-optimal designs")
+    figs += parallel_coordinates({k: np.array(v) for k, v in cols.items()},
+                                 stem.with_name(stem.name + "_pareto_designs"), color_by="accuracy",
+                                 title="Pareto-optimal designs")
     ideal = np.concatenate([[-1.0], F[:, 1:].min(axis=0)])
-    nadir = np.concatenate([[0.0], F[:, 1:].max(axis=0) * 1.05])
-    charged = bool(store.meta.get("charge_proposals", False))
-    c, hv = hypervolume_trace(evs, ideal=ideal, nadir=nadir, include_proposals=charged)
-    alg = store.meta.get("algorithm", {}).get("name", "search")
-    out += hypervolume_vs_cost({alg: [(c, hv)]}, stem.with_name(stem.name + "_hypervolume"),
-                               xlabel="cumulative evaluation + proposal seconds" if charged
-                               else "cumulative evaluation cost")
-    print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations "
-          f"({len(evs)} in all, cost {c[-1]:.1f}):")
-    for e in sorted(pareto, key=lambda e: e.f[0]):
+    if reference is None:
+        nadir = np.concatenate([[0.0], F[:, 1:].max(axis=0) * 1.05])
+        ref = ideal + 1.1 * (nadir - ideal)
+    else:
+        ref = parse_reference(reference, list(names))
+        bad = [n for n, r, i in zip(names, ref, ideal, strict=True) if not r > i]
+        if bad:
+            raise ConfigError(f"plot: the reference point must be worse than the best value found in every objective;"
+                              f" it is not in {bad} (best found: {dict(zip(names, ideal.tolist(), strict=True))}).")
+        nadir = ideal + (ref - ideal) / 1.1
+    charged = bool(runs[0][1].get("charge_proposals", False))
+    traces: dict[str, list] = {}
+    record = []
+    for path, meta, evs, _ in runs:
+        c, hv = hypervolume_trace(evs, ideal=ideal, nadir=nadir, include_proposals=charged)
+        traces.setdefault(_label(meta), []).append((c, hv))
+        record.append({"store": str(path), "label": _label(meta), "seed": meta.get("seed"),
+                       "cost": c.tolist(), "hypervolume": hv.tolist()})
+    figs += hypervolume_vs_cost(traces, stem.with_name(stem.name + "_hypervolume"),
+                                xlabel="cumulative evaluation + proposal seconds" if charged
+                                else "cumulative evaluation cost")
+    summary = stem.with_name(stem.name + "_hypervolume.json")
+    summary.write_text(json.dumps({"objectives": list(names), "ideal": ideal.tolist(), "nadir": nadir.tolist(),
+                                   "reference_point": ref.tolist(), "reference_given": reference is not None,
+                                   "charge_proposals": charged, "runs": record}, indent=1))
+    figs.append(summary)
+    print(f"hypervolume reference point ({', '.join(names)}): {', '.join(f'{v:.4g}' for v in ref)}")
+    for r in record:
+        print(f"  {r['label']:<22} {r['store']}: hypervolume {r['hypervolume'][-1] if r['hypervolume'] else 0.0:.4f}"
+              f" at cost {r['cost'][-1] if r['cost'] else 0.0:.1f}")
+    print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations:")
+    for e, designs in sorted(pareto, key=lambda p: p[0].f[0]):
         d = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in designs[e.index].items())
         print(f"  accuracy {-100 * e.f[0]:5.1f}%  area {e.cheap[0]:.4g} mm^2  energy {e.cheap[1]:.3g} J  "
               f"latency {e.cheap[2]:.3g} s  | {d}")
-    return out
+    return figs
 
 
 @subcommand
@@ -164,11 +262,15 @@ def _add_search(subparsers) -> None:
 
 @subcommand
 def _add_plot(subparsers) -> None:
-    p = subparsers.add_parser("plot", help="plot a search store (fronts, Pareto designs, hypervolume)")
-    p.add_argument("store", type=Path)
+    p = subparsers.add_parser("plot", help="plot search stores (fronts, Pareto designs, hypervolume vs cost)")
+    p.add_argument("stores", type=Path, nargs="+", help="one or more search stores of the same problem")
+    p.add_argument("--reference", default=None, metavar="NAME=VALUE,...",
+                   help="hypervolume reference point, e.g. accuracy=0.9,area_mm2=5,energy_j=1e-5,latency_s=1e-3 "
+                        "(default: from the stores' own ranges)")
+    p.add_argument("--out", type=Path, default=None, help="output stem (default: next to the first store)")
 
     def run(args) -> int:
-        for path in plot_store(args.store):
+        for path in plot_stores(args.stores, reference=args.reference, out=args.out):
             print(f"wrote {path}")
         return 0
 
