@@ -144,3 +144,18 @@ def test_hardware_grad_setting_is_validated_and_kept():
         set_hardware_grad(xn, "exact")
     with pytest.raises(ConfigError, match="TrainConfig.hardware_grad.*'clip'"):
         TrainConfig(epochs=1, hardware_grad="clip")
+
+
+def test_surrogate_sees_the_programmed_levels_but_not_read_noise(seed):
+    """With programming noise the twin multiplies the programmed (noisy) levels: with ideal ADCs it
+    equals the engine up to the engine's fixed-point rounding of those levels."""
+    from crossbar import NoiseConfig
+
+    cfg, q, x = _case(dict(rows=16, adc_bits=None, noise=NoiseConfig(program_sigma=0.1)), seed)
+    m = program(q, cfg, rng=np.random.default_rng(seed))
+    got = matmul_surrogate(m, torch.tensor(x, dtype=torch.float64), torch.tensor(q, dtype=torch.float64)).numpy()
+    want = m.matmul(x)
+    noiseless = program(q, cfg.replace(noise=NoiseConfig())).matmul(x)
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * scale)
+    assert np.abs(got - noiseless).max() > 1e-3 * scale, "the programming noise must show"

@@ -142,7 +142,8 @@ def digits():
     return load_digits()
 
 
-def test_fit_resume_equals_uninterrupted(tmp_path, digits):
+@pytest.mark.parametrize("clip", [None, 1.5], ids=["no-clip", "weight-clip"])
+def test_fit_resume_equals_uninterrupted(tmp_path, digits, clip):
     small = type(digits)(x_train=digits.x_train[:200], y_train=digits.y_train[:200],
                          x_test=digits.x_test[:100], y_test=digits.y_test[:100], n_classes=10,
                          name="digits-small", source=digits.source)
@@ -151,7 +152,7 @@ def test_fit_resume_equals_uninterrupted(tmp_path, digits):
     def run(epochs_first, ckpt):
         torch.manual_seed(0)
         model = convert(mlp((64, 16, 10)), cfg, seed=1)
-        tc = TrainConfig(epochs=epochs_first, lr=0.05, batch_size=32, mode="noisy", seed=3)
+        tc = TrainConfig(epochs=epochs_first, lr=0.05, batch_size=32, mode="noisy", seed=3, weight_clip_sigma=clip)
         fit(model, small, tc, checkpoint=ckpt, progress=False)
         return model, ckpt
 
@@ -159,8 +160,8 @@ def test_fit_resume_equals_uninterrupted(tmp_path, digits):
     _, ckpt = run(2, tmp_path / "c.pt")
     torch.manual_seed(0)
     resumed = convert(mlp((64, 16, 10)), cfg, seed=1)
-    hist = fit(resumed, small, TrainConfig(epochs=4, lr=0.05, batch_size=32, mode="noisy", seed=3),
-               checkpoint=ckpt, progress=False)
+    hist = fit(resumed, small, TrainConfig(epochs=4, lr=0.05, batch_size=32, mode="noisy", seed=3,
+                                           weight_clip_sigma=clip), checkpoint=ckpt, progress=False)
     assert len(hist.loss) == 4
     for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
