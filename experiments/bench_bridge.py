@@ -5,6 +5,8 @@
 2. One SGD step in ``"noisy"`` mode vs one in ``"float"`` mode (forward + backward + update),
    as a ratio, for LeNet-5 on digits (batch 64) and ResNet-20 on CIFAR-shaped random data
    (batch ``--batch``); medians of ``--repeats`` steps after warm-up.
+3. One ``"hardware"``-mode SGD step of LeNet-5 with 1-bit/3-bit ADCs, with the ADC-aware gradient
+   (``hardware_grad="adc"``) vs the straight-through one, as a ratio.
 
 Denormal floats flush to zero during the run (``torch.set_flush_denormal(True)``): without it,
 ResNet-20 steps on random data slow down up to 30x on x86 CPUs as denormals appear.
@@ -22,7 +24,7 @@ from torch import nn
 from crossbar import CrossbarConfig, NoiseConfig
 from experiments._common import median_time
 from mapping.data import load_digits
-from mapping.nn import convert, set_mode
+from mapping.nn import convert, set_hardware_grad, set_mode
 from mapping.nn.models import lenet5, resnet20
 from mapping.nn.train import evaluate
 
@@ -69,6 +71,11 @@ def _run(a) -> int:
     t_n = step_time(net, "noisy", xb, yb, a.repeats)
     print(f"LeNet-5 digits batch 64: float step {1e3 * t_f:.2f} ms, noisy step {1e3 * t_n:.2f} ms, "
           f"ratio {t_n / t_f:.2f}")
+    lossy = convert(lenet5(1, 8), CrossbarConfig(weight_bits=9, adc_bits=(3, 3, 3, 1), adc_range=(7.0, 7.0, 7.0, 1.0)))
+    t_ste = step_time(set_hardware_grad(lossy, "ste"), "hardware", xb, yb, a.repeats)
+    t_adc = step_time(set_hardware_grad(lossy, "adc"), "hardware", xb, yb, a.repeats)
+    print(f"LeNet-5 digits batch 64, hardware mode with 1-bit/3-bit ADCs: step {1e3 * t_ste:.1f} ms with the "
+          f"straight-through gradient, {1e3 * t_adc:.1f} ms with the ADC-aware one, ratio {t_adc / t_ste:.2f}")
     if not a.smoke:
         rn = convert(resnet20(), cfg.replace(signed_inputs=False))
         x = torch.rand(a.batch, 3, 32, 32)

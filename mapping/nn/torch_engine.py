@@ -14,7 +14,6 @@ import torch
 
 from crossbar.config import CrossbarConfig
 from crossbar.engine import ProgrammedMatrix
-from mapping.nn import functional as xf
 
 
 def input_digits_torch(x: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
@@ -77,6 +76,23 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
     return out
 
 
+class _AdcCode(torch.autograd.Function):
+    """``clamp(round(p / ds), 0, mc)`` with the gradient ``1 / ds`` where the rounded code is in
+    ``[0, mc]`` and 0 where it clips (the clamp's derivative, straight through the rounding)."""
+
+    @staticmethod
+    def forward(ctx, p, ds, mc):  # noqa: D102
+        q = torch.round(p / ds)
+        inside = (q >= 0) & (q <= mc)
+        ctx.save_for_backward(inside, ds)
+        return torch.minimum(torch.clamp(q, min=0.0), mc)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        inside, ds = ctx.saved_tensors
+        return grad * inside / ds, None, None
+
+
 def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Differentiable twin of ``matrix.matmul(x)`` (no read noise): the ADC-aware gradient.
 
@@ -113,23 +129,32 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
     held = torch.stack(((wd > 0) + 0.5 * (wd == 0), (wd < 0) + 0.5 * (wd == 0))) if n_signs == 2 \
         else torch.ones_like(wd)[None]
     sign = torch.tensor([1.0, -1.0][:n_signs], device=dev, dtype=dtype)
-    place = torch.tensor([2.0 ** (-cfg.cell_bits * s) for s in range(n_slices)], device=dev, dtype=dtype)
-    dw = (sign[:, None, None, None] * place[None, :, None, None] / n_slices * held[:, None]).to(dtype)
+    inv_place = torch.tensor([2.0 ** (-cfg.cell_bits * s) for s in range(n_slices)], device=dev, dtype=dtype)
+    dw = (sign[:, None, None, None] * inv_place[None, :, None, None] / n_slices * held[:, None]).to(dtype)
     levels = levels + (dw * (w - wd)[None, None]).reshape(n_fields, n_in, n_out)
     cw = torch.as_tensor(np.asarray(cfg.cycle_weights, dtype=np.float64), device=dev, dtype=dtype)
     digits = input_digits_torch(x.detach(), cfg).to(dtype)  # (T, B, n_in)
     digits = digits + (x - x.detach())[None] / (len(cw) * cw)[:, None, None]
-    ds = torch.as_tensor(adc.delta_scaled, device=dev, dtype=dtype)[:, None, None, None]
-    mc = torch.as_tensor(adc.max_code, device=dev, dtype=dtype)[:, None, None, None]
-    ideal = torch.as_tensor(adc.ideal, device=dev)[:, None, None, None]
+    n_t, batch = digits.shape[0], x.shape[0]
+    shape = (1, 1, n_fields, 1)  # fields on axis 2 of the (T, B, F, n_out) column sums
+    ds = torch.as_tensor(adc.delta_scaled, device=dev, dtype=dtype).reshape(shape)
+    mc = torch.as_tensor(adc.max_code, device=dev, dtype=dtype).reshape(shape)
+    ideal = torch.as_tensor(adc.ideal, device=dev).reshape(shape)
     factor = torch.as_tensor(adc.factor, device=dev, dtype=dtype)
-    y = torch.zeros((x.shape[0], n_out), device=dev, dtype=dtype)
+    place = (cw[:, None] * factor[None, :]).reshape(n_t, 1, n_fields, 1)  # output weight per (cycle, field)
+    y = torch.zeros((batch, n_out), device=dev, dtype=dtype)
     for r0 in range(0, n_in, cfg.rows):
         r1 = min(r0 + cfg.rows, n_in)
-        p = torch.einsum("tbi,fio->ftbo", digits[:, :, r0:r1], levels[:, r0:r1])
-        q = xf.round_ste(p / ds)
-        code = torch.where(ideal, p, torch.clamp(q, torch.zeros_like(mc), mc))  # clamp: grad 0 outside
-        y = y + torch.einsum("ftbo,f,t->bo", code, factor, cw)
+        d = digits[:, :, r0:r1].reshape(n_t * batch, r1 - r0)
+        tile = levels[:, r0:r1].permute(1, 0, 2).reshape(r1 - r0, n_fields * n_out)
+        p = (d @ tile).reshape(n_t, batch, n_fields, n_out)  # one GEMM for all fields
+        if bool(adc.ideal.all()):
+            code = p
+        else:
+            code = _AdcCode.apply(p, ds, mc)
+            if bool(adc.ideal.any()):
+                code = torch.where(ideal, p, code)
+        y = y + (code * place).sum(dim=(0, 2))
     if cfg.offset:
         y = y - cfg.offset * x.sum(dim=1, keepdim=True)
     return y
