@@ -23,6 +23,7 @@ Search configuration (TOML; unknown keys are an error)::
     max_epochs = 4
     n_repeats = 2
     technology = "isaac_ce_32nm"
+    weight_clip_sigma = 2.0               # optional: noise-aware fine-tuning with weight clipping
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, floa
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
         "reference_box": bool}
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
-         "adc_range", "grad_clip")
+         "adc_range", "grad_clip", "weight_clip_sigma")
 
 
 def load_search_config(path: str | Path) -> dict:

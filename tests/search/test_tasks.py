@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from search.benchmarks import BENCHMARKS, hypervolume
 from search.loop import Evaluation, RandomSearch, run_search
@@ -54,10 +55,9 @@ def test_reram_search_problem_end_to_end():
     np.testing.assert_allclose(prob.exact(x), np.array([e.cheap for e in res.evaluations]), rtol=1e-12)
 
 
-def test_reram_task_grad_clip_is_validated_forwarded_and_absent_from_old_json(monkeypatch):
+@pytest.mark.parametrize("name", ["grad_clip", "weight_clip_sigma"])
+def test_reram_task_training_clips_are_validated_forwarded_and_absent_from_old_json(monkeypatch, name):
     import json
-
-    import pytest
 
     import mapping.nn.train as train
     from crossbar import CrossbarConfig
@@ -65,15 +65,15 @@ def test_reram_task_grad_clip_is_validated_forwarded_and_absent_from_old_json(mo
     from search.evaluate import ReramTask, evaluate_accuracy, pretrain
 
     for bad in (0, -1.0, float("nan"), float("inf"), True, "1"):
-        with pytest.raises(ConfigError, match="ReramTask.grad_clip"):
-            ReramTask(grad_clip=bad)
+        with pytest.raises(ConfigError, match=f"ReramTask.{name}"):
+            ReramTask(**{name: bad})
     # None is left out of the JSON, so stores written before the field existed still match
-    assert "grad_clip" not in json.loads(ReramTask().to_json())
-    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1, grad_clip=0.5)
+    assert name not in json.loads(ReramTask().to_json())
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1, **{name: 0.5})
     assert ReramTask.from_json(task.to_json()) == task and ReramTask.from_json(ReramTask().to_json()) == ReramTask()
 
     seen = []
     real_fit = train.fit
     monkeypatch.setattr(train, "fit", lambda m, d, cfg, **kw: seen.append(cfg) or real_fit(m, d, cfg, **kw))
     evaluate_accuracy(task.to_json(), CrossbarConfig().to_json(), 1.0, pretrain(task), seed=0)
-    assert [c.grad_clip for c in seen if c.mode == "noisy"] == [0.5]
+    assert [getattr(c, name) for c in seen if c.mode == "noisy"] == [0.5]
