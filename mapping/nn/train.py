@@ -129,9 +129,10 @@ def clip_weights(model: nn.Module, sigma: float) -> nn.Module:
     a clipped layer is exactly ``c``: no code range is spent on outliers. Device noise is
     proportional to that scale (a cell level is a fixed fraction of it), so the clip raises the
     typical weight's signal-to-noise ratio; training under noise with it learns weights that
-    work clipped (the weight clipping of hardware-aware training, e.g. Joshi et al., Nature
-    Communications 2020). Layers whose weights are all equal to 0 are left alone. In place,
-    without gradient; returns ``model``.
+    work clipped. This is the hardware-aware training clip of IBM aihwkit
+    (``WeightClipType.LAYER_GAUSSIAN``: clamp at ``sigma * std``), rounded down to a power of two
+    for the crossbar's dynamic fixed point. Layers whose weights are all equal to 0 are left
+    alone. In place, without gradient; returns ``model``.
     """
     layers = list(crossbar_layers(model))
     if not layers:
