@@ -103,6 +103,7 @@ def parse_reference(text: str, names: list[str]) -> np.ndarray:
     ``neg_accuracy``, as ``accuracy`` (a fraction in [0, 1], the worst accuracy of interest).
     Returns the point in the stored (minimized) objective order.
     """
+    shown = ["accuracy" if n == "neg_accuracy" else n for n in names]  # the names a user types
     given: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",")):
         key, eq, value = part.partition("=")
@@ -112,18 +113,17 @@ def parse_reference(text: str, names: list[str]) -> np.ndarray:
         except ValueError:
             v = float("nan")
         if not np.isfinite(v):
-            raise ConfigError(f"--reference: {part!r} is not NAME=NUMBER (a finite number); "
-                              f"names: {['accuracy' if n == 'neg_accuracy' else n for n in names]}.")
+            raise ConfigError(f"--reference: {part!r} is not NAME=NUMBER (a finite number); names: {shown}.")
         name = "neg_accuracy" if key == "accuracy" and "neg_accuracy" in names else key
         if name not in names or name in given:
             raise ConfigError(f"--reference: {key!r} is {'given twice' if name in given else 'not an objective'};"
-                              f" give each of {['accuracy' if n == 'neg_accuracy' else n for n in names]} once.")
+                              f" give each of {shown} once.")
         if key == "accuracy" and not 0.0 <= v <= 1.0:
             raise ConfigError(f"--reference: accuracy={v} must be a fraction in [0, 1].")
         given[name] = -v if key == "accuracy" else v
-    missing = [n for n in names if n not in given]
+    missing = [s for n, s in zip(names, shown, strict=True) if n not in given]
     if missing:
-        raise ConfigError(f"--reference: missing {['accuracy' if n == 'neg_accuracy' else n for n in missing]}.")
+        raise ConfigError(f"--reference: missing {missing}.")
     return np.array([given[n] for n in names])
 
 
