@@ -73,3 +73,21 @@ def median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def interleaved_medians(fns: dict, repeats: int, rounds: int = 5) -> dict:
+    """Median wall time [s] of each ``fns[name]()``: ``rounds`` rounds, each timing ``repeats``
+    calls of every function in turn (after one warm-up call each), so slow drifts of a shared
+    machine hit all of them alike and their ratios stay meaningful."""
+    import time
+
+    times: dict = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}

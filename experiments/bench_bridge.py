@@ -4,7 +4,8 @@
    crossbar (Numba engine): seconds per pass.
 2. One SGD step in ``"noisy"`` mode vs one in ``"float"`` mode (forward + backward + update),
    as a ratio, for LeNet-5 on digits (batch 64) and ResNet-20 on CIFAR-shaped random data
-   (batch ``--batch``); medians of ``--repeats`` steps after warm-up.
+   (batch ``--batch``); medians of ``--repeats`` steps each, taken in 5 interleaved rounds so
+   that a shared machine's drifts cancel in the ratio.
 3. One ``"hardware"``-mode SGD step of LeNet-5 with 1-bit/3-bit ADCs, with the ADC-aware gradient
    (``hardware_grad="adc"``) vs the straight-through one, as a ratio.
 
@@ -17,12 +18,13 @@ Run: ``python -m experiments.bench_bridge``.
 from __future__ import annotations
 
 import argparse
+import copy
 
 import torch
 from torch import nn
 
 from crossbar import CrossbarConfig, NoiseConfig
-from experiments._common import median_time
+from experiments._common import interleaved_medians, median_time
 from mapping.data import load_digits
 from mapping.nn import convert, set_hardware_grad, set_mode
 from mapping.nn.models import lenet5, resnet20
@@ -31,7 +33,8 @@ from mapping.nn.train import evaluate
 NOISE = NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True, read_sigma=0.02)
 
 
-def step_time(model: nn.Module, mode: str, x: torch.Tensor, y: torch.Tensor, repeats: int) -> float:
+def sgd_step(model: nn.Module, mode: str, x: torch.Tensor, y: torch.Tensor):
+    """A closure doing one SGD step of ``model`` in ``mode``."""
     set_mode(model, mode)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
@@ -41,7 +44,14 @@ def step_time(model: nn.Module, mode: str, x: torch.Tensor, y: torch.Tensor, rep
         loss.backward()
         opt.step()
 
-    return median_time(step, repeats)
+    return step
+
+
+def step_times(models: dict, x: torch.Tensor, y: torch.Tensor, repeats: int) -> dict:
+    """Median step time [s] per ``models[name] = (model, mode)``, interleaved
+    (:func:`experiments._common.interleaved_medians`)."""
+    return interleaved_medians({name: sgd_step(m, mode, x, y) for name, (m, mode) in models.items()},
+                               max(1, repeats // 5))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,23 +77,21 @@ def _run(a) -> int:
           f"{t_hw:.3f} s")
     xb = torch.as_tensor(data.x_train[:64])
     yb = torch.as_tensor(data.y_train[:64])
-    t_f = step_time(net, "float", xb, yb, a.repeats)
-    t_n = step_time(net, "noisy", xb, yb, a.repeats)
-    print(f"LeNet-5 digits batch 64: float step {1e3 * t_f:.2f} ms, noisy step {1e3 * t_n:.2f} ms, "
-          f"ratio {t_n / t_f:.2f}")
+    t = step_times({"float": (net, "float"), "noisy": (copy.deepcopy(net), "noisy")}, xb, yb, a.repeats)
+    print(f"LeNet-5 digits batch 64: float step {1e3 * t['float']:.2f} ms, noisy step {1e3 * t['noisy']:.2f} ms, "
+          f"ratio {t['noisy'] / t['float']:.2f}")
     lossy = convert(lenet5(1, 8), CrossbarConfig(weight_bits=9, adc_bits=(3, 3, 3, 1), adc_range=(7.0, 7.0, 7.0, 1.0)))
-    t_ste = step_time(set_hardware_grad(lossy, "ste"), "hardware", xb, yb, a.repeats)
-    t_adc = step_time(set_hardware_grad(lossy, "adc"), "hardware", xb, yb, a.repeats)
-    print(f"LeNet-5 digits batch 64, hardware mode with 1-bit/3-bit ADCs: step {1e3 * t_ste:.1f} ms with the "
-          f"straight-through gradient, {1e3 * t_adc:.1f} ms with the ADC-aware one, ratio {t_adc / t_ste:.2f}")
+    t = step_times({"ste": (set_hardware_grad(lossy, "ste"), "hardware"),
+                    "adc": (set_hardware_grad(copy.deepcopy(lossy), "adc"), "hardware")}, xb, yb, a.repeats)
+    print(f"LeNet-5 digits batch 64, hardware mode with 1-bit/3-bit ADCs: step {1e3 * t['ste']:.1f} ms with the "
+          f"straight-through gradient, {1e3 * t['adc']:.1f} ms with the ADC-aware one, ratio {t['adc'] / t['ste']:.2f}")
     if not a.smoke:
         rn = convert(resnet20(), cfg.replace(signed_inputs=False))
         x = torch.rand(a.batch, 3, 32, 32)
         y = torch.randint(0, 10, (a.batch,))
-        t_f = step_time(rn, "float", x, y, a.repeats)
-        t_n = step_time(rn, "noisy", x, y, a.repeats)
-        print(f"ResNet-20 CIFAR-shaped batch {a.batch}: float step {1e3 * t_f:.1f} ms, noisy step "
-              f"{1e3 * t_n:.1f} ms, ratio {t_n / t_f:.2f}")
+        t = step_times({"float": (rn, "float"), "noisy": (copy.deepcopy(rn), "noisy")}, x, y, a.repeats)
+        print(f"ResNet-20 CIFAR-shaped batch {a.batch}: float step {1e3 * t['float']:.1f} ms, noisy step "
+              f"{1e3 * t['noisy']:.1f} ms, ratio {t['noisy'] / t['float']:.2f}")
     return 0
 
 

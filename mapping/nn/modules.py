@@ -58,14 +58,19 @@ class _CrossbarState:
     def reseed(self, seed: np.random.SeedSequence) -> None:
         """Fresh random sources from ``seed``; the next hardware forward reprograms."""
         self.seed = seed
-        program_seq, read_seq, torch_seq = seed.spawn(3)
+        program_seq, read_seq, torch_seq, noise_seq = seed.spawn(4)
         self.program_rng = np.random.default_rng(program_seq)
         self.read_rng = np.random.default_rng(read_seq)
         self.torch_seed = int(torch_seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        self.noise_rngs = xf.noise_streams(noise_seq)
         self.generators: dict[str, torch.Generator] = {}
         self.programmed: tuple[np.ndarray, ProgrammedMatrix] | None = None
 
-    def generator(self, device: torch.device) -> torch.Generator:
+    def noise_source(self, device: torch.device) -> torch.Generator | np.ndarray:
+        """Random source of ``"noisy"`` mode on ``device``: the random streams of the CPU kernel,
+        elsewhere a torch generator on that device (see :func:`mapping.nn.functional.weight_perturbation`)."""
+        if device.type == "cpu":
+            return self.noise_rngs
         key = str(device)
         if key not in self.generators:
             g = torch.Generator(device=device)
@@ -126,7 +131,7 @@ class CrossbarLinear(nn.Linear):
         cfg = self.xbar.config
         xq, dx = xf.quantize_input_ste(x, cfg)
         if mode == "noisy":
-            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.generator(self.weight.device),
+            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.noise_source(self.weight.device),
                                     scale=self.xbar.noise_scale)
             return F.linear(xq * dx, w, self.bias)
         wq, dw = xf.quantize_weight_ste(self.weight, cfg.weight_bits)
@@ -179,7 +184,7 @@ class CrossbarConv2d(nn.Conv2d):
         cfg = self.xbar.config
         xq, dx = xf.quantize_input_ste(x, cfg)
         if mode == "noisy":
-            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.generator(self.weight.device),
+            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.noise_source(self.weight.device),
                                     scale=self.xbar.noise_scale)
             return self._conv(xq * dx, w)
         wq, dw = xf.quantize_weight_ste(self.weight, cfg.weight_bits)

@@ -139,7 +139,8 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
     assert cfmesmo_vs_nsga2.main(["--smoke", "--problems", "reram_digits", "--algorithms", "random",
                                   "--no-qnehvi", "--out", str(tmp_path)]) == 0
     with h5py.File(tmp_path / "results.h5") as f:
-        assert f["reram_digits/nsga2/fraction_to_reach_nsga2_wall"][()][0] == 1.0  # the target's own run
+        # the target's own run reaches its final HV at its last improvement: within its own cost
+        assert 0 < f["reram_digits/nsga2/fraction_to_reach_nsga2_wall"][()][0] <= 1.0
         runs = json.loads(f["reram_digits/random"].attrs["evaluations"])
         assert all(e["propose_seconds"] >= 0 for e in runs[0])
         hv = f["reram_digits/random/hv_at_wall"][()]

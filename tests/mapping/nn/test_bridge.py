@@ -107,7 +107,36 @@ def test_quantize_weight_ste_rule_and_gradient():
     np.testing.assert_array_equal(w.grad.numpy(), np.array([0.0, 1.0, 1.0, 1.0], dtype=np.float32))
 
 
-def test_noisy_weight_statistics_and_straight_through_gradient():
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", [0, 2])
+def test_quantizers_refuse_nan_and_inf(bad, where):
+    x = torch.tensor([0.5, -0.25, 0.125])
+    x[where] = bad
+    with pytest.raises(InputError, match="NaN or inf"):
+        xf.quantize_weight_ste(x, 8)
+    with pytest.raises(InputError, match="NaN or inf"):
+        xf.quantize_input_ste(x, CrossbarConfig(signed_inputs=True))
+    if bad != -float("inf"):
+        with pytest.raises(InputError, match="NaN or inf"):
+            xf.quantize_input_ste(x.abs(), CrossbarConfig())
+
+
+def test_quantize_input_ste_rule_and_gradient():
+    cfg = CrossbarConfig(signed_inputs=True, input_bits=4)  # 3 magnitude bits
+    x = torch.tensor([0.9, -1.0, 0.3, -0.06, 0.0625], requires_grad=True)
+    q, delta = xf.quantize_input_ste(x, cfg)
+    # max|x| = 1 -> s = 0, delta = 2**-3; x / delta = 7.2, -8, 2.4, -0.48, 0.5 (half to even)
+    assert delta == 2.0**-3
+    np.testing.assert_array_equal(q.detach().numpy(), [7.0, -8.0, 2.0, -0.0, 0.0])
+    q.sum().backward()  # gradient 1 / delta inside [x_min, x_max] = [-8, 7]
+    np.testing.assert_array_equal(x.grad.numpy(), np.array([8.0, 8.0, 8.0, 8.0, 8.0], dtype=np.float32))
+    y = torch.tensor([1.0, 0.5, 0.3], requires_grad=True)  # unsigned 8 bits: s = 0, delta = 2**-8
+    q, delta = xf.quantize_input_ste(y, CrossbarConfig())
+    assert delta == 2.0**-8
+    np.testing.assert_array_equal(q.detach().numpy(), [255.0, 128.0, 77.0])  # 256 clamped; 76.8
+    q.sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), np.array([0.0, 256.0, 256.0], dtype=np.float32))
+
     cfg = CrossbarConfig(noise=NoiseConfig(read_sigma=0.2))
     w = torch.full((200, 200), 0.3, requires_grad=True)
     w.data[0, 0] = 0.5  # sets the exponent: delta = 2**-8, q = round(0.3 * 256) = 77 = 1031 (base 4)
@@ -186,6 +215,13 @@ def _recombined(q, cfg, generator):
     return (diff * pv).sum(dim=(0, 1))
 
 
+def _source(backend: str, seed: int):
+    """The random source that selects ``backend`` in ``xf.weight_perturbation``."""
+    if backend == "torch":
+        return torch.Generator().manual_seed(seed)
+    return xf.noise_streams(np.random.SeedSequence(seed))
+
+
 @pytest.mark.parametrize("noise", [
     NoiseConfig(program_sigma=0.2, physical_programming=True, read_sigma=0.1, thermal=True, shot=True, rtn=True,
                 stuck_on_rate=0.01, stuck_off_rate=0.02),
@@ -194,18 +230,80 @@ def _recombined(q, cfg, generator):
     NoiseConfig(physical_programming=True, physical_programming_bits=7, thermal=True, shot=True),
 ], ids=["all", "lognormal", "range", "pytorx-step"])
 @pytest.mark.parametrize("encoding", ["differential", "offset"])
-def test_weight_perturbation_has_the_distribution_of_the_per_cell_oracle(noise, encoding):
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_weight_perturbation_has_the_distribution_of_the_per_cell_oracle(noise, encoding, backend):
     """Per-weight draws (fewer random numbers) vs per-cell perturb + recombine: same law per weight."""
     cfg = CrossbarConfig(cell_bits=3, weight_bits=8, encoding=encoding, frequency=1e9, temperature=400.0,
                          noise=noise)
     values = torch.tensor([0.0, 1.0, -77.0, 127.0], dtype=torch.float64)
     q = values.repeat(25_000)  # 25,000 draws of each of four weights
-    fast = xf.weight_perturbation(q, cfg, torch.Generator().manual_seed(11)).reshape(-1, 4)
+    fast = xf.weight_perturbation(q, cfg, _source(backend, 11)).reshape(-1, 4)
     slow = _recombined(q, cfg, torch.Generator().manual_seed(12)).reshape(-1, 4)
     for j in range(4):
         a, b = fast[:, j].numpy(), slow[:, j].numpy()
         assert stats.ks_2samp(a, b).pvalue > 1e-3, (j, a.mean(), b.mean(), a.std(), b.std())
         np.testing.assert_allclose(a.std(), b.std(), rtol=0.1)  # stuck cells make the tails heavy
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_weight_perturbation_read_noise_follows_the_programmed_level(backend):
+    """Every cell stuck on (level ``top`` whatever it should hold): the read noise must be that of
+    ``top``, from ``crossbar.noise.read_std``, not of the nominal level (which the KS test above
+    cannot see: there thermal noise is tiny next to programming noise)."""
+    cfg = CrossbarConfig(cell_bits=2, weight_bits=8, frequency=1e9, temperature=400.0,
+                         noise=NoiseConfig(stuck_on_rate=1.0, thermal=True, shot=True, read_sigma=0.001))
+    q = torch.tensor([0.0, 5.0, -100.0], dtype=torch.float64).repeat(20_000)
+    levels = xf.slice_levels(q, cfg)  # (2, 4, n)
+    place = torch.tensor([[1.0], [-1.0]])[:, :, None] * torch.tensor([4.0**s for s in range(4)])[None, :, None]
+    shift = ((3.0 - levels) * place).sum(dim=(0, 1))  # every cell moved to level 3
+    read = (xf.weight_perturbation(q, cfg, _source(backend, 4)) - shift).reshape(-1, 3)
+    want = float(read_std(np.array([3.0]), cfg)[0]) * float((place**2).sum()) ** 0.5
+    assert float(read_std(np.array([0.0]), cfg)[0]) < 0.5 * float(read_std(np.array([3.0]), cfg)[0])
+    for j in range(3):
+        np.testing.assert_allclose(float(read[:, j].std()), want, rtol=0.03)
+        assert abs(float(read[:, j].mean())) < 5 * want / np.sqrt(20_000)
+
+
+def test_weight_perturbation_cpu_kernel_is_seeded_and_independent_of_threads():
+    import numba
+
+    cfg = CrossbarConfig(noise=NoiseConfig(physical_programming=True, thermal=True, rtn=True, read_sigma=0.02))
+    n_block = 1040  # every block holds the same weights, so blocks differ only by their streams
+    q = (torch.arange(n_block) % 255 - 127.0).repeat(xf.NOISE_STREAMS)
+    assert q.numel() // xf.NOISE_BLOCK >= xf.NOISE_STREAMS and q.numel() >= xf.PARALLEL_MIN_WEIGHTS
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = xf.weight_perturbation(q, cfg, xf.noise_streams(np.random.SeedSequence(3)))
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        streams = xf.noise_streams(np.random.SeedSequence(3))
+        many = xf.weight_perturbation(q, cfg, streams)
+    finally:
+        numba.set_num_threads(before)
+    serial = xf._perturbation_serial(q.numpy(), cfg.n_signs, cfg.n_slices, cfg.cell_bits, *xf._noise_params(cfg),
+                                     xf.noise_streams(np.random.SeedSequence(3)))
+    torch.testing.assert_close(many, one, rtol=0, atol=0)
+    np.testing.assert_array_equal(serial, one.numpy())
+    assert bool(torch.isfinite(one).all()) and float((one == 0).float().mean()) == 0.0
+    again = xf.weight_perturbation(q, cfg, streams)  # the streams advanced: a fresh draw
+    assert float((again == many).float().mean()) < 1e-3
+    blocks = one.reshape(xf.NOISE_STREAMS, n_block)
+    assert all(float((blocks[i] == blocks[j]).float().mean()) < 1e-3 for i in range(8) for j in range(i))
+
+
+def test_weight_perturbation_rejects_bad_random_sources():
+    cfg = CrossbarConfig(noise=NoiseConfig(read_sigma=0.1))
+    q = torch.zeros(4)
+    with pytest.raises(ConfigError, match="generator must be"):
+        xf.weight_perturbation(q, cfg, np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="generator must be"):
+        xf.weight_perturbation(q, cfg, np.zeros((8, 3), dtype=np.uint64))
+    frozen = xf.noise_streams(np.random.SeedSequence(0))
+    frozen.flags.writeable = False
+    with pytest.raises(ConfigError, match="generator must be"):
+        xf.weight_perturbation(q, cfg, frozen)
+    with pytest.raises(ConfigError, match="CPU tensors only"):
+        xf.weight_perturbation(q.to("meta"), cfg, xf.noise_streams(np.random.SeedSequence(0)))
 
 
 def test_torch_noise_matches_crossbar_noise_std():
