@@ -13,7 +13,7 @@ ADC-aware fine-tuning (``--adc-finetune-epochs E``, default 30; 0 skips it). For
 selected model and each crossbar height ``R`` in ``--adc-rows``, separately (each ``R`` is its own
 chip):
 
-1. copy the model with ``reconfigure(model, cfg(rows=R, adc_bits=ADC_BITS, adc_range=ADC_RANGE))``
+1. copy the model with ``reconfigure(model, cfg(rows=R, adc_bits=ADC_BITS, adc_range=--adc-range))``
    and re-fix the pruning mask of the selection step (:func:`mapping.nn.bitslice.apply_masks`:
    the copy loses the mask's gradient hooks), so pruned weights stay exactly zero;
 2. ``fit`` it for ``E`` epochs (SGD, ``--adc-lr``, ``--momentum``, batch 64, seed ``seed + 2``) in
@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from crossbar import CrossbarConfig
+from crossbar.errors import ConfigError
 from experiments._common import provenance, save_figure, write_h5
 from mapping.data import load_digits, load_mnist
 from mapping.nn import convert, reconfigure
@@ -124,7 +125,7 @@ def run(args) -> dict:
                                  batch_size=64, seed=args.seed),
         regularizer=lambda m: plain_l1(m, alpha=args.alpha_pretrain), progress=not args.smoke)
     cfg = CrossbarConfig(rows=args.rows, weight_bits=9, cell_bits=2, input_bits=8)
-    hw_cfg = cfg.replace(adc_bits=ADC_BITS, adc_range=ADC_RANGE)
+    hw_cfg = cfg.replace(adc_bits=ADC_BITS, adc_range=tuple(args.adc_range))
     out: dict = {"float_accuracy": evaluate(convert(model, cfg), data.x_test, data.y_test, mode="float").mean}
     for method in ("l1", "bitslice"):
         xn, epoch, masks = finetune(model, data, cfg, method, args, args.seed + 1)
@@ -212,8 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--adc-grad", choices=["ste", "adc"], default="adc",
                    help="gradient of ADC-aware fine-tuning: straight-through of the quantized forward (ste) "
                         "or of the differentiable crossbar twin that sees ADC clipping (adc)")
+    p.add_argument("--adc-range", type=float, nargs=4, default=list(ADC_RANGE), metavar="FS",
+                   help="full scale of each slice's ADC in column-sum units, least significant slice first "
+                        "(default 7 7 7 1: one code per unit, so sums above 7 / 1 clip; 14 14 14 2 halves the "
+                        "resolution and doubles the range)")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
+    try:
+        CrossbarConfig(weight_bits=9, cell_bits=2, adc_bits=ADC_BITS, adc_range=tuple(a.adc_range))
+    except ConfigError as e:
+        p.error(f"--adc-range: {e}")
     if a.adc_finetune_epochs < 0:
         p.error(f"--adc-finetune-epochs must be an integer >= 0 (0 skips ADC-aware fine-tuning); "
                 f"got {a.adc_finetune_epochs}")

@@ -151,6 +151,7 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--adc-finetune-epochs", "-1"], "--adc-finetune-epochs must be an integer >= 0 .*got -1"),
     (["--adc-lr", "0"], "--adc-lr must be a finite number > 0; got 0.0"),
+    (["--adc-range", "7", "7", "7", "0"], "--adc-range: .*adc_range.*0.0"),
 ])
 def test_bitslice_sparsity_rejects_bad_adc_finetune_options(argv, message, tmp_path, capsys):
     from experiments import bitslice_sparsity
@@ -160,3 +161,20 @@ def test_bitslice_sparsity_rejects_bad_adc_finetune_options(argv, message, tmp_p
     assert exc.value.code == 2
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "results.h5").exists()
+
+
+def test_bitslice_sparsity_adc_range_reaches_the_hardware(tmp_path):
+    """A full scale of 1000 column-sum units makes every 3-bit code 0 (step 143): the crossbar
+    outputs vanish, the network predicts one class; the default range keeps it accurate."""
+    import h5py
+
+    from experiments import bitslice_sparsity
+
+    accs = {}
+    for name, extra in (("default", []), ("huge", ["--adc-range", "1000", "1000", "1000", "1000"])):
+        assert bitslice_sparsity.main(["--smoke", "--adc-finetune-epochs", "0", *extra,
+                                       "--out", str(tmp_path / name)]) == 0
+        with h5py.File(tmp_path / name / "results.h5") as f:
+            accs[name] = f["bitslice"]["hardware_accuracy_by_rows"][()]
+            assert json.loads(f.attrs["config"])["adc_range"] == ([1000.0] * 4 if extra else [7.0, 7.0, 7.0, 1.0])
+    assert (accs["huge"] < 0.25).all() and (accs["default"] > 0.5).all(), accs
