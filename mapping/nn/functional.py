@@ -1,8 +1,9 @@
 """Straight-through quantization, bit slicing and conductance noise in torch (CPU or CUDA).
 
 These are the torch twins of :mod:`mapping.quantize`, :mod:`crossbar.slicing` and
-:mod:`crossbar.noise`; tests check that they agree. Randomness comes only from an explicit
-``torch.Generator`` on the tensor's device.
+:mod:`crossbar.noise`; tests check that they agree. Randomness comes only from an explicit source:
+a ``torch.Generator`` on the tensor's device, or for the CPU noise kernel the random streams of
+:func:`noise_streams`.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ Modes (set per model with :func:`mapping.nn.set_mode`):
 ``"noisy"``
     As ``"quantized"``, and every forward draws fresh noise from the layer's
     ``CrossbarConfig.noise`` on the bit-sliced cell levels (programming, physical, read, RTN and
-    faults), in torch on the layer's device; the float weight stays the noise-free master copy
-    (ReSNA-style noise-aware training).
+    faults): on CPU one fused Numba pass per layer with the layer's own random streams, on CUDA
+    in torch with a generator on that device (the same law, both tested on CPU against a per-cell
+    oracle); the float weight stays the noise-free master copy (ReSNA-style noise-aware training).
 ``"hardware"``
     The forward pass goes through the exact crossbar semantics: the Numba engine on CPU, the
     torch engine (:mod:`mapping.nn.torch_engine`) on CUDA. The matrix is programmed once per
