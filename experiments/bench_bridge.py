@@ -6,6 +6,9 @@
    as a ratio, for LeNet-5 on digits (batch 64) and ResNet-20 on CIFAR-shaped random data
    (batch ``--batch``); medians of ``--repeats`` steps each, taken in 5 interleaved rounds so
    that a shared machine's drifts cancel in the ratio.
+   Also the noise draw alone (:func:`mapping.nn.functional.weight_perturbation` of all LeNet-5
+   layers) with the CPU kernel's random streams vs a torch generator, and the kernel's random
+   numbers (:mod:`crossbar._rng`) in ns per normal / uniform.
 3. One ``"hardware"``-mode SGD step of LeNet-5 with 1-bit/3-bit ADCs, with the ADC-aware gradient
    (``hardware_grad="adc"``) vs the straight-through one, as a ratio.
 
@@ -20,13 +23,15 @@ from __future__ import annotations
 import argparse
 import copy
 
+import numpy as np
 import torch
 from torch import nn
 
-from crossbar import CrossbarConfig, NoiseConfig
+from crossbar import CrossbarConfig, NoiseConfig, _rng
 from experiments._common import interleaved_medians, median_time
 from mapping.data import load_digits
-from mapping.nn import convert, set_hardware_grad, set_mode
+from mapping.nn import convert, crossbar_layers, set_hardware_grad, set_mode
+from mapping.nn import functional as xf
 from mapping.nn.models import lenet5, resnet20
 from mapping.nn.train import evaluate
 
@@ -80,6 +85,17 @@ def _run(a) -> int:
     t = step_times({"float": (net, "float"), "noisy": (copy.deepcopy(net), "noisy")}, xb, yb, a.repeats)
     print(f"LeNet-5 digits batch 64: float step {1e3 * t['float']:.2f} ms, noisy step {1e3 * t['noisy']:.2f} ms, "
           f"ratio {t['noisy'] / t['float']:.2f}")
+    qs = [xf.quantize_weight_ste(layer.weight.detach(), cfg.weight_bits)[0] for _, layer in crossbar_layers(net)]
+    streams, gen = xf.noise_streams(np.random.SeedSequence(0)), torch.Generator().manual_seed(0)
+    t = interleaved_medians({"kernel": lambda: [xf.weight_perturbation(q, cfg, streams) for q in qs],
+                             "torch": lambda: [xf.weight_perturbation(q, cfg, gen) for q in qs]},
+                            max(1, a.repeats // 5))
+    state, n = _rng.seed_streams(np.random.SeedSequence(0), 1)[0], 1_000_000
+    r = interleaved_medians({"normal": lambda: _rng.draw(state, n, True),
+                             "uniform": lambda: _rng.draw(state, n, False)}, 1)
+    print(f"LeNet-5 noise draw of all {len(qs)} layers: {1e3 * t['kernel']:.2f} ms (CPU kernel) vs "
+          f"{1e3 * t['torch']:.2f} ms (torch); kernel random numbers {1e9 * r['normal'] / n:.2f} ns per normal, "
+          f"{1e9 * r['uniform'] / n:.2f} ns per uniform")
     lossy = convert(lenet5(1, 8), CrossbarConfig(weight_bits=9, adc_bits=(3, 3, 3, 1), adc_range=(7.0, 7.0, 7.0, 1.0)))
     t = step_times({"ste": (set_hardware_grad(lossy, "ste"), "hardware"),
                     "adc": (set_hardware_grad(copy.deepcopy(lossy), "adc"), "hardware")}, xb, yb, a.repeats)

@@ -63,23 +63,28 @@ def exponent_of(x: torch.Tensor) -> int:
     return _exponent(float(x.detach().abs().max()) if x.numel() else 0.0)
 
 
-class _QuantizeSTE(torch.autograd.Function):
-    """``clamp(round(x / delta), lo, hi)`` with the gradient of ``clamp(round_ste(x / delta))``:
-    ``1 / delta`` where the rounded value is inside ``[lo, hi]``, else 0. One node instead of
-    three (the clamp's backward alone cost 35 us per call)."""
-
+class _RoundClampSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, delta, lo, hi):  # noqa: D102
-        r = torch.round(x * (1.0 / delta))  # delta is a power of two: exact
-        q = torch.clamp(r, lo, hi)
-        ctx.save_for_backward(r, q)
+        r = torch.round(x / delta)
+        q = torch.clamp(r, lo, hi) if not isinstance(hi, torch.Tensor) else torch.minimum(r.clamp(min=lo), hi)
+        ctx.save_for_backward(r == q)
         ctx.delta = delta
         return q
 
     @staticmethod
     def backward(ctx, grad):  # noqa: D102
-        r, q = ctx.saved_tensors
-        return torch.where(r == q, grad * (1.0 / ctx.delta), 0.0), None, None, None
+        (inside,) = ctx.saved_tensors
+        return torch.where(inside, grad / ctx.delta, 0.0), None, None, None
+
+
+def round_clamp_ste(x: torch.Tensor, delta, lo: float, hi) -> torch.Tensor:
+    """``clamp(round(x / delta), lo, hi)`` with the gradient of ``clamp(round_ste(x / delta))``:
+    ``1 / delta`` where the rounded value is inside ``[lo, hi]``, else 0 (the clamp's derivative,
+    straight through the rounding). ``delta`` and ``hi`` may be tensors broadcasting against
+    ``x`` (per-field ADC steps and codes). One autograd node instead of three: the clamp's
+    backward alone cost 35 us per call. Used by the quantizers and the ADC-aware twin."""
+    return _RoundClampSTE.apply(x, delta, lo, hi)
 
 
 def quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor, float]:
@@ -93,7 +98,7 @@ def quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor
     """
     delta = 2.0 ** (exponent_of(w) - (weight_bits - 1))
     q_max = 2 ** (weight_bits - 1) - 1
-    return _QuantizeSTE.apply(w, delta, -q_max, q_max), delta
+    return round_clamp_ste(w, delta, -q_max, q_max), delta
 
 
 def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.Tensor, float]:
@@ -112,7 +117,7 @@ def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.T
         )
     bits = config.input_bits - (1 if config.signed_inputs else 0)
     delta = 2.0 ** (_exponent(max(-lo, hi)) - bits)  # aminmax propagates NaN: a NaN or inf raises
-    return _QuantizeSTE.apply(x, delta, config.x_min, config.x_max), delta
+    return round_clamp_ste(x, delta, config.x_min, config.x_max), delta
 
 
 def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:

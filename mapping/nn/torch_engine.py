@@ -14,6 +14,7 @@ import torch
 
 from crossbar.config import CrossbarConfig
 from crossbar.engine import ProgrammedMatrix
+from mapping.nn import functional as xf
 
 
 def input_digits_torch(x: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
@@ -76,23 +77,6 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
     return out
 
 
-class _AdcCode(torch.autograd.Function):
-    """``clamp(round(p / ds), 0, mc)`` with the gradient ``1 / ds`` where the rounded code is in
-    ``[0, mc]`` and 0 where it clips (the clamp's derivative, straight through the rounding)."""
-
-    @staticmethod
-    def forward(ctx, p, ds, mc):  # noqa: D102
-        q = torch.round(p / ds)
-        inside = (q >= 0) & (q <= mc)
-        ctx.save_for_backward(inside, ds)
-        return torch.minimum(torch.clamp(q, min=0.0), mc)
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: D102
-        inside, ds = ctx.saved_tensors
-        return grad * inside / ds, None, None
-
-
 def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Differentiable twin of ``matrix.matmul(x)`` (no read noise): the ADC-aware gradient.
 
@@ -151,7 +135,7 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
         if bool(adc.ideal.all()):
             code = p
         else:
-            code = _AdcCode.apply(p, ds, mc)
+            code = xf.round_clamp_ste(p, ds, 0.0, mc)
             if bool(adc.ideal.any()):
                 code = torch.where(ideal, p, code)
         y = y + (code * place).sum(dim=(0, 2))
