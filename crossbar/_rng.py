@@ -1,8 +1,9 @@
 """Inline random numbers for Numba kernels: xoshiro256** words, uniforms and ziggurat normals.
 
 Why not ``numpy.random.Generator`` inside the kernels: Numba calls its bit generator through a
-function pointer, 4.2-4.5 ns per normal or uniform here, which made the random numbers most of
-the ``"noisy"`` training step's cost. Inlined: 2.1 ns per normal, 0.9 ns per uniform.
+function pointer, 4.2-4.5 ns per normal or uniform here (measured once, by hand), which made the
+random numbers most of the ``"noisy"`` training step's cost. Inlined: 2.2-3.5 ns per normal and
+0.9-1.5 ns per uniform (``python -m experiments.bench_bridge``).
 
 - Words: xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom number generators",
   2021). A stream's state is four ``uint64``, stored as a row of a ``(n_streams, 4)`` array

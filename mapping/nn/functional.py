@@ -218,8 +218,9 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
     Two implementations of that law, chosen by the random source: a ``torch.Generator`` (or
     ``None``, torch's default) runs vectorized torch code on ``q``'s device (CUDA's path); random
     streams from :func:`noise_streams` (CPU tensors only; advanced in place) run one fused Numba
-    pass over the weights with inline random numbers (:mod:`crossbar._rng`), about 3x faster on
-    CPU (LeNet-5: 4.3 vs 1.3 ms for all layers), threaded over blocks for large layers. Both are
+    pass over the weights with inline random numbers (:mod:`crossbar._rng`), about 2x faster on
+    CPU (LeNet-5's layers: median 1.25 vs 2.6 ms, ``experiments.bench_bridge``), threaded over
+    blocks for large layers. Both are
     tested on CPU against the oracle.
     """
     params = _noise_params(config)
