@@ -58,9 +58,35 @@ def _exponent(m: float) -> int:
     return math.ceil(math.log2(max(m, 1e-5)))
 
 
+def _on_cpu_kernel(x: torch.Tensor) -> bool:
+    """Whether the CPU kernels take ``x`` (float32/float64 on the CPU)."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+
+
+@njit_kernel
+def _range_of(x):  # pragma: no cover - compiled
+    """``(min, max)`` of a 1-D array; ``(nan, nan)`` if it holds a NaN or inf."""
+    lo = hi = 0.0
+    for i in range(x.size):
+        v = x[i]
+        if not np.isfinite(v):
+            return np.nan, np.nan
+        if i == 0 or v < lo:
+            lo = v
+        if i == 0 or v > hi:
+            hi = v
+    return lo, hi
+
+
 def exponent_of(x: torch.Tensor) -> int:
-    """Dynamic fixed-point scale exponent ``ceil(log2(max(max|x|, 1e-5)))`` (float64 maths)."""
-    return _exponent(float(x.detach().abs().max()) if x.numel() else 0.0)
+    """Dynamic fixed-point scale exponent ``ceil(log2(max(max|x|, 1e-5)))`` (float64 maths);
+    a NaN or inf raises :class:`InputError`."""
+    if not x.numel():
+        return _exponent(0.0)
+    if _on_cpu_kernel(x):
+        lo, hi = _range_of(x.detach().reshape(-1).numpy())
+        return _exponent(max(-lo, hi))  # NaN when x holds a NaN or inf
+    return _exponent(float(x.detach().abs().max()))
 
 
 class _RoundClampSTE(torch.autograd.Function):
@@ -87,6 +113,11 @@ def round_clamp_ste(x: torch.Tensor, delta, lo: float, hi) -> torch.Tensor:
     return _RoundClampSTE.apply(x, delta, lo, hi)
 
 
+def _weight_step(exponent: int, weight_bits: int) -> tuple[float, int]:
+    """Step and largest integer of the weight rule at scale exponent ``exponent``."""
+    return 2.0 ** (exponent - (weight_bits - 1)), 2 ** (weight_bits - 1) - 1
+
+
 def quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor, float]:
     """Symmetric dynamic fixed point with STE: integer-valued ``q`` and its step.
 
@@ -96,9 +127,21 @@ def quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor
     Returns:
         ``(q, delta)``: ``q`` float tensor of integers, same shape as ``w``; ``delta`` float.
     """
-    delta = 2.0 ** (exponent_of(w) - (weight_bits - 1))
-    q_max = 2 ** (weight_bits - 1) - 1
+    delta, q_max = _weight_step(exponent_of(w), weight_bits)
     return round_clamp_ste(w, delta, -q_max, q_max), delta
+
+
+def _input_step(lo: float, hi: float, config: CrossbarConfig, x: torch.Tensor) -> float:
+    """Step of the input rule from the input's range (raises on NaN/inf and on negative inputs
+    to an unsigned crossbar)."""
+    if not config.signed_inputs and lo < 0:
+        n_neg = int((x.detach() < 0).sum())
+        raise InputError(
+            f"crossbar layer input has {n_neg} negative values but CrossbarConfig.signed_inputs is "
+            f"False; set signed_inputs=True for this layer (convert(..., overrides=...))."
+        )
+    bits = config.input_bits - (1 if config.signed_inputs else 0)
+    return 2.0 ** (_exponent(max(-lo, hi)) - bits)  # a NaN range raises
 
 
 def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.Tensor, float]:
@@ -109,15 +152,62 @@ def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.T
     inputs raise :class:`InputError` (nothing is clipped silently).
     """
     lo, hi = (float(v) for v in torch.aminmax(x.detach())) if x.numel() else (0.0, 0.0)
-    if not config.signed_inputs and lo < 0:
-        n_neg = int((x.detach() < 0).sum())
-        raise InputError(
-            f"crossbar layer input has {n_neg} negative values but CrossbarConfig.signed_inputs is "
-            f"False; set signed_inputs=True for this layer (convert(..., overrides=...))."
-        )
-    bits = config.input_bits - (1 if config.signed_inputs else 0)
-    delta = 2.0 ** (_exponent(max(-lo, hi)) - bits)  # aminmax propagates NaN: a NaN or inf raises
+    delta = _input_step(lo, hi, config, x)  # aminmax propagates NaN: a NaN or inf raises
     return round_clamp_ste(x, delta, config.x_min, config.x_max), delta
+
+
+@njit_kernel
+def _fake_quantize_kernel(x, delta, lo, hi, out, inside):  # pragma: no cover - compiled
+    """``out = clamp(rint(x / delta), lo, hi) * delta`` and whether the clamp left it alone
+    (``delta`` a power of two: every step is exact, as in torch)."""
+    for i in range(x.size):
+        r = np.rint(x[i] / delta)
+        q = min(max(r, lo), hi)
+        inside[i] = r == q
+        out[i] = q * delta
+
+
+class _FakeQuantizeSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, delta, lo, hi):  # noqa: D102
+        if _on_cpu_kernel(x):
+            xn = x.detach().reshape(-1).numpy()
+            out, inside = np.empty_like(xn), np.empty(xn.size, dtype=np.bool_)
+            _fake_quantize_kernel(xn, delta, lo, hi, out, inside)
+            out, inside = torch.from_numpy(out).view(x.shape), torch.from_numpy(inside).view(x.shape)
+        else:
+            r = torch.round(x / delta)
+            out = torch.clamp(r, lo, hi)
+            inside = r == out
+            out.mul_(delta)
+        ctx.save_for_backward(inside)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        (inside,) = ctx.saved_tensors
+        return torch.where(inside, grad, 0.0), None, None, None
+
+
+def fake_quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> torch.Tensor:
+    """``q * delta`` of :func:`quantize_weight_ste` in one autograd node (one Numba pass on CPU):
+    the same value and gradient (1 where the clamp leaves the weight alone, else 0) as
+    ``q * delta`` from that function, bit for bit (tested)."""
+    delta, q_max = _weight_step(exponent_of(w), weight_bits)
+    return _FakeQuantizeSTE.apply(w, delta, float(-q_max), float(q_max))
+
+
+def fake_quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
+    """``q * delta`` of :func:`quantize_input_ste` in one autograd node (one Numba pass on CPU):
+    the same value and gradient as ``q * delta`` from that function, bit for bit (tested)."""
+    if not x.numel():
+        lo = hi = 0.0
+    elif _on_cpu_kernel(x):
+        lo, hi = _range_of(x.detach().reshape(-1).numpy())
+    else:
+        lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+    delta = _input_step(lo, hi, config, x)
+    return _FakeQuantizeSTE.apply(x, delta, float(config.x_min), float(config.x_max))
 
 
 def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
@@ -203,6 +293,29 @@ def noise_streams(seed: np.random.SeedSequence) -> np.ndarray:
     return _rng.seed_streams(seed, NOISE_STREAMS)
 
 
+def _check_streams(streams, device: torch.device) -> None:
+    if not (isinstance(streams, np.ndarray) and streams.dtype == np.uint64 and streams.ndim == 2
+            and streams.shape[0] >= 1 and streams.shape[1] == 4 and streams.flags.writeable):
+        raise ConfigError(f"generator must be a torch.Generator, None or writable noise streams "
+                          f"(uint64 array (n, 4) from noise_streams); got {type(streams).__name__} "
+                          f"{getattr(streams, 'dtype', '')} {getattr(streams, 'shape', '')}.")
+    if device.type != "cpu":
+        raise ConfigError(f"noise streams draw the noise of CPU tensors only; q is on {device}; "
+                          f"pass a torch.Generator on that device.")
+
+
+def _kernel_perturb(w: np.ndarray, delta: float, q_max: float, combine: bool, out_scale: float,
+                    config: CrossbarConfig, streams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run :func:`_perturb_block` over all blocks of the 1-D array ``w`` (threaded for large
+    layers): ``(res, inside)``."""
+    res, inside = np.empty_like(w), np.empty(w.size, dtype=np.bool_)
+    n_blocks = max(1, min(len(streams), w.size // NOISE_BLOCK))
+    kernel = _perturbation_parallel if w.size >= PARALLEL_MIN_WEIGHTS else _perturbation_serial
+    kernel(w, delta, q_max, combine, out_scale, config.n_signs, config.n_slices, config.cell_bits,
+           *_noise_params(config), streams[:n_blocks], res, inside)
+    return res, inside
+
+
 def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
                         generator: torch.Generator | np.ndarray | None) -> torch.Tensor:
     """One fresh device draw of the stored weight's error, in weight integer units (no gradient).
@@ -220,45 +333,39 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
     streams from :func:`noise_streams` (CPU tensors only; advanced in place) run one fused Numba
     pass over the weights with inline random numbers (:mod:`crossbar._rng`), about 2x faster on
     CPU (LeNet-5's layers: median 1.25 vs 2.6 ms, ``experiments.bench_bridge``), threaded over
-    blocks for large layers. Both are
-    tested on CPU against the oracle.
+    blocks for large layers. Both are tested on CPU against the oracle.
     """
-    params = _noise_params(config)
     if generator is None or isinstance(generator, torch.Generator):
-        return _perturbation_torch(q.detach(), config, params, generator)
-    if not (isinstance(generator, np.ndarray) and generator.dtype == np.uint64 and generator.ndim == 2
-            and generator.shape[0] >= 1 and generator.shape[1] == 4 and generator.flags.writeable):
-        raise ConfigError(f"generator must be a torch.Generator, None or writable noise streams "
-                          f"(uint64 array (n, 4) from noise_streams); got {type(generator).__name__} "
-                          f"{getattr(generator, 'dtype', '')} {getattr(generator, 'shape', '')}.")
-    if q.device.type != "cpu":
-        raise ConfigError(f"noise streams draw the noise of CPU tensors only; q is on {q.device}; "
-                          f"pass a torch.Generator on that device.")
+        return _perturbation_torch(q.detach(), config, _noise_params(config), generator)
+    _check_streams(generator, q.device)
     work = q.detach().reshape(-1)
-    if work.dtype not in (torch.float32, torch.float64):  # e.g. half: the kernel takes float32/64
+    if not _on_cpu_kernel(work):  # e.g. half: the kernel takes float32/64
         work = work.to(torch.float32)
-    qn = work.numpy()
-    n_blocks = max(1, min(len(generator), qn.size // NOISE_BLOCK))
-    kernel = _perturbation_parallel if qn.size >= PARALLEL_MIN_WEIGHTS else _perturbation_serial
-    dq = kernel(qn, config.n_signs, config.n_slices, config.cell_bits, *params, generator[:n_blocks])
+    dq, _ = _kernel_perturb(work.numpy(), 1.0, np.inf, False, 1.0, config, generator)
     return torch.from_numpy(dq).to(q.dtype).reshape(q.shape)
 
 
 @njit_kernel
-def _perturb_block(q, n_signs, n_slices, cell_bits, offset, lognormal_sigma, gauss_sigma, stuck_on,
-                   stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a, rtn_b, streams, b,
-                   dq):  # pragma: no cover - compiled
+def _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+                   gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
+                   rtn_b, streams, b, res, inside):  # pragma: no cover - compiled
     """Numba twin of :func:`_perturbation_torch` for block ``b`` of ``len(streams)`` contiguous
-    blocks of weights, drawn from stream ``b`` (advanced in place): per weight, every (sign,
-    slice) cell in turn (lognormal, Gaussian programming, stuck, RTN), then one read normal."""
+    blocks of weights, drawn from stream ``b`` (advanced in place): per weight, the integer
+    ``q = clamp(rint(w / delta), -q_max, q_max)`` (``inside``: the clamp left it alone), every
+    (sign, slice) cell in turn (lognormal, Gaussian programming, stuck, RTN), then one read
+    normal; ``res = err``, or with ``combine`` ``q delta + err out_scale``, each step rounded to
+    ``res``'s dtype as torch's ``q * delta + err.mul_(out_scale)`` rounds it."""
     mask = (1 << cell_bits) - 1
     n_blocks = streams.shape[0]
     pv2_sum = 0.0
     for s in range(n_slices):
         pv2_sum += n_signs * float(1 << (2 * cell_bits * s))
     s0, s1, s2, s3 = streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3]
-    for i in range(b * q.size // n_blocks, (b + 1) * q.size // n_blocks):
-        qi = np.int64(q[i])
+    for i in range(b * w.size // n_blocks, (b + 1) * w.size // n_blocks):
+        r = np.rint(w[i] / delta)
+        qf = min(max(r, -q_max), q_max)
+        inside[i] = r == qf
+        qi = np.int64(qf)
         err = 0.0
         var = 0.0
         for sign in range(n_signs):
@@ -295,32 +402,33 @@ def _perturb_block(q, n_signs, n_slices, cell_bits, offset, lognormal_sigma, gau
         if per_g > 0 or read_const > 0:
             z, s0, s1, s2, s3 = _rng.next_normal(s0, s1, s2, s3)
             err += np.sqrt(var * per_g + read_const * pv2_sum) * z
-        dq[i] = err
+        res[i] = err  # rounded to res's dtype, then every step in it (float32 products and sums
+        if combine:  # of float32 values are exact in float64, rounded once on store)
+            res[i] = res[i] * out_scale
+            res[i] = res[i] + qf * delta
     streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3] = s0, s1, s2, s3
 
 
 @njit_kernel
-def _perturbation_serial(q, n_signs, n_slices, cell_bits, offset, lognormal_sigma, gauss_sigma,
-                         stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a, rtn_b,
-                         streams):  # pragma: no cover - compiled
+def _perturbation_serial(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+                         gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
+                         rtn_b, streams, res, inside):  # pragma: no cover - compiled
     """All blocks of :func:`_perturb_block` in turn."""
-    dq = np.empty_like(q)  # q's dtype; sums in float64
     for b in range(streams.shape[0]):
-        _perturb_block(q, n_signs, n_slices, cell_bits, offset, lognormal_sigma, gauss_sigma, stuck_on,
-                       stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a, rtn_b, streams, b, dq)
-    return dq
+        _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+                       gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
+                       rtn_b, streams, b, res, inside)
 
 
 @njit_kernel(parallel=True)
-def _perturbation_parallel(q, n_signs, n_slices, cell_bits, offset, lognormal_sigma, gauss_sigma,
-                           stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a, rtn_b,
-                           streams):  # pragma: no cover - compiled
+def _perturbation_parallel(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+                           gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
+                           rtn_b, streams, res, inside):  # pragma: no cover - compiled
     """The blocks of :func:`_perturb_block` across threads (the same draws as the serial one)."""
-    dq = np.empty_like(q)  # q's dtype; sums in float64
     for b in numba.prange(streams.shape[0]):
-        _perturb_block(q, n_signs, n_slices, cell_bits, offset, lognormal_sigma, gauss_sigma, stuck_on,
-                       stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a, rtn_b, streams, b, dq)
-    return dq
+        _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+                       gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
+                       rtn_b, streams, b, res, inside)
 
 
 def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParams,
@@ -356,6 +464,23 @@ def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParam
     return dq
 
 
+class _NoisyWeightSTE(torch.autograd.Function):
+    """:func:`noisy_weight_ste` with noise streams on CPU: one Numba pass quantizes, draws and
+    combines; the gradient is the quantizer's (1 inside the clamp, else 0)."""
+
+    @staticmethod
+    def forward(ctx, w, config, streams, scale):  # noqa: D102
+        delta, q_max = _weight_step(exponent_of(w), config.weight_bits)
+        out_scale = float(np.float32(scale * delta)) if w.dtype == torch.float32 else scale * delta
+        res, inside = _kernel_perturb(w.detach().reshape(-1).numpy(), delta, float(q_max), True,
+                                      out_scale, config, streams)
+        inside = torch.from_numpy(inside).view(w.shape)
+        ctx.save_for_backward(inside)
+        return torch.from_numpy(res).view(w.shape)
+
+    backward = _FakeQuantizeSTE.backward
+
+
 def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
                      generator: torch.Generator | np.ndarray | None, *,
                      scale: float = 1.0) -> torch.Tensor:
@@ -364,11 +489,19 @@ def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
     Forward: the weight is quantized (:func:`quantize_weight_ste`) and one fresh device error
     (:func:`weight_perturbation`: slicing into cell levels, every level perturbed, recombined
     ``sum_s 2**(c s) (l+_s - l-_s)``) is added, times ``delta``. Backward: identity with respect
-    to ``w`` (the noise is a detached additive term). ``scale`` multiplies the drawn perturbation
-    (per-layer training noise, as ReSNA injects less into FC layers).
+    to ``w`` where the quantizer does not clamp, else 0 (the noise is a detached additive term).
+    ``scale`` multiplies the drawn perturbation (per-layer training noise, as ReSNA injects less
+    into FC layers).
+
+    With noise streams on a float32/float64 CPU weight, one autograd node and one Numba pass do
+    it all, bit for bit equal to the composition (tested).
     """
-    q, delta = quantize_weight_ste(w, config.weight_bits)
     if not config.noise.is_noisy:
-        return q * delta
+        return fake_quantize_weight_ste(w, config.weight_bits)
+    if not (generator is None or isinstance(generator, torch.Generator)):
+        _check_streams(generator, w.device)
+        if _on_cpu_kernel(w):
+            return _NoisyWeightSTE.apply(w, config, generator, scale)
+    q, delta = quantize_weight_ste(w, config.weight_bits)
     dq = weight_perturbation(q, config, generator)
     return q * delta + dq.mul_(scale * delta)  # one recorded op fewer than (q + scale * dq) * delta

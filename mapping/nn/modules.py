@@ -79,6 +79,13 @@ class _CrossbarState:
             self.generators[key] = g
         return self.generators[key]
 
+    def stored_weight(self, weight: torch.Tensor) -> torch.Tensor:
+        """The weight as ``"quantized"`` (quantized) or ``"noisy"`` mode (quantized, plus one fresh
+        device draw times the layer's noise scale) stores it, with the quantizer's gradient."""
+        if self.mode == "noisy":
+            return xf.noisy_weight_ste(weight, self.config, self.noise_source(weight.device), scale=self.noise_scale)
+        return xf.fake_quantize_weight_ste(weight, self.config.weight_bits)
+
     def matrix(self, q_matrix: np.ndarray) -> ProgrammedMatrix:
         """Programmed matrix for integer weights ``q_matrix`` ``(n_in, n_out)`` (cached)."""
         if self.programmed is not None and np.array_equal(self.programmed[0], q_matrix):
@@ -130,14 +137,10 @@ class CrossbarLinear(nn.Linear):
         if mode == "float":
             return F.linear(x, self.weight, self.bias)
         cfg = self.xbar.config
+        if mode != "hardware":
+            return F.linear(xf.fake_quantize_input_ste(x, cfg), self.xbar.stored_weight(self.weight), self.bias)
         xq, dx = xf.quantize_input_ste(x, cfg)
-        if mode == "noisy":
-            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.noise_source(self.weight.device),
-                                    scale=self.xbar.noise_scale)
-            return F.linear(xq * dx, w, self.bias)
         wq, dw = xf.quantize_weight_ste(self.weight, cfg.weight_bits)
-        if mode == "quantized":
-            return F.linear(xq * dx, wq * dw, self.bias)
         lead = x.shape[:-1]
         x2 = xq.reshape(-1, self.in_features)
         y_int = self.xbar.hardware_matmul(x2, wq.detach().t().to(torch.int64).cpu().numpy())
@@ -183,15 +186,11 @@ class CrossbarConv2d(nn.Conv2d):
         if mode == "float":
             return self._conv(x, self.weight)
         cfg = self.xbar.config
+        if mode != "hardware":
+            return self._conv(xf.fake_quantize_input_ste(x, cfg), self.xbar.stored_weight(self.weight))
         xq, dx = xf.quantize_input_ste(x, cfg)
-        if mode == "noisy":
-            w = xf.noisy_weight_ste(self.weight, cfg, self.xbar.noise_source(self.weight.device),
-                                    scale=self.xbar.noise_scale)
-            return self._conv(xq * dx, w)
         wq, dw = xf.quantize_weight_ste(self.weight, cfg.weight_bits)
         y_ref = self._conv(xq * dx, wq * dw)
-        if mode == "quantized":
-            return y_ref
         batch, _, h_out, w_out = y_ref.shape
         cols = F.unfold(xq, self.kernel_size, padding=self.padding, stride=self.stride)
         cols = cols.transpose(1, 2).reshape(batch * h_out * w_out, -1)  # (B*L, in*kh*kw)

@@ -112,13 +112,18 @@ def test_quantize_weight_ste_rule_and_gradient():
 def test_quantizers_refuse_nan_and_inf(bad, where):
     x = torch.tensor([0.5, -0.25, 0.125])
     x[where] = bad
-    with pytest.raises(InputError, match="NaN or inf"):
-        xf.quantize_weight_ste(x, 8)
-    with pytest.raises(InputError, match="NaN or inf"):
-        xf.quantize_input_ste(x, CrossbarConfig(signed_inputs=True))
-    if bad != -float("inf"):
+    noisy = CrossbarConfig(noise=NoiseConfig(read_sigma=0.1))
+    for quantize_weight in (lambda w: xf.quantize_weight_ste(w, 8), lambda w: xf.fake_quantize_weight_ste(w, 8),
+                            lambda w: xf.noisy_weight_ste(w, noisy, xf.noise_streams(np.random.SeedSequence(0)))):
+        for w in (x, x.double()):
+            with pytest.raises(InputError, match="NaN or inf"):
+                quantize_weight(w)
+    for quantize_input in (xf.quantize_input_ste, xf.fake_quantize_input_ste):
         with pytest.raises(InputError, match="NaN or inf"):
-            xf.quantize_input_ste(x.abs(), CrossbarConfig())
+            quantize_input(x, CrossbarConfig(signed_inputs=True))
+        if bad != -float("inf"):
+            with pytest.raises(InputError, match="NaN or inf"):
+                quantize_input(x.abs(), CrossbarConfig())
 
 
 def test_quantize_input_ste_rule_and_gradient():
@@ -151,6 +156,62 @@ def test_quantize_input_ste_rule_and_gradient():
     want = np.ones((200, 200), dtype=np.float32)
     want[0, 0] = 0.0  # 0.5 / delta = 128 is clamped to 127
     np.testing.assert_array_equal(w.grad.numpy(), want)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("backend", ["kernel", "torch"])
+def test_fake_quantizers_equal_q_times_delta_bit_for_bit(dtype, backend, monkeypatch):
+    if backend == "torch":  # the path of CUDA tensors and other dtypes
+        monkeypatch.setattr(xf, "_on_cpu_kernel", lambda x: False)
+    gen = torch.Generator().manual_seed(0)
+    w = torch.rand(3000, generator=gen, dtype=dtype) * 2.0 - 1.0
+    w[:2] = torch.tensor([1.0, -1.0])  # s = 0, delta = 2**-7: +-128 are clamped to +-127
+    w[2:60] = (torch.arange(58, dtype=dtype) - 29.0 + 0.5) * 2.0**-7  # ties round half to even
+    x = torch.rand(40, 75, generator=gen, dtype=dtype)
+    x[0, :30] = (torch.arange(30, dtype=dtype) + 0.5) * 2.0**-8  # ties; max x < 1: delta = 2**-8
+    grad_w, grad_x = torch.randn(w.shape, generator=gen, dtype=dtype), torch.randn(x.shape, generator=gen, dtype=dtype)
+    signed = CrossbarConfig(signed_inputs=True, input_bits=5)
+    for fake, slow, t, grad in (
+            (lambda t: xf.fake_quantize_weight_ste(t, 8), lambda t: xf.quantize_weight_ste(t, 8), w, grad_w),
+            (lambda t: xf.fake_quantize_input_ste(t, CrossbarConfig()),
+             lambda t: xf.quantize_input_ste(t, CrossbarConfig()), x, grad_x),
+            (lambda t: xf.fake_quantize_input_ste(t, signed), lambda t: xf.quantize_input_ste(t, signed),
+             x - 0.5, grad_x)):
+        a, b = t.detach().clone().requires_grad_(True), t.detach().clone().requires_grad_(True)
+        got = fake(a)
+        q, delta = slow(b)
+        want = q * delta
+        assert got.dtype == dtype and got.shape == t.shape
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        got.backward(grad)
+        want.backward(grad)
+        torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n, scale", [(3000, 1.0), (3000, 0.3), (40_000, 0.5)])
+def test_noisy_weight_cpu_kernel_equals_the_composition_bit_for_bit(dtype, n, scale):
+    """The one-pass kernel (quantize, draw, combine) against quantize + weight_perturbation +
+    ``q * delta + dq * (scale * delta)`` in torch, with the same streams: value, gradient, streams."""
+    cfg = CrossbarConfig(noise=NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True,
+                                           read_sigma=0.02))
+    gen = torch.Generator().manual_seed(n)
+    w = torch.randn(n, generator=gen, dtype=dtype).reshape(-1, 50) * 0.2
+    w[0, :2] = torch.tensor([1.0, -1.0])  # clamped: gradient 0
+    a, b = w.clone().requires_grad_(True), w.clone().requires_grad_(True)
+    fused_streams = xf.noise_streams(np.random.SeedSequence(2))
+    slow_streams = fused_streams.copy()
+    got = xf.noisy_weight_ste(a, cfg, fused_streams, scale=scale)
+    q, delta = xf.quantize_weight_ste(b, cfg.weight_bits)
+    want = q * delta + xf.weight_perturbation(q, cfg, slow_streams).mul_(scale * delta)
+    assert got.dtype == dtype and got.shape == w.shape
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    np.testing.assert_array_equal(fused_streams, slow_streams)
+    grad = torch.randn(w.shape, generator=gen, dtype=dtype)
+    got.backward(grad)
+    want.backward(grad)
+    torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
+    assert float(a.grad[0, 0]) == 0.0 and float(a.grad[0, 1]) == 0.0 and bool((a.grad[1:] == grad[1:]).all())
 
 
 def _perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: torch.Generator | None
@@ -280,8 +341,9 @@ def test_weight_perturbation_cpu_kernel_is_seeded_and_independent_of_threads():
         many = xf.weight_perturbation(q, cfg, streams)
     finally:
         numba.set_num_threads(before)
-    serial = xf._perturbation_serial(q.numpy(), cfg.n_signs, cfg.n_slices, cfg.cell_bits, *xf._noise_params(cfg),
-                                     xf.noise_streams(np.random.SeedSequence(3)))
+    serial, inside = np.empty(q.numel(), dtype=np.float32), np.empty(q.numel(), dtype=np.bool_)
+    xf._perturbation_serial(q.numpy(), 1.0, np.inf, False, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
+                            *xf._noise_params(cfg), xf.noise_streams(np.random.SeedSequence(3)), serial, inside)
     torch.testing.assert_close(many, one, rtol=0, atol=0)
     np.testing.assert_array_equal(serial, one.numpy())
     assert bool(torch.isfinite(one).all()) and float((one == 0).float().mean()) == 0.0
