@@ -55,11 +55,32 @@ class ParetoSample:
         x: Designs in the unit cube, ``(p, d)``.
         g: Sampled expensive objectives in maximization form, ``(p, K)``.
         cheap: Exact objectives (minimized), ``(p, m)``.
+        values: The sample itself at the target fidelity: designs ``(n, d)`` -> ``g`` ``(n, K)``,
+            or None. With one expensive objective the trade-off truncation bounds a candidate by
+            its own sampled value too (:func:`bounding_points`).
     """
 
     x: np.ndarray
     g: np.ndarray
     cheap: np.ndarray
+    values: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+class _SampleValues:
+    """All posterior samples' ``g`` at designs ``x`` (target fidelity), ``(S, n, K)``; the last
+    ``x`` is cached, so the fronts of one acquisition call share one evaluation of the paths."""
+
+    def __init__(self, paths: list[Callable[[np.ndarray], np.ndarray]]) -> None:
+        self.paths = paths
+        self._x: np.ndarray | None = None
+        self._g: np.ndarray | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self._x is None or self._x.shape != x.shape or not np.array_equal(self._x, x):
+            xz = np.hstack([x, np.ones((x.shape[0], 1))])
+            self._g = -np.stack([p(xz) for p in self.paths], axis=2)  # the GPs model F = -g
+            self._x = x.copy()
+        return self._g
 
 
 def _exact(exact_fn: ExactFn | None, x: np.ndarray) -> np.ndarray:
@@ -86,6 +107,7 @@ def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None
     paths = [s.sample_paths(n_samples, seed=int(ps)) for s, ps in zip(surrogates, path_seeds, strict=True)]
     nsga_seeds = np.random.SeedSequence(seed + 1).generate_state(n_samples)
 
+    shared = _SampleValues(paths)
     fronts = []
     for s in range(n_samples):
 
@@ -102,13 +124,13 @@ def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None
         x = np.atleast_2d(res.X)
         f = np.atleast_2d(res.F)
         k = len(surrogates)
-        fronts.append(ParetoSample(x=x, g=-f[:, :k], cheap=f[:, k:]))
+        fronts.append(ParetoSample(x=x, g=-f[:, :k], cheap=f[:, k:], values=lambda xx, _s=s: shared(xx)[_s]))
     return fronts
 
 
 def bounding_points(front: ParetoSample, observed: np.ndarray | None, cheap_x: np.ndarray,
-                    box: np.ndarray | None = None,
-                    observed_cheap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                    box: np.ndarray | None = None, observed_cheap: np.ndarray | None = None,
+                    own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The points whose dominated region truncates each candidate (``truncation="tradeoff"``).
 
     Returns ``(points, applies)`` for :func:`search._info_gain.pareto_gain`: the sampled front's
@@ -119,6 +141,14 @@ def bounding_points(front: ParetoSample, observed: np.ndarray | None, cheap_x: n
     form: the reference point's expensive part negated) adds the ``K`` faces of the reference box,
     the points ``(+inf, .., box_j, .., +inf)``: values worse than the reference point count as
     dominated, so only the front inside the box carries information.
+
+    ``own`` (``(n, K)``): the candidates' own values under this sample. Each candidate is as cheap
+    as itself, so the sample's best value among designs at least as cheap as ``x`` is at least its
+    own, and the truncation may never cut below it: ``own`` row ``i`` bounds candidate ``i`` only,
+    and replaces the whole-front fallback (with one expensive objective this is the exact bound
+    of the designs known to be at least as cheap; a crude sampled front otherwise puts it below
+    the sample's own value, or, with no front point as cheap, at the front's far end). Each row
+    adds a point, so pass it for ``K = 1`` only (the cells of ``pareto_gain`` grow with the points).
     """
     k, m = front.g.shape[1], front.cheap.shape[1]
     obs = observed if observed is not None else np.zeros((0, k))
@@ -129,12 +159,16 @@ def bounding_points(front: ParetoSample, observed: np.ndarray | None, cheap_x: n
         observed_cheap = np.zeros((len(obs), m))
     cheap = np.vstack([front.cheap, observed_cheap])
     cheaper = np.all(cheap[None, :, :] <= cheap_x[:, None, :], axis=2)  # (n, p + n_obs)
-    cheaper[~cheaper.any(axis=1), :len(front.g)] = True  # none as cheap: the whole sampled front bounds x
+    if own is None:
+        cheaper[~cheaper.any(axis=1), :len(front.g)] = True  # none as cheap: the whole sampled front bounds x
+        own = np.zeros((0, k))
+    else:
+        cheaper = np.hstack([cheaper, np.eye(len(cheap_x), dtype=bool)])
     faces = np.zeros((0, k))
     if box is not None:
         faces = np.full((k, k), np.inf)
         np.fill_diagonal(faces, box)
-    points = np.vstack([front.g, obs, faces])
+    points = np.vstack([front.g, obs, own, faces])
     if cheaper.all():
         return points, None
     return points, np.hstack([cheaper, np.ones((len(cheap_x), len(faces)), dtype=bool)])
@@ -232,8 +266,9 @@ class CFMESMO:
             k = mu.shape[1]
             box = None if self.reference is None else -self.reference[:k]
             for front in self.fronts:
+                own = front.values(x) if k == 1 and front.values is not None else None
                 terms.append(_info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x, box,
-                                                                                    self.observed_cheap),
+                                                                                    self.observed_cheap, own),
                                                     log=log))
             if self.reference is not None:
                 outside = np.any(cheap_x >= self.reference[None, k:], axis=1)

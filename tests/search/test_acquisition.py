@@ -153,6 +153,35 @@ def test_bounding_points_by_hand():
         bounding_points(front, obs, cand)
     no_exact = ParetoSample(x=front.x, g=front.g, cheap=np.zeros((3, 0)))  # no exact objectives: observed bound all
     np.testing.assert_array_equal(bounds(*bounding_points(no_exact, obs, np.zeros((2, 0))), n=2), [0.9, 0.9])
+    # a candidate's own sampled value bounds it (and only it), and replaces the whole-front fallback
+    own = np.array([[0.1], [0.8], [0.3], [0.5]])
+    np.testing.assert_array_equal(bounds(*bounding_points(front, obs[:1], cand, observed_cheap=obs_cheap[:1], own=own)),
+                                  [0.7, 0.8, 0.3, 0.9])
+    points, applies = bounding_points(front, None, cand, box=np.array([0.05]), own=own)
+    np.testing.assert_array_equal(bounds(points, applies), [0.2, 0.8, 0.3, 0.9])  # the box face bounds all
+    assert applies.shape == (4, 3 + 4 + 1) and applies[:, -1].all()
+
+
+def test_sampled_fronts_carry_their_sample_and_the_bound_never_cuts_below_it(fitted):
+    sur, exact, fronts = fitted
+    x = np.random.default_rng(4).random((40, 3))
+    paths = sur.sample_paths(4, seed=int(np.random.SeedSequence(3).generate_state(1)[0]))
+    want = -paths(np.hstack([x, np.ones((40, 1))]))  # (S, n): the same draws as sample_pareto_fronts(seed=3)
+    for s, front in enumerate(fronts):
+        np.testing.assert_allclose(front.values(x)[:, 0], want[s], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(front.values(front.x), front.g, rtol=1e-9, atol=1e-9)  # the front is that sample's
+    # one expensive objective: the gain is MES's term at the bound max(own, cheaper front points)
+    mu, sd = sur.predict(np.hstack([x, np.ones((40, 1))]))
+    sigma = _info_gain.floored_sigma(mu, sd)
+    cheap_x = exact(x)
+    want_gain = 0.0
+    for front in fronts:
+        cheaper = np.all(front.cheap[None, :, :] <= cheap_x[:, None, :], axis=2)
+        top = np.where(cheaper, front.g[:, 0][None, :], -np.inf).max(axis=1)
+        top = np.maximum(top, front.values(x)[:, 0])
+        want_gain = want_gain + _info_gain.mes_term((top + mu) / sigma)  # g = -F: (top - (-mu)) / sigma
+    got = CFMESMO([sur], fronts, exact_fn=exact, truncation="tradeoff").information_gain(x, np.ones(40))
+    np.testing.assert_allclose(got, want_gain / len(fronts), rtol=1e-9)
 
 
 def test_same_seed_same_proposals_different_seeds_differ(fitted):
