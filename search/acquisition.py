@@ -20,7 +20,10 @@ on (the sampled ``g`` at ``z = 1``, the exact objectives); then
   exact objective (all of ``P_s`` if none is) and over the observed designs as cheap as ``x``. The entropy reduction
   of the ``K`` independent Gaussians under that truncation (PFES, Suzuki et al. 2020;
   :func:`search._info_gain.pareto_gain`) replaces the sum of per-objective terms. With ``K = 1``
-  it is §8's bound ``f*_s(x) = max`` of those points' ``g``; with ``K >= 2`` the whole front, not
+  it is §8's bound ``f*_s(x) = max`` of those points' ``g``, taken with ``g_s(x)`` itself instead
+  of the all-of-``P_s`` fallback: an exact ``P_s`` holds a point that weakly dominates ``x``, so
+  the exact bound is never below ``g_s(x)`` and never falls back; a finite NSGA-II front breaks
+  both, and the sample's own value repairs them (:func:`bounding_points`). With ``K >= 2`` the whole front, not
   only each objective's extreme, carries information, so cheap designs and compromises keep an
   information value of their own.
 
