@@ -156,50 +156,18 @@ def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.T
     return round_clamp_ste(x, delta, config.x_min, config.x_max), delta
 
 
-@njit_kernel
-def _fake_quantize_kernel(x, delta, lo, hi, out, inside):  # pragma: no cover - compiled
-    """``out = clamp(rint(x / delta), lo, hi) * delta`` and whether the clamp left it alone
-    (``delta`` a power of two: every step is exact, as in torch)."""
-    for i in range(x.size):
-        r = np.rint(x[i] / delta)
-        q = min(max(r, lo), hi)
-        inside[i] = r == q
-        out[i] = q * delta
-
-
-class _FakeQuantizeSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, delta, lo, hi):  # noqa: D102
-        if _on_cpu_kernel(x):
-            xn = x.detach().reshape(-1).numpy()
-            out, inside = np.empty_like(xn), np.empty(xn.size, dtype=np.bool_)
-            _fake_quantize_kernel(xn, delta, lo, hi, out, inside)
-            out, inside = torch.from_numpy(out).view(x.shape), torch.from_numpy(inside).view(x.shape)
-        else:
-            r = torch.round(x / delta)
-            out = torch.clamp(r, lo, hi)
-            inside = r == out
-            out.mul_(delta)
-        ctx.save_for_backward(inside)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):  # noqa: D102
-        (inside,) = ctx.saved_tensors
-        return torch.where(inside, grad, 0.0), None, None, None
-
-
 def fake_quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> torch.Tensor:
-    """``q * delta`` of :func:`quantize_weight_ste` in one autograd node (one Numba pass on CPU):
-    the same value and gradient (1 where the clamp leaves the weight alone, else 0) as
-    ``q * delta`` from that function, bit for bit (tested)."""
+    """``q * delta`` of :func:`quantize_weight_ste` in one autograd node
+    (``torch.fake_quantize_per_tensor_affine``, CPU and CUDA): the same value and gradient (1
+    where the clamp leaves the weight alone, else 0) as ``q * delta`` from that function, bit for
+    bit (tested; ``delta`` is a power of two, so ``x * (1 / delta)`` is ``x / delta``)."""
     delta, q_max = _weight_step(exponent_of(w), weight_bits)
-    return _FakeQuantizeSTE.apply(w, delta, float(-q_max), float(q_max))
+    return torch.fake_quantize_per_tensor_affine(w, delta, 0, -q_max, q_max)
 
 
 def fake_quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
-    """``q * delta`` of :func:`quantize_input_ste` in one autograd node (one Numba pass on CPU):
-    the same value and gradient as ``q * delta`` from that function, bit for bit (tested)."""
+    """``q * delta`` of :func:`quantize_input_ste` in one autograd node, bit for bit (tested;
+    see :func:`fake_quantize_weight_ste`)."""
     if not x.numel():
         lo = hi = 0.0
     elif _on_cpu_kernel(x):
@@ -207,7 +175,7 @@ def fake_quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> torch.Te
     else:
         lo, hi = (float(v) for v in torch.aminmax(x.detach()))
     delta = _input_step(lo, hi, config, x)
-    return _FakeQuantizeSTE.apply(x, delta, float(config.x_min), float(config.x_max))
+    return torch.fake_quantize_per_tensor_affine(x, delta, 0, config.x_min, config.x_max)
 
 
 def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
@@ -304,16 +272,16 @@ def _check_streams(streams, device: torch.device) -> None:
                           f"pass a torch.Generator on that device.")
 
 
-def _kernel_perturb(w: np.ndarray, delta: float, q_max: float, combine: bool, out_scale: float,
-                    config: CrossbarConfig, streams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kernel_perturb(w: np.ndarray, delta: float, q_max: float, out_scale: float, config: CrossbarConfig,
+                    streams: np.ndarray) -> np.ndarray:
     """Run :func:`_perturb_block` over all blocks of the 1-D array ``w`` (threaded for large
-    layers): ``(res, inside)``."""
-    res, inside = np.empty_like(w), np.empty(w.size, dtype=np.bool_)
+    layers)."""
+    res = np.empty_like(w)
     n_blocks = max(1, min(len(streams), w.size // NOISE_BLOCK))
     kernel = _perturbation_parallel if w.size >= PARALLEL_MIN_WEIGHTS else _perturbation_serial
-    kernel(w, delta, q_max, combine, out_scale, config.n_signs, config.n_slices, config.cell_bits,
-           *_noise_params(config), streams[:n_blocks], res, inside)
-    return res, inside
+    kernel(w, delta, q_max, out_scale, config.n_signs, config.n_slices, config.cell_bits,
+           *_noise_params(config), streams[:n_blocks], res)
+    return res
 
 
 def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
@@ -341,20 +309,19 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
     work = q.detach().reshape(-1)
     if not _on_cpu_kernel(work):  # e.g. half: the kernel takes float32/64
         work = work.to(torch.float32)
-    dq, _ = _kernel_perturb(work.numpy(), 1.0, np.inf, False, 1.0, config, generator)
+    dq = _kernel_perturb(work.numpy(), 1.0, np.inf, 1.0, config, generator)
     return torch.from_numpy(dq).to(q.dtype).reshape(q.shape)
 
 
 @njit_kernel
-def _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
                    gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                   rtn_b, streams, b, res, inside):  # pragma: no cover - compiled
+                   rtn_b, streams, b, res):  # pragma: no cover - compiled
     """Numba twin of :func:`_perturbation_torch` for block ``b`` of ``len(streams)`` contiguous
     blocks of weights, drawn from stream ``b`` (advanced in place): per weight, the integer
-    ``q = clamp(rint(w / delta), -q_max, q_max)`` (``inside``: the clamp left it alone), every
-    (sign, slice) cell in turn (lognormal, Gaussian programming, stuck, RTN), then one read
-    normal; ``res = err``, or with ``combine`` ``q delta + err out_scale``, each step rounded to
-    ``res``'s dtype as torch's ``q * delta + err.mul_(out_scale)`` rounds it."""
+    ``q = clamp(rint(w / delta), -q_max, q_max)``, every (sign, slice) cell in turn (lognormal,
+    Gaussian programming, stuck, RTN), then one read normal; ``res = err * out_scale``, rounded
+    to ``res``'s dtype before and after the product as torch's ``err.mul_(out_scale)`` rounds it."""
     mask = (1 << cell_bits) - 1
     n_blocks = streams.shape[0]
     pv2_sum = 0.0
@@ -362,10 +329,7 @@ def _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_
         pv2_sum += n_signs * float(1 << (2 * cell_bits * s))
     s0, s1, s2, s3 = streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3]
     for i in range(b * w.size // n_blocks, (b + 1) * w.size // n_blocks):
-        r = np.rint(w[i] / delta)
-        qf = min(max(r, -q_max), q_max)
-        inside[i] = r == qf
-        qi = np.int64(qf)
+        qi = np.int64(min(max(np.rint(w[i] / delta), -q_max), q_max))
         err = 0.0
         var = 0.0
         for sign in range(n_signs):
@@ -402,33 +366,31 @@ def _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_
         if per_g > 0 or read_const > 0:
             z, s0, s1, s2, s3 = _rng.next_normal(s0, s1, s2, s3)
             err += np.sqrt(var * per_g + read_const * pv2_sum) * z
-        res[i] = err  # rounded to res's dtype, then every step in it (float32 products and sums
-        if combine:  # of float32 values are exact in float64, rounded once on store)
-            res[i] = res[i] * out_scale
-            res[i] = res[i] + qf * delta
+        res[i] = err  # rounded to res's dtype; a product of float32 values is exact in float64,
+        res[i] = res[i] * out_scale  # so rounding it on store is float32 arithmetic
     streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3] = s0, s1, s2, s3
 
 
 @njit_kernel
-def _perturbation_serial(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+def _perturbation_serial(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
                          gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                         rtn_b, streams, res, inside):  # pragma: no cover - compiled
+                         rtn_b, streams, res):  # pragma: no cover - compiled
     """All blocks of :func:`_perturb_block` in turn."""
     for b in range(streams.shape[0]):
-        _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+        _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
                        gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                       rtn_b, streams, b, res, inside)
+                       rtn_b, streams, b, res)
 
 
 @njit_kernel(parallel=True)
-def _perturbation_parallel(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+def _perturbation_parallel(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
                            gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                           rtn_b, streams, res, inside):  # pragma: no cover - compiled
+                           rtn_b, streams, res):  # pragma: no cover - compiled
     """The blocks of :func:`_perturb_block` across threads (the same draws as the serial one)."""
     for b in numba.prange(streams.shape[0]):
-        _perturb_block(w, delta, q_max, combine, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
+        _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
                        gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                       rtn_b, streams, b, res, inside)
+                       rtn_b, streams, b, res)
 
 
 def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParams,
@@ -464,23 +426,6 @@ def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParam
     return dq
 
 
-class _NoisyWeightSTE(torch.autograd.Function):
-    """:func:`noisy_weight_ste` with noise streams on CPU: one Numba pass quantizes, draws and
-    combines; the gradient is the quantizer's (1 inside the clamp, else 0)."""
-
-    @staticmethod
-    def forward(ctx, w, config, streams, scale):  # noqa: D102
-        delta, q_max = _weight_step(exponent_of(w), config.weight_bits)
-        out_scale = float(np.float32(scale * delta)) if w.dtype == torch.float32 else scale * delta
-        res, inside = _kernel_perturb(w.detach().reshape(-1).numpy(), delta, float(q_max), True,
-                                      out_scale, config, streams)
-        inside = torch.from_numpy(inside).view(w.shape)
-        ctx.save_for_backward(inside)
-        return torch.from_numpy(res).view(w.shape)
-
-    backward = _FakeQuantizeSTE.backward
-
-
 def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
                      generator: torch.Generator | np.ndarray | None, *,
                      scale: float = 1.0) -> torch.Tensor:
@@ -493,15 +438,17 @@ def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
     ``scale`` multiplies the drawn perturbation (per-layer training noise, as ReSNA injects less
     into FC layers).
 
-    With noise streams on a float32/float64 CPU weight, one autograd node and one Numba pass do
-    it all, bit for bit equal to the composition (tested).
+    With noise streams on a float32/float64 CPU weight, one Numba pass draws the noise from the
+    weight itself and scales it (the same values as drawing from ``q``, tested).
     """
+    delta, q_max = _weight_step(exponent_of(w), config.weight_bits)
+    wq = torch.fake_quantize_per_tensor_affine(w, delta, 0, -q_max, q_max)
     if not config.noise.is_noisy:
-        return fake_quantize_weight_ste(w, config.weight_bits)
+        return wq
     if not (generator is None or isinstance(generator, torch.Generator)):
         _check_streams(generator, w.device)
         if _on_cpu_kernel(w):
-            return _NoisyWeightSTE.apply(w, config, generator, scale)
-    q, delta = quantize_weight_ste(w, config.weight_bits)
-    dq = weight_perturbation(q, config, generator)
-    return q * delta + dq.mul_(scale * delta)  # one recorded op fewer than (q + scale * dq) * delta
+            out_scale = float(np.float32(scale * delta)) if w.dtype == torch.float32 else scale * delta
+            noise = _kernel_perturb(w.detach().reshape(-1).numpy(), delta, float(q_max), out_scale, config, generator)
+            return wq + torch.from_numpy(noise).view(w.shape)
+    return wq + weight_perturbation(wq.detach() / delta, config, generator).mul_(scale * delta)

@@ -341,9 +341,9 @@ def test_weight_perturbation_cpu_kernel_is_seeded_and_independent_of_threads():
         many = xf.weight_perturbation(q, cfg, streams)
     finally:
         numba.set_num_threads(before)
-    serial, inside = np.empty(q.numel(), dtype=np.float32), np.empty(q.numel(), dtype=np.bool_)
-    xf._perturbation_serial(q.numpy(), 1.0, np.inf, False, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
-                            *xf._noise_params(cfg), xf.noise_streams(np.random.SeedSequence(3)), serial, inside)
+    serial = np.empty(q.numel(), dtype=np.float32)
+    xf._perturbation_serial(q.numpy(), 1.0, np.inf, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
+                            *xf._noise_params(cfg), xf.noise_streams(np.random.SeedSequence(3)), serial)
     torch.testing.assert_close(many, one, rtol=0, atol=0)
     np.testing.assert_array_equal(serial, one.numpy())
     assert bool(torch.isfinite(one).all()) and float((one == 0).float().mean()) == 0.0
