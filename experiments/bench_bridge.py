@@ -9,6 +9,9 @@
    Also the noise draw alone (:func:`mapping.nn.functional.weight_perturbation` of all LeNet-5
    layers) with the CPU kernel's random streams vs a torch generator, and the kernel's random
    numbers (:mod:`crossbar._rng`) in ns per normal / uniform.
+   Also the activation quantizer's forward + backward on a 1M-element activation (ResNet-20's
+   first stage, batch 64): this package's node (one Numba pass on CPU) vs the round / clamp /
+   multiply composition and torch's ``fake_quantize_per_tensor_affine`` (the same values).
 3. One ``"hardware"``-mode SGD step of LeNet-5 with 1-bit/3-bit ADCs, with the ADC-aware gradient
    (``hardware_grad="adc"``) vs the straight-through one, as a ratio.
 
@@ -96,6 +99,23 @@ def _run(a) -> int:
     print(f"LeNet-5 noise draw of all {len(qs)} layers: {1e3 * t['kernel']:.2f} ms (CPU kernel) vs "
           f"{1e3 * t['torch']:.2f} ms (torch); kernel random numbers {1e9 * r['normal'] / n:.2f} ns per normal, "
           f"{1e9 * r['uniform'] / n:.2f} ns per uniform")
+    act = torch.rand(64, 16, 32, 32, requires_grad=True)
+    grad = torch.randn_like(act)
+    ucfg = CrossbarConfig()
+
+    def composition():
+        q, delta = xf.quantize_input_ste(act, ucfg)
+        (q * delta).backward(grad)
+
+    def torch_op():
+        delta = 2.0 ** (xf.exponent_of(act) - ucfg.input_bits)
+        torch.fake_quantize_per_tensor_affine(act, delta, 0, ucfg.x_min, ucfg.x_max).backward(grad)
+
+    t = interleaved_medians({"node": lambda: xf.fake_quantize_input_ste(act, ucfg).backward(grad),
+                             "composition": composition, "torch_op": torch_op}, max(1, a.repeats // 5))
+    print(f"Activation quantizer, forward + backward of 64x16x32x32: {1e3 * t['node']:.2f} ms (one node) vs "
+          f"{1e3 * t['composition']:.2f} ms (round/clamp/multiply) vs {1e3 * t['torch_op']:.2f} ms "
+          f"(torch.fake_quantize_per_tensor_affine)")
     lossy = convert(lenet5(1, 8), CrossbarConfig(weight_bits=9, adc_bits=(3, 3, 3, 1), adc_range=(7.0, 7.0, 7.0, 1.0)))
     t = step_times({"ste": (set_hardware_grad(lossy, "ste"), "hardware"),
                     "adc": (set_hardware_grad(copy.deepcopy(lossy), "adc"), "hardware")}, xb, yb, a.repeats)

@@ -190,8 +190,7 @@ def fake_quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> torch.Tensor:
 def fake_quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
     """``q * delta`` of :func:`quantize_input_ste` in one autograd node (one Numba pass on CPU),
     bit for bit (tested). Not torch's ``fake_quantize_per_tensor_affine``: the same values, but
-    its forward + backward took 5.2 ms on a 1M-element activation here, this 3.1 ms (and the
-    round/clamp/multiply composition 4.2 ms)."""
+    slower on CPU for large activations (``experiments.bench_bridge`` times the three)."""
     delta = _input_step(*_range(x), config, x)
     return _FakeQuantizeSTE.apply(x, delta, float(config.x_min), float(config.x_max))
 
@@ -318,7 +317,7 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
     ``None``, torch's default) runs vectorized torch code on ``q``'s device (CUDA's path); random
     streams from :func:`noise_streams` (CPU tensors only; advanced in place) run one fused Numba
     pass over the weights with inline random numbers (:mod:`crossbar._rng`), about 2x faster on
-    CPU (LeNet-5's layers: median 2.0 vs 4.0 ms, ``experiments.bench_bridge``), threaded over
+    CPU (LeNet-5's layers: median 2.3 vs 4.0 ms, ``experiments.bench_bridge``), threaded over
     blocks for large layers. Both are tested on CPU against the oracle.
     """
     if generator is None or isinstance(generator, torch.Generator):

@@ -107,7 +107,7 @@ def test_bench_cost_and_bridge_smoke(capsys):
     assert res["n_designs"] >= 1 and res["seconds"] > 0 and res["n_layers"] == 22
     assert bench_bridge.main(["--smoke", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
-    assert "hardware-mode evaluation" in out and "ratio" in out
+    assert "hardware-mode evaluation" in out and "ratio" in out and "Activation quantizer" in out
 
 
 def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
