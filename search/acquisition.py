@@ -116,9 +116,7 @@ def sample_pareto_fronts(surrogates: list[GPSurrogate], exact_fn: ExactFn | None
 
         class _Sample(Problem):
             def _evaluate(self, x, out, *args, _s=s, **kwargs):
-                xz = np.hstack([x, np.ones((x.shape[0], 1))])
-                f_sampled = np.stack([p(xz)[_s] for p in paths], axis=1)  # the GPs model F (minimized)
-                out["F"] = np.hstack([f_sampled, _exact(exact_fn, x)])
+                out["F"] = np.hstack([-shared(x)[_s], _exact(exact_fn, x)])  # F = -g, minimized
 
         n_obj = len(surrogates) + _exact(exact_fn, np.full((1, n_var), 0.5)).shape[1]
         prob = _Sample(n_var=n_var, n_obj=n_obj, xl=0.0, xu=1.0)

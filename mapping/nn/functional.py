@@ -154,20 +154,15 @@ def _fake_quantize_kernel(x, delta, lo, hi, out, inside):  # pragma: no cover - 
 
 
 class _FakeQuantizeSTE(torch.autograd.Function):
+    """:func:`_fake_quantize` on a CPU float32/float64 tensor: one Numba pass."""
+
     @staticmethod
     def forward(ctx, x, delta, lo, hi):  # noqa: D102
-        if _on_cpu_kernel(x):
-            xn = x.detach().reshape(-1).numpy()
-            out, inside = np.empty_like(xn), np.empty(xn.size, dtype=np.bool_)
-            _fake_quantize_kernel(xn, delta, lo, hi, out, inside)
-            out, inside = torch.from_numpy(out).view(x.shape), torch.from_numpy(inside).view(x.shape)
-        else:
-            r = torch.round(x / delta)
-            out = torch.clamp(r, lo, hi)
-            inside = r == out
-            out.mul_(delta)
-        ctx.save_for_backward(inside)
-        return out
+        xn = x.detach().reshape(-1).numpy()
+        out, inside = np.empty_like(xn), np.empty(xn.size, dtype=np.bool_)
+        _fake_quantize_kernel(xn, delta, lo, hi, out, inside)
+        ctx.save_for_backward(torch.from_numpy(inside).view(x.shape))
+        return torch.from_numpy(out).view(x.shape)
 
     @staticmethod
     def backward(ctx, grad):  # noqa: D102
@@ -175,9 +170,18 @@ class _FakeQuantizeSTE(torch.autograd.Function):
         return torch.where(inside, grad, 0.0), None, None, None
 
 
+def _fake_quantize(x: torch.Tensor, delta: float, lo: float, hi: float) -> torch.Tensor:
+    """``clamp(round(x / delta), lo, hi) * delta`` with :func:`round_clamp_ste`'s gradient times
+    ``delta`` (1 inside the clamp, else 0): one Numba node on CPU, the two torch nodes elsewhere
+    (the same values: ``delta`` is a power of two)."""
+    if _on_cpu_kernel(x):
+        return _FakeQuantizeSTE.apply(x, delta, lo, hi)
+    return round_clamp_ste(x, delta, lo, hi) * delta
+
+
 def _fake_quantize_weight(w: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor, float, int]:
     delta, q_max = _weight_step(exponent_of(w), weight_bits)
-    return _FakeQuantizeSTE.apply(w, delta, float(-q_max), float(q_max)), delta, q_max
+    return _fake_quantize(w, delta, float(-q_max), float(q_max)), delta, q_max
 
 
 def fake_quantize_weight_ste(w: torch.Tensor, weight_bits: int) -> torch.Tensor:
@@ -192,7 +196,7 @@ def fake_quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> torch.Te
     bit for bit (tested). Not torch's ``fake_quantize_per_tensor_affine``: the same values, but
     slower on CPU for large activations (``experiments.bench_bridge`` times the three)."""
     delta = _input_step(*_range(x), config, x)
-    return _FakeQuantizeSTE.apply(x, delta, float(config.x_min), float(config.x_max))
+    return _fake_quantize(x, delta, float(config.x_min), float(config.x_max))
 
 
 def slice_levels(q: torch.Tensor, config: CrossbarConfig) -> torch.Tensor:
