@@ -293,6 +293,18 @@ def _check_streams(streams, device: torch.device) -> None:
                           f"pass a torch.Generator on that device.")
 
 
+def _kernel_terms(p: _NoiseParams) -> tuple:
+    """:func:`_perturb_block`'s noise arguments: each term's scalars, or ``None`` when the term is
+    off. Numba compiles one specialization per pattern of ``None``s, with the absent terms'
+    code removed (their branches cost about 40 % of a noise-free pass when merely skipped)."""
+    return (p.offset, p.lognormal_sigma if p.lognormal_sigma > 0 else None,
+            p.gauss_sigma if p.gauss_sigma > 0 else None,
+            (p.stuck_on, p.stuck_off) if (p.stuck_on > 0 or p.stuck_off > 0) else None,
+            p.top, p.g_floor,
+            (p.per_g, p.read_const) if (p.per_g > 0 or p.read_const > 0) else None,
+            (p.rtn_p, p.rtn_a, p.rtn_b) if p.rtn_p > 0 else None)
+
+
 def _kernel_perturb(w: np.ndarray, delta: float, q_max: float, out_scale: float, config: CrossbarConfig,
                     streams: np.ndarray) -> np.ndarray:
     """Run :func:`_perturb_block` over all blocks of the 1-D array ``w`` (threaded for large
@@ -301,7 +313,7 @@ def _kernel_perturb(w: np.ndarray, delta: float, q_max: float, out_scale: float,
     n_blocks = max(1, min(len(streams), w.size // NOISE_BLOCK))
     kernel = _perturbation_parallel if w.size >= PARALLEL_MIN_WEIGHTS else _perturbation_serial
     kernel(w, delta, q_max, out_scale, config.n_signs, config.n_slices, config.cell_bits,
-           *_noise_params(config), streams[:n_blocks], res)
+           *_kernel_terms(_noise_params(config)), streams[:n_blocks], res)
     return res
 
 
@@ -336,13 +348,15 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
 
 @njit_kernel
 def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                   gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                   rtn_b, streams, b, res):  # pragma: no cover - compiled
+                   gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res):  # pragma: no cover - compiled
     """Numba twin of :func:`_perturbation_torch` for block ``b`` of ``len(streams)`` contiguous
     blocks of weights, drawn from stream ``b`` (advanced in place): per weight, the integer
     ``q = clamp(rint(w / delta), -q_max, q_max)``, every (sign, slice) cell in turn (lognormal,
     Gaussian programming, stuck, RTN), then one read normal; ``res = err * out_scale``, rounded
-    to ``res``'s dtype before and after the product as torch's ``err.mul_(out_scale)`` rounds it."""
+    to ``res``'s dtype before and after the product as torch's ``err.mul_(out_scale)`` rounds it.
+    The terms (:func:`_kernel_terms`) are ``lognormal_sigma``, ``gauss_sigma``, ``stuck = (on,
+    off)``, ``read = (thermal + shot variance per level, constant variance)`` and ``rtn = (p, a,
+    b)``; ``None`` leaves a term out at compile time."""
     mask = (1 << cell_bits) - 1
     n_blocks = streams.shape[0]
     pv2_sum = 0.0
@@ -363,30 +377,30 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
                 level = float((mag >> (cell_bits * s)) & mask)
                 pv = pv_sign * float(1 << (cell_bits * s))
                 out = level
-                if lognormal_sigma > 0:
+                if lognormal_sigma is not None:
                     z, s0, s1, s2, s3 = _rng.next_normal(s0, s1, s2, s3)
                     out = (g_floor + out) * np.exp(lognormal_sigma * z) - g_floor
-                if gauss_sigma > 0:
+                if gauss_sigma is not None:
                     z, s0, s1, s2, s3 = _rng.next_normal(s0, s1, s2, s3)
                     out += gauss_sigma * z
-                if stuck_on > 0 or stuck_off > 0:
+                if stuck is not None:
                     u, s0, s1, s2, s3 = _rng.next_uniform(s0, s1, s2, s3)
-                    if u < stuck_on:
+                    if u < stuck[0]:
                         out = top
-                    elif u < stuck_on + stuck_off:
+                    elif u < stuck[0] + stuck[1]:
                         out = 0.0
                 cell = out - level
                 gl = max(out + g_floor, 0.0)
-                if rtn_p > 0:
+                if rtn is not None:
                     x = max(gl, g_floor)
                     u, s0, s1, s2, s3 = _rng.next_uniform(s0, s1, s2, s3)
-                    hit = 1.0 if u < rtn_p else 0.0  # a select, not a branch (p ~ 0.5)
-                    cell += hit * (x * (rtn_b * x + rtn_a) / ((1.0 - rtn_b) * x - rtn_a))
+                    hit = 1.0 if u < rtn[0] else 0.0  # a select, not a branch (p ~ 0.5)
+                    cell += hit * (x * (rtn[2] * x + rtn[1]) / ((1.0 - rtn[2]) * x - rtn[1]))
                 err += pv * cell
                 var += pv * pv * gl
-        if per_g > 0 or read_const > 0:
+        if read is not None:
             z, s0, s1, s2, s3 = _rng.next_normal(s0, s1, s2, s3)
-            err += np.sqrt(var * per_g + read_const * pv2_sum) * z
+            err += np.sqrt(var * read[0] + read[1] * pv2_sum) * z
         res[i] = err  # rounded to res's dtype; a product of float32 values is exact in float64,
         res[i] = res[i] * out_scale  # so rounding it on store is float32 arithmetic
     streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3] = s0, s1, s2, s3
@@ -394,24 +408,20 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
 
 @njit_kernel
 def _perturbation_serial(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                         gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                         rtn_b, streams, res):  # pragma: no cover - compiled
+                         gauss_sigma, stuck, top, g_floor, read, rtn, streams, res):  # pragma: no cover - compiled
     """All blocks of :func:`_perturb_block` in turn."""
     for b in range(streams.shape[0]):
         _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                       gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                       rtn_b, streams, b, res)
+                       gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res)
 
 
 @njit_kernel(parallel=True)
 def _perturbation_parallel(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                           gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                           rtn_b, streams, res):  # pragma: no cover - compiled
+                           gauss_sigma, stuck, top, g_floor, read, rtn, streams, res):  # pragma: no cover - compiled
     """The blocks of :func:`_perturb_block` across threads (the same draws as the serial one)."""
     for b in numba.prange(streams.shape[0]):
         _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                       gauss_sigma, stuck_on, stuck_off, top, g_floor, per_g, read_const, rtn_p, rtn_a,
-                       rtn_b, streams, b, res)
+                       gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res)
 
 
 def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParams,

@@ -289,7 +289,8 @@ def _source(backend: str, seed: int):
     NoiseConfig(program_sigma=0.3, program_model="lognormal", thermal=True, rtn=True, rtn_probability=0.3),
     NoiseConfig(program_sigma=0.01, program_model="range", read_sigma=0.02, read_model="range"),
     NoiseConfig(physical_programming=True, physical_programming_bits=7, thermal=True, shot=True),
-], ids=["all", "lognormal", "range", "pytorx-step"])
+    NoiseConfig(program_sigma=0.2, program_model="lognormal", stuck_off_rate=0.05),
+], ids=["all", "lognormal", "range", "pytorx-step", "no-read"])
 @pytest.mark.parametrize("encoding", ["differential", "offset"])
 @pytest.mark.parametrize("backend", ["numba", "torch"])
 def test_weight_perturbation_has_the_distribution_of_the_per_cell_oracle(noise, encoding, backend):
@@ -343,7 +344,8 @@ def test_weight_perturbation_cpu_kernel_is_seeded_and_independent_of_threads():
         numba.set_num_threads(before)
     serial = np.empty(q.numel(), dtype=np.float32)
     xf._perturbation_serial(q.numpy(), 1.0, np.inf, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
-                            *xf._noise_params(cfg), xf.noise_streams(np.random.SeedSequence(3)), serial)
+                            *xf._kernel_terms(xf._noise_params(cfg)), xf.noise_streams(np.random.SeedSequence(3)),
+                            serial)
     torch.testing.assert_close(many, one, rtol=0, atol=0)
     np.testing.assert_array_equal(serial, one.numpy())
     assert bool(torch.isfinite(one).all()) and float((one == 0).float().mean()) == 0.0
