@@ -153,21 +153,22 @@ def _fake_quantize_kernel(x, delta, lo, hi, out, inside):  # pragma: no cover - 
         out[i] = q * delta
 
 
-class _FakeQuantizeSTE(torch.autograd.Function):
-    """:func:`_fake_quantize` on a CPU float32/float64 tensor: one Numba pass."""
+class _MaskedSTE(torch.autograd.Function):
+    """A CPU float32/float64 tensor's image under one Numba pass ``fill(x, out, inside)`` (flat
+    arrays), with the gradient 1 where ``inside`` and 0 elsewhere."""
 
     @staticmethod
-    def forward(ctx, x, delta, lo, hi):  # noqa: D102
+    def forward(ctx, x, fill):  # noqa: D102
         xn = x.detach().reshape(-1).numpy()
         out, inside = np.empty_like(xn), np.empty(xn.size, dtype=np.bool_)
-        _fake_quantize_kernel(xn, delta, lo, hi, out, inside)
+        fill(xn, out, inside)
         ctx.save_for_backward(torch.from_numpy(inside).view(x.shape))
         return torch.from_numpy(out).view(x.shape)
 
     @staticmethod
     def backward(ctx, grad):  # noqa: D102
         (inside,) = ctx.saved_tensors
-        return torch.where(inside, grad, 0.0), None, None, None
+        return torch.where(inside, grad, 0.0), None
 
 
 def _fake_quantize(x: torch.Tensor, delta: float, lo: float, hi: float) -> torch.Tensor:
@@ -175,7 +176,7 @@ def _fake_quantize(x: torch.Tensor, delta: float, lo: float, hi: float) -> torch
     ``delta`` (1 inside the clamp, else 0): one Numba node on CPU, the two torch nodes elsewhere
     (the same values: ``delta`` is a power of two)."""
     if _on_cpu_kernel(x):
-        return _FakeQuantizeSTE.apply(x, delta, lo, hi)
+        return _MaskedSTE.apply(x, lambda xn, out, inside: _fake_quantize_kernel(xn, delta, lo, hi, out, inside))
     return round_clamp_ste(x, delta, lo, hi) * delta
 
 
@@ -306,14 +307,16 @@ def _kernel_terms(p: _NoiseParams) -> tuple:
 
 
 def _kernel_perturb(w: np.ndarray, delta: float, q_max: float, out_scale: float, config: CrossbarConfig,
-                    streams: np.ndarray) -> np.ndarray:
+                    streams: np.ndarray, res: np.ndarray | None = None,
+                    inside: np.ndarray | None = None) -> np.ndarray:
     """Run :func:`_perturb_block` over all blocks of the 1-D array ``w`` (threaded for large
-    layers)."""
-    res = np.empty_like(w)
+    layers) into ``res`` (new if ``None``); with ``inside``, ``res`` is the quantized weight plus
+    the noise and ``inside`` whether the clamp left each weight alone."""
+    res = np.empty_like(w) if res is None else res
     n_blocks = max(1, min(len(streams), w.size // NOISE_BLOCK))
     kernel = _perturbation_parallel if w.size >= PARALLEL_MIN_WEIGHTS else _perturbation_serial
     kernel(w, delta, q_max, out_scale, config.n_signs, config.n_slices, config.cell_bits,
-           *_kernel_terms(_noise_params(config)), streams[:n_blocks], res)
+           *_kernel_terms(_noise_params(config)), streams[:n_blocks], res, inside)
     return res
 
 
@@ -348,7 +351,7 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
 
 @njit_kernel
 def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                   gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res):  # pragma: no cover - compiled
+                   gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res, inside):  # pragma: no cover - compiled
     """Numba twin of :func:`_perturbation_torch` for block ``b`` of ``len(streams)`` contiguous
     blocks of weights, drawn from stream ``b`` (advanced in place): per weight, the integer
     ``q = clamp(rint(w / delta), -q_max, q_max)``, every (sign, slice) cell in turn (lognormal,
@@ -356,7 +359,10 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
     to ``res``'s dtype before and after the product as torch's ``err.mul_(out_scale)`` rounds it.
     The terms (:func:`_kernel_terms`) are ``lognormal_sigma``, ``gauss_sigma``, ``stuck = (on,
     off)``, ``read = (thermal + shot variance per level, constant variance)`` and ``rtn = (p, a,
-    b)``; ``None`` leaves a term out at compile time."""
+    b)``; ``None`` leaves a term out at compile time. With an array ``inside`` (else ``None``),
+    ``res = q * delta + res`` (one rounding to ``res``'s dtype: exact double rounding for a sum
+    of two float32 values in float64, so torch's float32 sum) and ``inside = (q == rint(w /
+    delta))``."""
     mask = (1 << cell_bits) - 1
     n_blocks = streams.shape[0]
     pv2_sum = 0.0
@@ -364,7 +370,9 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
         pv2_sum += n_signs * float(1 << (2 * cell_bits * s))
     s0, s1, s2, s3 = streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3]
     for i in range(b * w.size // n_blocks, (b + 1) * w.size // n_blocks):
-        qi = np.int64(min(max(np.rint(w[i] / delta), -q_max), q_max))
+        r = np.rint(w[i] / delta)
+        qf = min(max(r, -q_max), q_max)
+        qi = np.int64(qf)
         err = 0.0
         var = 0.0
         for sign in range(n_signs):
@@ -403,25 +411,30 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
             err += np.sqrt(var * read[0] + read[1] * pv2_sum) * z
         res[i] = err  # rounded to res's dtype; a product of float32 values is exact in float64,
         res[i] = res[i] * out_scale  # so rounding it on store is float32 arithmetic
+        if inside is not None:
+            inside[i] = r == qf
+            res[i] = qf * delta + res[i]
     streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3] = s0, s1, s2, s3
 
 
 @njit_kernel
 def _perturbation_serial(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                         gauss_sigma, stuck, top, g_floor, read, rtn, streams, res):  # pragma: no cover - compiled
+                         gauss_sigma, stuck, top, g_floor, read, rtn, streams, res,
+                         inside):  # pragma: no cover - compiled
     """All blocks of :func:`_perturb_block` in turn."""
     for b in range(streams.shape[0]):
         _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                       gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res)
+                       gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res, inside)
 
 
 @njit_kernel(parallel=True)
 def _perturbation_parallel(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                           gauss_sigma, stuck, top, g_floor, read, rtn, streams, res):  # pragma: no cover - compiled
+                           gauss_sigma, stuck, top, g_floor, read, rtn, streams, res,
+                           inside):  # pragma: no cover - compiled
     """The blocks of :func:`_perturb_block` across threads (the same draws as the serial one)."""
     for b in numba.prange(streams.shape[0]):
         _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, offset, lognormal_sigma,
-                       gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res)
+                       gauss_sigma, stuck, top, g_floor, read, rtn, streams, b, res, inside)
 
 
 def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParams,
@@ -469,16 +482,19 @@ def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
     ``scale`` multiplies the drawn perturbation (per-layer training noise, as ReSNA injects less
     into FC layers).
 
-    With noise streams on a float32/float64 CPU weight, one Numba pass draws the noise from the
-    weight itself and scales it (the same values as drawing from ``q``, tested).
+    With noise streams on a float32/float64 CPU weight, one Numba pass quantizes the weight,
+    draws its noise, scales it and adds it: one autograd node, the same values and gradient as
+    the step-by-step composition (tested bit for bit).
     """
-    wq, delta, q_max = _fake_quantize_weight(w, config.weight_bits)
-    if not config.noise.is_noisy:
-        return wq
-    if not (generator is None or isinstance(generator, torch.Generator)):
+    noisy = config.noise.is_noisy
+    if noisy and not (generator is None or isinstance(generator, torch.Generator)):
         _check_streams(generator, w.device)
         if _on_cpu_kernel(w):
+            delta, q_max = _weight_step(exponent_of(w), config.weight_bits)
             out_scale = float(np.float32(scale * delta)) if w.dtype == torch.float32 else scale * delta
-            noise = _kernel_perturb(w.detach().reshape(-1).numpy(), delta, float(q_max), out_scale, config, generator)
-            return wq + torch.from_numpy(noise).view(w.shape)
+            return _MaskedSTE.apply(w, lambda xn, out, inside: _kernel_perturb(
+                xn, delta, float(q_max), out_scale, config, generator, out, inside))
+    wq, delta, q_max = _fake_quantize_weight(w, config.weight_bits)
+    if not noisy:
+        return wq
     return wq + weight_perturbation(wq.detach() / delta, config, generator).mul_(scale * delta)

@@ -345,7 +345,7 @@ def test_weight_perturbation_cpu_kernel_is_seeded_and_independent_of_threads():
     serial = np.empty(q.numel(), dtype=np.float32)
     xf._perturbation_serial(q.numpy(), 1.0, np.inf, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
                             *xf._kernel_terms(xf._noise_params(cfg)), xf.noise_streams(np.random.SeedSequence(3)),
-                            serial)
+                            serial, None)
     torch.testing.assert_close(many, one, rtol=0, atol=0)
     np.testing.assert_array_equal(serial, one.numpy())
     assert bool(torch.isfinite(one).all()) and float((one == 0).float().mean()) == 0.0
