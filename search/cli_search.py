@@ -166,7 +166,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
             full-fidelity evaluation, a bad reference point.
     """
     from search.plot import hypervolume_vs_cost, pairwise_fronts, parallel_coordinates, pareto_mask
-    from search.run import load_evaluations
+    from search.run import evaluations_of
     from search.store import ResultStore
     from search.tasks import hypervolume_trace
 
@@ -185,7 +185,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
         if runs and bool(meta.get("charge_proposals", False)) != bool(runs[0][1].get("charge_proposals", False)):
             raise ConfigError(f"plot: {str(path)!r} and {str(paths[0])!r} count cost differently "
                               f"(charge_proposals): their hypervolume-vs-cost curves are not comparable.")
-        evs = load_evaluations(path)
+        evs = evaluations_of(store)
         rows = store.to_dict_of_arrays(["design"])["design"]
         runs.append((path, meta, evs, {int(e.index): json.loads(d) for e, d in zip(evs, rows, strict=True)}))
     names = runs[0][1].get("objectives") or ["f0", "c0", "c1", "c2"]

@@ -73,7 +73,12 @@ def _columns_of(path: Path) -> dict[str, str]:
 
 def load_evaluations(path: str | Path) -> list[Evaluation]:
     """Evaluations of a search store, in completion order."""
-    store = ResultStore.read(path)
+    return evaluations_of(ResultStore.read(path))
+
+
+def evaluations_of(store: ResultStore) -> list[Evaluation]:
+    """Evaluations of a read search store (:meth:`search.store.ResultStore.read`), in completion
+    order."""
     out = []
     for r in store.rows():
         f = np.array(json.loads(r["f"]) if r["f"] else [], dtype=np.float64)  # NaN round-trips as NaN
