@@ -142,14 +142,20 @@ def quantize_input_ste(x: torch.Tensor, config: CrossbarConfig) -> tuple[torch.T
     return round_clamp_ste(x, delta, config.x_min, config.x_max), delta
 
 
+@numba.njit(inline="always", cache=True)
+def _round_clamp(x, delta, lo, hi):  # pragma: no cover - compiled
+    """``(q, inside)``: ``q = clamp(rint(x / delta), lo, hi)`` and whether the clamp left it alone
+    (``delta`` a power of two: exact, as in torch). Shared by the quantizer and noise kernels."""
+    r = np.rint(x / delta)
+    q = min(max(r, lo), hi)
+    return q, r == q
+
+
 @njit_kernel
 def _fake_quantize_kernel(x, delta, lo, hi, out, inside):  # pragma: no cover - compiled
-    """``out = clamp(rint(x / delta), lo, hi) * delta`` and whether the clamp left it alone
-    (``delta`` a power of two: every step is exact, as in torch)."""
+    """``out = clamp(rint(x / delta), lo, hi) * delta`` and whether the clamp left it alone."""
     for i in range(x.size):
-        r = np.rint(x[i] / delta)
-        q = min(max(r, lo), hi)
-        inside[i] = r == q
+        q, inside[i] = _round_clamp(x[i], delta, lo, hi)
         out[i] = q * delta
 
 
@@ -370,8 +376,7 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
         pv2_sum += n_signs * float(1 << (2 * cell_bits * s))
     s0, s1, s2, s3 = streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3]
     for i in range(b * w.size // n_blocks, (b + 1) * w.size // n_blocks):
-        r = np.rint(w[i] / delta)
-        qf = min(max(r, -q_max), q_max)
+        qf, kept = _round_clamp(w[i], delta, -q_max, q_max)
         qi = np.int64(qf)
         err = 0.0
         var = 0.0
@@ -412,7 +417,7 @@ def _perturb_block(w, delta, q_max, out_scale, n_signs, n_slices, cell_bits, off
         res[i] = err  # rounded to res's dtype; a product of float32 values is exact in float64,
         res[i] = res[i] * out_scale  # so rounding it on store is float32 arithmetic
         if inside is not None:
-            inside[i] = r == qf
+            inside[i] = kept
             res[i] = qf * delta + res[i]
     streams[b, 0], streams[b, 1], streams[b, 2], streams[b, 3] = s0, s1, s2, s3
 
