@@ -29,6 +29,17 @@ chip):
    accuracy with the same ADCs at ``R`` rows, its per-slice zero ratios and its ideal-ADC
    (``"quantized"``) accuracy.
 
+ADC study (``--adc-max-loss L``, default 1 point; :mod:`mapping.nn.adc`), for each method's
+selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-bit ADCs:
+
+- attribution on the test set: accuracy with only one layer's (or one slice's) ADCs at 1b/3b
+  and all others ideal;
+- the greedy plan: one more bit at a time (same step, doubled range) to the (layer, slice) ADC
+  that helps most, until within ``L`` points of the ideal-ADC accuracy, selected on the
+  *training* set and reported on the test set;
+- energy per inference and area (:mod:`crossbar.cost`, ``isaac_ce_32nm``) with the 1b/3b, the
+  planned and ideal (lossless) ADCs.
+
 Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
 Writes ``results.h5`` (+ provenance attributes) and ``zero_ratios.png/.pdf`` under ``--out``.
 """
@@ -46,9 +57,11 @@ import torch
 
 from crossbar import CrossbarConfig
 from crossbar.errors import ConfigError
+from crossbar.tech import load_technology
 from experiments._common import provenance, save_figure, write_h5
 from mapping.data import load_digits, load_mnist
 from mapping.nn import convert, reconfigure
+from mapping.nn.adc import adc_attribution, plan_adc_bits
 from mapping.nn.bitslice import (
     apply_masks,
     bitslice_l1,
@@ -58,10 +71,13 @@ from mapping.nn.bitslice import (
     slice_zero_ratios,
 )
 from mapping.nn.models import mlp
+from mapping.nn.specs import specs_from_torch
 from mapping.nn.train import TrainConfig, evaluate, fit
+from mapping.plan import place
 
 ADC_BITS = (3, 3, 3, 1)  # least significant slice first: 3-bit ADCs, 1-bit on the MSB slice
 ADC_RANGE = (7.0, 7.0, 7.0, 1.0)
+TECH = "isaac_ce_32nm"  # technology of the ADC study's energy and area
 
 
 def regularizer(method: str, args):
@@ -116,6 +132,28 @@ def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int) -> dict:
             "hardware_accuracy_by_epoch": np.array(by_epoch)}
 
 
+def adc_study(xn, data, hw_cfg, args) -> dict:
+    """The ADC study of the module docstring for the selected model ``xn`` at ``args.rows``."""
+    lossy = reconfigure(xn, hw_cfg.replace(rows=args.rows))
+    attr = adc_attribution(lossy, data.x_test, data.y_test)
+    plan = plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss)
+    planned = reconfigure(lossy, plan.configs)
+    ideal = reconfigure(lossy, hw_cfg.replace(rows=args.rows, adc_bits=None, adc_range="max"))
+    tech = load_technology(TECH)
+    costs = {k: place(specs_from_torch(m, data.x_train.shape[1:])).cost(tech)
+             for k, m in (("1b3b", lossy), ("plan", planned), ("ideal", ideal))}
+    return {"attribution_ideal_accuracy": attr.ideal_accuracy, "attribution_accuracy": attr.accuracy,
+            "attribution_layer_accuracy": attr.layer_accuracy, "attribution_slice_accuracy": attr.slice_accuracy,
+            "plan_start_bits": plan.start_bits, "plan_bits": plan.bits, "plan_extra_bits": plan.extra_bits,
+            "plan_steps": np.array(plan.steps, dtype=np.float64).reshape(-1, 4),
+            "plan_train_accuracy": plan.accuracy, "plan_train_ideal_accuracy": plan.ideal_accuracy,
+            "plan_met_on_train": plan.met,
+            "plan_test_accuracy": evaluate(planned, data.x_test, data.y_test, mode="hardware").mean,
+            **{f"energy_{k}": r.energy for k, r in costs.items()},
+            **{f"adc_energy_{k}": r.breakdown["adc"].energy for k, r in costs.items()},
+            **{f"area_mm2_{k}": r.area_mm2 for k, r in costs.items()}}
+
+
 def run(args) -> dict:
     torch.manual_seed(args.seed)
     data = load_mnist(args.data_dir, limit=args.limit) if args.data_dir else load_digits(seed=args.seed)
@@ -141,6 +179,7 @@ def run(args) -> dict:
             "zero_ratio": zr.zero_ratio, "mean_zero_ratio": zr.mean_zero_ratio,
             "layers": list(zr.layers), "adc_bits": rep.adc_bits, "coverages": list(rep.coverages),
         }
+        out[method]["adc_study"] = adc_study(xn, data, hw_cfg, args)
         if args.adc_finetune_epochs > 0:
             out[method]["adc_finetuned"] = adc_finetune(xn, masks, data, hw_cfg, method, args, args.seed + 2)
     l1, bs = out["l1"], out["bitslice"]
@@ -217,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="full scale of each slice's ADC in column-sum units, least significant slice first "
                         "(default 7 7 7 1: one code per unit, so sums above 7 / 1 clip; 14 14 14 2 halves the "
                         "resolution and doubles the range)")
+    p.add_argument("--adc-max-loss", type=float, default=1.0,
+                   help="ADC study: accuracy loss [points] the greedy ADC plan may leave against ideal ADCs")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
     try:
@@ -230,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--adc-lr-step must be an integer >= 1 (omit it for a constant rate); got {a.adc_lr_step}")
     if not (np.isfinite(a.adc_lr) and a.adc_lr > 0):
         p.error(f"--adc-lr must be a finite number > 0; got {a.adc_lr}")
+    if not (np.isfinite(a.adc_max_loss) and a.adc_max_loss >= 0):
+        p.error(f"--adc-max-loss must be a finite number of points >= 0; got {a.adc_max_loss}")
     if a.smoke:
         a.pretrain_epochs, a.finetune_epochs, a.adc_rows = 2, 2, [a.rows, 16]
         a.adc_finetune_epochs = min(a.adc_finetune_epochs, 1)
@@ -249,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                           "selected_epoch": r["selected_epoch"], "layers": json.dumps(r["layers"])}
         for key, value in r.get("adc_finetuned", {}).items():
             groups[method][f"adc_finetuned_{key}"] = value
+        for key, value in r["adc_study"].items():
+            groups[method][f"adc_study_{key}"] = value
     write_h5(a.out / "results.h5", groups, provenance(cfg, a.seed))
     plot(out, a.out / "zero_ratios")
     for method in ("l1", "bitslice"):
@@ -274,6 +319,23 @@ def main(argv: list[str] | None = None) -> int:
                       f"{100 * r['hardware_accuracy_by_rows'][k]:>11.2f}% "
                       f"{100 * ft['hardware_accuracy_by_rows'][k]:>10.2f}% "
                       f"{100 * ft['quantized_accuracy_by_rows'][k]:>10.2f}%  [{zr}] ({ft['mean_zero_ratio'][k]:.3f})")
+    print(f"ADC study at {a.rows} rows (1-bit MSB / 3-bit ADCs, before ADC-aware fine-tuning; "
+          f"energy and area: {TECH}):")
+    for method in ("l1", "bitslice"):
+        st, layers = out[method]["adc_study"], out[method]["layers"]
+        alone = ", ".join(f"{n} {100 * v:.2f}%" for n, v in zip(layers, st["attribution_layer_accuracy"], strict=True))
+        slices = ", ".join(f"{n} [{' '.join(f'{100 * v:.2f}' for v in row[::-1])}]"
+                           for n, row in zip(layers, st["attribution_slice_accuracy"], strict=True))
+        bits = ", ".join(f"{n} {row[::-1].tolist()}" for n, row in zip(layers, st["plan_bits"], strict=True))
+        print(f"{method:>9}: only one layer's ADCs lossy: {alone}; only one slice (MSB..LSB): {slices}")
+        print(f"{'':>9}  plan (selected on the training set, <= {a.adc_max_loss:g} points): ADC bits MSB..LSB {bits} "
+              f"(+{st['plan_extra_bits']} bits{'' if st['plan_met_on_train'] else ', target not met on train'}): "
+              f"test {100 * st['plan_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%, "
+              f"1b/3b {100 * st['attribution_accuracy']:.2f}%)")
+        three = lambda key, f, st=st: " / ".join(f"{f * st[f'{key}_{k}']:.{2 if f > 1 else 4}f}"  # noqa: E731
+                                          for k in ("1b3b", "plan", "ideal"))
+        print(f"{'':>9}  1b/3b / plan / ideal ADCs: energy per inference {three('energy', 1e9)} nJ "
+              f"(ADCs {three('adc_energy', 1e9)} nJ), area {three('area_mm2', 1)} mm2")
     print(f"float accuracy {100 * out['float_accuracy']:.2f}%; "
           f"zero-ratio gain {out['zero_ratio_gain']:.2f}x; "
           f"non-zero reduction {out['nonzero_ratio_reduction']:.2f}x; accuracy loss "

@@ -139,26 +139,44 @@ def reseed(model: nn.Module, seed: int | np.random.SeedSequence | None) -> nn.Mo
     return model
 
 
-def reconfigure(model: nn.Module, config: CrossbarConfig, *, names: list[str] | None = None) -> nn.Module:
+def reconfigure(model: nn.Module, config: CrossbarConfig | dict[str, CrossbarConfig], *,
+                names: list[str] | None = None) -> nn.Module:
     """A deep copy of a converted model whose crossbar layers (those in ``names``, default all)
     use ``config``; weights, modes and seeds are kept, programmed matrices are dropped.
+
+    ``config`` may also be a dict of per-layer configs by layer name (then ``names`` must be
+    ``None``): those layers use theirs, the others keep their own.
 
     Example:
         >>> xnet = convert(nn.Sequential(nn.Linear(4, 2)), CrossbarConfig())
         >>> reconfigure(xnet, CrossbarConfig(adc_bits=4))[0].xbar.config.adc_bits
         4
+        >>> reconfigure(xnet, {"0": CrossbarConfig(adc_bits=(3, 3, 3, 1))})[0].xbar.config.adc_bits
+        (3, 3, 3, 1)
     """
-    if not isinstance(config, CrossbarConfig):
-        raise ConfigError(f"reconfigure: config must be a CrossbarConfig; got {config!r}.")
+    if isinstance(config, dict):
+        if names is not None:
+            raise ConfigError(f"reconfigure: names must be None when config is a dict of per-layer "
+                              f"configs; got names={names!r}.")
+        configs = dict(config)
+    elif isinstance(config, CrossbarConfig):
+        configs = {name: config for name, _ in crossbar_layers(model) if names is None or name in names}
+        configs.update({name: config for name in names or []})
+    else:
+        raise ConfigError(f"reconfigure: config must be a CrossbarConfig or a dict of them by layer name; "
+                          f"got {config!r}.")
+    bad = {name: c for name, c in configs.items() if not isinstance(c, CrossbarConfig)}
+    if bad:
+        raise ConfigError(f"reconfigure: per-layer configs must be CrossbarConfig; got {bad!r}.")
     out = copy.deepcopy(model)
     found = set()
     for name, layer in crossbar_layers(out):
-        if names is None or name in names:
+        if name in configs:
             mode, scale, grad = layer.xbar.mode, layer.xbar.noise_scale, layer.xbar.hardware_grad
-            layer.xbar = type(layer.xbar)(config, layer.xbar.seed)
+            layer.xbar = type(layer.xbar)(configs[name], layer.xbar.seed)
             layer.xbar.mode, layer.xbar.noise_scale, layer.xbar.hardware_grad = mode, scale, grad
             found.add(name)
-    missing = sorted(set(names or []) - found)
+    missing = sorted(set(configs) - found)
     if missing:
         raise ConfigError(f"reconfigure: no crossbar layers named {missing}.")
     return out

@@ -1,0 +1,216 @@
+"""Where low-resolution ADCs cost accuracy, and the fewest extra ADC bits that win it back.
+
+For a converted model whose crossbar layers have noise-free configs (so every column sum is an
+integer number of cell levels):
+
+- :func:`adc_attribution`: ``"hardware"``-mode accuracy with every ADC ideal, with every ADC as
+  configured, and with only one layer's ADCs (or one slice of one layer) as configured and every
+  other ADC ideal: what each layer and each slice costs alone.
+- :func:`plan_adc_bits`: greedy widening from the configured ADCs. At each step, every
+  (layer, slice) ADC whose range does not yet reach the largest possible column sum is tried
+  with one more bit at the same step ``FS / (2**B - 1)`` (so the extra code doubles its range,
+  ``FS' = step * (2**(B+1) - 1)``); the one giving the highest accuracy on the given data is kept
+  (ties: first in layer, then slice order). It stops as soon as the accuracy is within
+  ``max_loss`` points of the all-ideal accuracy, or when nothing is left to widen. The plan
+  widens ranges (against clipping); it never refines a step.
+
+An "ideal" slice inside a layer whose other slices are not ideal is an ADC with step 1 and
+``2**B - 1 >= max_column_sum`` codes: for integer column sums it returns every sum exactly, so
+it equals ``adc_bits=None`` (tested); a layer with every slice ideal gets ``adc_bits=None``.
+
+Select a plan on data other than the data you report (e.g. the training set), as
+``experiments.bitslice_sparsity`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from crossbar import CrossbarConfig
+from crossbar.errors import ConfigError
+from mapping.nn.convert import crossbar_layers, reconfigure
+from mapping.nn.train import evaluate
+
+
+@dataclass(frozen=True, slots=True)
+class _Adc:
+    """One slice's ADC: ``bits`` (``None`` = ideal) and ``full_scale`` in column-sum units."""
+
+    bits: int | None
+    full_scale: float | None
+
+
+def _slice_adcs(name: str, cfg: CrossbarConfig) -> list[_Adc]:
+    """The ADCs of ``cfg``'s slices (least significant first) as explicit bits and full scales,
+    with the engine's step for each (``crossbar.engine``: ``adc_range="max"`` steps at least 1)."""
+    if cfg.noise.is_noisy:
+        raise ConfigError(f"ADC study: layer {name!r} has device noise ({cfg.noise}); the study needs "
+                          f"noise-free configs (integer column sums). Use NoiseConfig().")
+    if cfg.adc_range == "calibrated":
+        raise ConfigError(f"ADC study: layer {name!r} has adc_range='calibrated'; give explicit full "
+                          f"scales (a float or one per slice) or 'max'.")
+    out = []
+    for s, bits in enumerate(cfg.slice_adc_bits()):
+        if bits is None:
+            out.append(_Adc(None, None))
+            continue
+        n_codes = 2**bits - 1
+        if cfg.adc_range == "max":  # the engine's step is max(1, max_column_sum / n_codes)
+            fs = float(cfg.max_column_sum) if cfg.max_column_sum >= n_codes else float(n_codes)
+        else:
+            fs = cfg.adc_range[s] if isinstance(cfg.adc_range, tuple) else float(cfg.adc_range)
+        out.append(_Adc(bits, fs))
+    return out
+
+
+def _lossless(cfg: CrossbarConfig) -> _Adc:
+    bits = int(cfg.max_column_sum).bit_length()
+    return _Adc(bits, float(2**bits - 1))
+
+
+def _config(cfg: CrossbarConfig, adcs: list[_Adc]) -> CrossbarConfig:
+    """``cfg`` with per-slice ``adcs`` (``None`` bits = ideal)."""
+    if all(a.bits is None for a in adcs):
+        return cfg.replace(adc_bits=None, adc_range="max")
+    full = [a if a.bits is not None else _lossless(cfg) for a in adcs]
+    return cfg.replace(adc_bits=tuple(a.bits for a in full), adc_range=tuple(a.full_scale for a in full))
+
+
+def _layers(model: nn.Module) -> tuple[list[str], list[CrossbarConfig]]:
+    layers = list(crossbar_layers(model))
+    if not layers:
+        raise ConfigError("ADC study: the model has no crossbar layers; convert it first (mapping.nn.convert).")
+    return [n for n, _ in layers], [layer.xbar.config for _, layer in layers]
+
+
+def _accuracy(model: nn.Module, configs: dict[str, CrossbarConfig], x, y, batch_size: int) -> float:
+    return evaluate(reconfigure(model, configs), x, y, mode="hardware", batch_size=batch_size).mean
+
+
+def _ideal(configs: list[CrossbarConfig]) -> list[CrossbarConfig]:
+    return [c.replace(adc_bits=None, adc_range="max") for c in configs]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdcAttribution:
+    """What each layer's and slice's ADCs cost alone (accuracies as fractions).
+
+    Attributes:
+        layers: Crossbar layer names, in module order.
+        ideal_accuracy: Every ADC ideal.
+        accuracy: Every ADC as configured.
+        layer_accuracy: ``(n_layers,)``: only that layer's ADCs as configured.
+        slice_accuracy: ``(n_layers, max_slices)``: only that slice's ADC as configured (NaN
+            where a layer has fewer slices); slice 0 is the least significant.
+    """
+
+    layers: tuple[str, ...]
+    ideal_accuracy: float
+    accuracy: float
+    layer_accuracy: np.ndarray
+    slice_accuracy: np.ndarray
+
+
+def adc_attribution(model: nn.Module, x: np.ndarray, y: np.ndarray, *, batch_size: int = 256) -> AdcAttribution:
+    """Accuracy of ``model`` in ``"hardware"`` mode with its ADCs as configured, all ideal, and
+    one layer or one slice as configured at a time (module docstring)."""
+    names, configs = _layers(model)
+    adcs = [_slice_adcs(n, c) for n, c in zip(names, configs, strict=True)]
+    ideal = dict(zip(names, _ideal(configs), strict=True))
+    acc = lambda changed: _accuracy(model, {**ideal, **changed}, x, y, batch_size)  # noqa: E731
+    by_slice = np.full((len(names), max(len(a) for a in adcs)), np.nan)
+    for k, (name, cfg, layer_adcs) in enumerate(zip(names, configs, adcs, strict=True)):
+        for s, adc in enumerate(layer_adcs):
+            alone = [adc if t == s else _Adc(None, None) for t in range(len(layer_adcs))]
+            by_slice[k, s] = acc({name: _config(cfg, alone)}) if adc.bits is not None else acc({})
+    return AdcAttribution(layers=tuple(names), ideal_accuracy=acc({}),
+                          accuracy=acc(dict(zip(names, configs, strict=True))),
+                          layer_accuracy=np.array([acc({n: c}) for n, c in zip(names, configs, strict=True)]),
+                          slice_accuracy=by_slice)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdcPlan:
+    """Result of :func:`plan_adc_bits` (accuracies as fractions, on the data it was given).
+
+    Attributes:
+        layers: Crossbar layer names, in module order.
+        ideal_accuracy: Every ADC ideal.
+        start_accuracy: The ADCs as configured.
+        accuracy: The planned ADCs.
+        configs: The planned config of every layer, by name (:func:`mapping.nn.reconfigure`
+            takes this dict).
+        start_bits, bits: ``(n_layers, max_slices)`` ADC bits before and after (0 = ideal, -1
+            where a layer has fewer slices); slice 0 is the least significant.
+        steps: ``(layer index, slice, new bits, accuracy after)`` of every widening, in order.
+        met: Whether the plan is within ``max_loss`` of the ideal accuracy.
+    """
+
+    layers: tuple[str, ...]
+    ideal_accuracy: float
+    start_accuracy: float
+    accuracy: float
+    configs: dict[str, CrossbarConfig]
+    start_bits: np.ndarray
+    bits: np.ndarray
+    steps: tuple[tuple[int, int, int, float], ...]
+    met: bool
+
+    @property
+    def extra_bits(self) -> int:
+        """Bits added over all (layer, slice) ADCs."""
+        return len(self.steps)
+
+
+def _bits_table(adcs: list[list[_Adc]]) -> np.ndarray:
+    out = np.full((len(adcs), max(len(a) for a in adcs)), -1, dtype=np.int64)
+    for k, layer_adcs in enumerate(adcs):
+        out[k, :len(layer_adcs)] = [a.bits or 0 for a in layer_adcs]
+    return out
+
+
+def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: float = 1.0,
+                  max_steps: int | None = None, batch_size: int = 256) -> AdcPlan:
+    """Greedy fewest-extra-bits ADC plan (module docstring).
+
+    Args:
+        model: A converted model with noise-free layer configs.
+        x, y: Data the plan is selected on (not the data you report).
+        max_loss: Accepted loss against the all-ideal accuracy [percentage points], >= 0.
+        max_steps: At most this many widenings (``None``: until met or nothing is left).
+        batch_size: Samples per forward.
+    """
+    if isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) or not max_loss >= 0:
+        raise ConfigError(f"plan_adc_bits: max_loss must be a number of percentage points >= 0; got {max_loss!r}.")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
+        raise ConfigError(f"plan_adc_bits: max_steps must be None or an integer >= 0; got {max_steps!r}.")
+    names, configs = _layers(model)
+    adcs = [_slice_adcs(n, c) for n, c in zip(names, configs, strict=True)]
+    start_bits = _bits_table(adcs)
+    planned = dict(zip(names, configs, strict=True))
+    ideal = _accuracy(model, dict(zip(names, _ideal(configs), strict=True)), x, y, batch_size)
+    start = current = _accuracy(model, planned, x, y, batch_size)
+    steps: list[tuple[int, int, int, float]] = []
+    while 100.0 * (ideal - current) > max_loss and (max_steps is None or len(steps) < max_steps):
+        best = None
+        for k, (name, cfg) in enumerate(zip(names, configs, strict=True)):
+            for s, adc in enumerate(adcs[k]):
+                if adc.bits is None or adc.full_scale >= cfg.max_column_sum or adc.bits >= 24:
+                    continue
+                step = adc.full_scale / (2**adc.bits - 1)
+                trial = list(adcs[k])
+                trial[s] = _Adc(adc.bits + 1, step * (2 ** (adc.bits + 1) - 1))
+                acc = _accuracy(model, {**planned, name: _config(cfg, trial)}, x, y, batch_size)
+                if best is None or acc > best[0]:
+                    best = (acc, k, s, trial)
+        if best is None:
+            break
+        current, k, s, adcs[k] = best
+        planned[names[k]] = _config(configs[k], adcs[k])
+        steps.append((k, s, adcs[k][s].bits, current))
+    return AdcPlan(layers=tuple(names), ideal_accuracy=ideal, start_accuracy=start, accuracy=current,
+                   configs=planned, start_bits=start_bits, bits=_bits_table(adcs), steps=tuple(steps),
+                   met=100.0 * (ideal - current) <= max_loss)
