@@ -342,7 +342,8 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
     ``None``, torch's default) runs vectorized torch code on ``q``'s device (CUDA's path); random
     streams from :func:`noise_streams` (CPU tensors only; advanced in place) run one fused Numba
     pass over the weights with inline random numbers (:mod:`crossbar._rng`), about 2x faster on
-    CPU (LeNet-5's layers: median 2.1 vs 4.4 ms, ``experiments.bench_bridge``), threaded over
+    CPU (LeNet-5's layers: medians 1.0 vs 1.9 ms and 2.1 vs 4.4 ms on two days,
+    ``experiments.bench_bridge``), threaded over
     blocks for large layers. Both are tested on CPU against the oracle.
     """
     if generator is None or isinstance(generator, torch.Generator):
