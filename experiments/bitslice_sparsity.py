@@ -332,10 +332,11 @@ def main(argv: list[str] | None = None) -> int:
               f"(+{st['plan_extra_bits']} bits{'' if st['plan_met_on_train'] else ', target not met on train'}): "
               f"test {100 * st['plan_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%, "
               f"1b/3b {100 * st['attribution_accuracy']:.2f}%)")
-        three = lambda key, f, st=st: " / ".join(f"{f * st[f'{key}_{k}']:.{2 if f > 1 else 4}f}"  # noqa: E731
-                                          for k in ("1b3b", "plan", "ideal"))
-        print(f"{'':>9}  1b/3b / plan / ideal ADCs: energy per inference {three('energy', 1e9)} nJ "
-              f"(ADCs {three('adc_energy', 1e9)} nJ), area {three('area_mm2', 1)} mm2")
+        nj = [" / ".join(f"{1e9 * st[f'{key}_{k}']:.2f}" for k in ("1b3b", "plan", "ideal"))
+              for key in ("energy", "adc_energy")]
+        area = " / ".join(f"{st[f'area_mm2_{k}']:.4f}" for k in ("1b3b", "plan", "ideal"))
+        print(f"{'':>9}  1b/3b / plan / ideal ADCs: energy per inference {nj[0]} nJ (ADCs {nj[1]} nJ), "
+              f"area {area} mm2")
     print(f"float accuracy {100 * out['float_accuracy']:.2f}%; "
           f"zero-ratio gain {out['zero_ratio_gain']:.2f}x; "
           f"non-zero reduction {out['nonzero_ratio_reduction']:.2f}x; accuracy loss "

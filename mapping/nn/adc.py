@@ -94,7 +94,7 @@ def _ideal(configs: list[CrossbarConfig]) -> list[CrossbarConfig]:
     return [c.replace(adc_bits=None, adc_range="max") for c in configs]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class AdcAttribution:
     """What each layer's and slice's ADCs cost alone (accuracies as fractions).
 
@@ -120,7 +120,10 @@ def adc_attribution(model: nn.Module, x: np.ndarray, y: np.ndarray, *, batch_siz
     names, configs = _layers(model)
     adcs = [_slice_adcs(n, c) for n, c in zip(names, configs, strict=True)]
     ideal = dict(zip(names, _ideal(configs), strict=True))
-    acc = lambda changed: _accuracy(model, {**ideal, **changed}, x, y, batch_size)  # noqa: E731
+
+    def acc(changed: dict[str, CrossbarConfig]) -> float:  # the changed layers, every other ADC ideal
+        return _accuracy(model, {**ideal, **changed}, x, y, batch_size)
+
     by_slice = np.full((len(names), max(len(a) for a in adcs)), np.nan)
     for k, (name, cfg, layer_adcs) in enumerate(zip(names, configs, adcs, strict=True)):
         for s, adc in enumerate(layer_adcs):
@@ -132,7 +135,7 @@ def adc_attribution(model: nn.Module, x: np.ndarray, y: np.ndarray, *, batch_siz
                           slice_accuracy=by_slice)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class AdcPlan:
     """Result of :func:`plan_adc_bits` (accuracies as fractions, on the data it was given).
 
