@@ -34,8 +34,9 @@ selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-b
 
 - attribution on the test set: accuracy with only one layer's (or one slice's) ADCs at 1b/3b
   and all others ideal;
-- the greedy plan: one more bit at a time (same step, doubled range) to the (layer, slice) ADC
-  that helps most, until within ``L`` points of the ideal-ADC accuracy, selected on the
+- two greedy plans: one more bit at a time (same step, doubled range) to the (layer, slice) ADC
+  that helps most (``plan``), or that adds the most accuracy per joule of energy per inference
+  (``energy_plan``), until within ``L`` points of the ideal-ADC accuracy, both selected on the
   *training* set and reported on the test set;
 - energy per inference and area (:mod:`crossbar.cost`, ``isaac_ce_32nm``) with the 1b/3b, the
   planned and ideal (lossless) ADCs.
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -56,6 +58,7 @@ import numpy as np
 import torch
 
 from crossbar import CrossbarConfig
+from crossbar.cost import CostReport
 from crossbar.errors import ConfigError
 from crossbar.tech import load_technology
 from experiments._common import provenance, save_figure, write_h5
@@ -136,22 +139,32 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
     """The ADC study of the module docstring for the selected model ``xn`` at ``args.rows``."""
     lossy = reconfigure(xn, hw_cfg.replace(rows=args.rows))
     attr = adc_attribution(lossy, data.x_test, data.y_test)
-    plan = plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss)
-    planned = reconfigure(lossy, plan.configs)
-    ideal = reconfigure(lossy, hw_cfg.replace(rows=args.rows, adc_bits=None, adc_range="max"))
     tech = load_technology(TECH)
-    costs = {k: place(specs_from_torch(m, data.x_train.shape[1:])).cost(tech)
-             for k, m in (("1b3b", lossy), ("plan", planned), ("ideal", ideal))}
-    return {"attribution_ideal_accuracy": attr.ideal_accuracy, "attribution_accuracy": attr.accuracy,
-            "attribution_layer_accuracy": attr.layer_accuracy, "attribution_slice_accuracy": attr.slice_accuracy,
-            "plan_start_bits": plan.start_bits, "plan_bits": plan.bits, "plan_extra_bits": plan.extra_bits,
-            "plan_steps": np.array(plan.steps, dtype=np.float64).reshape(-1, 4),
-            "plan_train_accuracy": plan.accuracy, "plan_train_ideal_accuracy": plan.ideal_accuracy,
-            "plan_met_on_train": plan.met,
-            "plan_test_accuracy": evaluate(planned, data.x_test, data.y_test, mode="hardware").mean,
-            **{f"energy_{k}": r.energy for k, r in costs.items()},
-            **{f"adc_energy_{k}": r.breakdown["adc"].energy for k, r in costs.items()},
-            **{f"area_mm2_{k}": r.area_mm2 for k, r in costs.items()}}
+    layers = specs_from_torch(lossy, data.x_train.shape[1:])
+
+    def cost(configs: dict) -> CostReport:
+        return place([dataclasses.replace(la, config=configs[la.spec.name]) for la in layers]).cost(tech)
+
+    plans = {"plan": plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss),
+             "energy_plan": plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss,
+                                          cost=lambda configs: cost(configs).energy)}
+    out = {"attribution_ideal_accuracy": attr.ideal_accuracy, "attribution_accuracy": attr.accuracy,
+           "attribution_layer_accuracy": attr.layer_accuracy, "attribution_slice_accuracy": attr.slice_accuracy,
+           "start_bits": plans["plan"].start_bits}
+    configs = {"1b3b": {la.spec.name: la.config for la in layers},
+               "ideal": {la.spec.name: la.config.replace(adc_bits=None, adc_range="max") for la in layers}}
+    for key, plan in plans.items():
+        configs[key] = plan.configs
+        out |= {f"{key}_bits": plan.bits, f"{key}_extra_bits": plan.extra_bits,
+                f"{key}_steps": np.array(plan.steps, dtype=np.float64).reshape(-1, 4),
+                f"{key}_train_accuracy": plan.accuracy, f"{key}_met_on_train": plan.met,
+                f"{key}_test_accuracy": evaluate(reconfigure(lossy, plan.configs), data.x_test, data.y_test,
+                                                 mode="hardware").mean}
+    for key, c in configs.items():
+        r = cost(c)
+        out |= {f"energy_{key}": r.energy, f"adc_energy_{key}": r.breakdown["adc"].energy,
+                f"area_mm2_{key}": r.area_mm2}
+    return out
 
 
 def run(args) -> dict:
@@ -326,17 +339,19 @@ def main(argv: list[str] | None = None) -> int:
         alone = ", ".join(f"{n} {100 * v:.2f}%" for n, v in zip(layers, st["attribution_layer_accuracy"], strict=True))
         slices = ", ".join(f"{n} [{' '.join(f'{100 * v:.2f}' for v in row[::-1])}]"
                            for n, row in zip(layers, st["attribution_slice_accuracy"], strict=True))
-        bits = ", ".join(f"{n} {row[::-1].tolist()}" for n, row in zip(layers, st["plan_bits"], strict=True))
         print(f"{method:>9}: only one layer's ADCs lossy: {alone}; only one slice (MSB..LSB): {slices}")
-        print(f"{'':>9}  plan (selected on the training set, <= {a.adc_max_loss:g} points): ADC bits MSB..LSB {bits} "
-              f"(+{st['plan_extra_bits']} bits{'' if st['plan_met_on_train'] else ', target not met on train'}): "
-              f"test {100 * st['plan_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%, "
-              f"1b/3b {100 * st['attribution_accuracy']:.2f}%)")
-        nj = [" / ".join(f"{1e9 * st[f'{key}_{k}']:.2f}" for k in ("1b3b", "plan", "ideal"))
-              for key in ("energy", "adc_energy")]
-        area = " / ".join(f"{st[f'area_mm2_{k}']:.4f}" for k in ("1b3b", "plan", "ideal"))
-        print(f"{'':>9}  1b/3b / plan / ideal ADCs: energy per inference {nj[0]} nJ (ADCs {nj[1]} nJ), "
-              f"area {area} mm2")
+        for key, label in (("plan", "fewest bits"), ("energy_plan", "least energy")):
+            bits = ", ".join(f"{n} {row[::-1].tolist()}" for n, row in zip(layers, st[f"{key}_bits"], strict=True))
+            print(f"{'':>9}  {label} plan (selected on the training set, <= {a.adc_max_loss:g} points): ADC bits "
+                  f"MSB..LSB {bits} (+{st[f'{key}_extra_bits']} bits"
+                  f"{'' if st[f'{key}_met_on_train'] else ', target not met on train'}): test "
+                  f"{100 * st[f'{key}_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%, "
+                  f"1b/3b {100 * st['attribution_accuracy']:.2f}%)")
+        kinds = ("1b3b", "plan", "energy_plan", "ideal")
+        nj = [" / ".join(f"{1e9 * st[f'{key}_{k}']:.2f}" for k in kinds) for key in ("energy", "adc_energy")]
+        area = " / ".join(f"{st[f'area_mm2_{k}']:.4f}" for k in kinds)
+        print(f"{'':>9}  1b/3b / fewest-bits / least-energy / ideal ADCs: energy per inference {nj[0]} nJ "
+              f"(ADCs {nj[1]} nJ), area {area} mm2")
     print(f"float accuracy {100 * out['float_accuracy']:.2f}%; "
           f"zero-ratio gain {out['zero_ratio_gain']:.2f}x; "
           f"non-zero reduction {out['nonzero_ratio_reduction']:.2f}x; accuracy loss "

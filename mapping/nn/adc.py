@@ -12,7 +12,11 @@ integer number of cell levels):
   ``FS' = step * (2**(B+1) - 1)``); the one giving the highest accuracy on the given data is kept
   (ties: first in layer, then slice order). It stops as soon as the accuracy is within
   ``max_loss`` points of the all-ideal accuracy, or when nothing is left to widen. The plan
-  widens ranges (against clipping); it never refines a step.
+  widens ranges (against clipping); it never refines a step. With a ``cost`` of the layer
+  configs (e.g. energy per inference from :mod:`crossbar.cost`), the widening kept is the one
+  with the most accuracy per unit of added cost (a free gain first; when no widening gains,
+  the highest accuracy, then the least added cost); without one every bit costs the same, which
+  is the same rule as "highest accuracy" (tested).
 
 An "ideal" slice inside a layer whose other slices are not ideal is an ADC with step 1 and
 ``2**B - 1 >= max_column_sum`` codes: for integer column sums it returns every sum exactly, so
@@ -24,6 +28,8 @@ Select a plan on data other than the data you report (e.g. the training set), as
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,6 +156,7 @@ class AdcPlan:
             where a layer has fewer slices); slice 0 is the least significant.
         steps: ``(layer index, slice, new bits, accuracy after)`` of every widening, in order.
         met: Whether the plan is within ``max_loss`` of the ideal accuracy.
+        start_cost, cost: ``cost`` of the configured and the planned ADCs (``None`` without one).
     """
 
     layers: tuple[str, ...]
@@ -161,6 +168,8 @@ class AdcPlan:
     bits: np.ndarray
     steps: tuple[tuple[int, int, int, float], ...]
     met: bool
+    start_cost: float | None = None
+    cost: float | None = None
 
     @property
     def extra_bits(self) -> int:
@@ -175,27 +184,51 @@ def _bits_table(adcs: list[list[_Adc]]) -> np.ndarray:
     return out
 
 
+Cost = Callable[[dict[str, CrossbarConfig]], float]
+
+
+def _checked_cost(cost: Cost | None, configs: dict[str, CrossbarConfig]) -> float | None:
+    if cost is None:
+        return None
+    value = cost(configs)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
+        raise ConfigError(f"plan_adc_bits: cost must return a finite number; got {value!r}.")
+    return float(value)
+
+
+def _preference(gain: float, extra: float) -> tuple[int, float, float]:
+    """Order of a widening that gains ``gain`` accuracy for ``extra`` cost (larger is better)."""
+    if gain > 0:
+        return (2, gain, 0.0) if extra <= 0 else (1, gain / extra, 0.0)
+    return (0, gain, -extra)
+
+
 def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: float = 1.0,
-                  max_steps: int | None = None, batch_size: int = 256) -> AdcPlan:
-    """Greedy fewest-extra-bits ADC plan (module docstring).
+                  max_steps: int | None = None, cost: Cost | None = None, batch_size: int = 256) -> AdcPlan:
+    """Greedy ADC plan: fewest extra bits, or least extra ``cost`` (module docstring).
 
     Args:
         model: A converted model with noise-free layer configs.
         x, y: Data the plan is selected on (not the data you report).
         max_loss: Accepted loss against the all-ideal accuracy [percentage points], >= 0.
         max_steps: At most this many widenings (``None``: until met or nothing is left).
+        cost: Optional cost of a full set of layer configs (``{name: config}``), e.g. energy
+            per inference; ``None`` counts bits.
         batch_size: Samples per forward.
     """
     if isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) or not max_loss >= 0:
         raise ConfigError(f"plan_adc_bits: max_loss must be a number of percentage points >= 0; got {max_loss!r}.")
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
         raise ConfigError(f"plan_adc_bits: max_steps must be None or an integer >= 0; got {max_steps!r}.")
+    if cost is not None and not callable(cost):
+        raise ConfigError(f"plan_adc_bits: cost must be None or a callable of the layer configs; got {cost!r}.")
     names, configs = _layers(model)
     adcs = [_slice_adcs(n, c) for n, c in zip(names, configs, strict=True)]
     start_bits = _bits_table(adcs)
     planned = dict(zip(names, configs, strict=True))
     ideal = _accuracy(model, dict(zip(names, _ideal(configs), strict=True)), x, y, batch_size)
     start = current = _accuracy(model, planned, x, y, batch_size)
+    start_cost = spent = _checked_cost(cost, planned)
     steps: list[tuple[int, int, int, float]] = []
     while 100.0 * (ideal - current) > max_loss and (max_steps is None or len(steps) < max_steps):
         best = None
@@ -206,14 +239,17 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
                 step = adc.full_scale / (2**adc.bits - 1)
                 trial = list(adcs[k])
                 trial[s] = _Adc(adc.bits + 1, step * (2 ** (adc.bits + 1) - 1))
-                acc = _accuracy(model, {**planned, name: _config(cfg, trial)}, x, y, batch_size)
-                if best is None or acc > best[0]:
-                    best = (acc, k, s, trial)
+                trial_configs = {**planned, name: _config(cfg, trial)}
+                acc = _accuracy(model, trial_configs, x, y, batch_size)
+                after = _checked_cost(cost, trial_configs)
+                order = _preference(acc - current, 1.0 if cost is None else after - spent)
+                if best is None or order > best[0]:
+                    best = (order, acc, after, k, s, trial)
         if best is None:
             break
-        current, k, s, adcs[k] = best
+        _, current, spent, k, s, adcs[k] = best
         planned[names[k]] = _config(configs[k], adcs[k])
         steps.append((k, s, adcs[k][s].bits, current))
     return AdcPlan(layers=tuple(names), ideal_accuracy=ideal, start_accuracy=start, accuracy=current,
                    configs=planned, start_bits=start_bits, bits=_bits_table(adcs), steps=tuple(steps),
-                   met=100.0 * (ideal - current) <= max_loss)
+                   met=100.0 * (ideal - current) <= max_loss, start_cost=start_cost, cost=spent)

@@ -71,13 +71,15 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
             by_epoch = f[method]["adc_finetuned_hardware_accuracy_by_epoch"][()]
             assert by_epoch.shape == (2, 1) and np.all((by_epoch >= 0) & (by_epoch <= 1))  # --smoke: 1 epoch
             st = {k[len("adc_study_"):]: f[method][k][()] for k in f[method] if k.startswith("adc_study_")}
-            assert st["plan_start_bits"].tolist() == [[3, 3, 3, 1]] * 2
-            assert np.all(st["plan_bits"] >= st["plan_start_bits"])
-            assert (st["plan_bits"] - st["plan_start_bits"]).sum() == st["plan_extra_bits"] == len(st["plan_steps"])
-            assert st["attribution_slice_accuracy"].shape == (2, 4) and st["attribution_layer_accuracy"].shape == (2,)
+            assert st["start_bits"].tolist() == [[3, 3, 3, 1]] * 2
             assert st["adc_energy_1b3b"] < st["adc_energy_ideal"] and st["area_mm2_1b3b"] < st["area_mm2_ideal"]
-            assert st["adc_energy_1b3b"] <= st["adc_energy_plan"] <= st["adc_energy_ideal"]
-            assert (st["adc_energy_plan"] > st["adc_energy_1b3b"]) == (st["plan_extra_bits"] > 0)
+            for key in ("plan", "energy_plan"):
+                assert np.all(st[f"{key}_bits"] >= st["start_bits"])
+                extra = (st[f"{key}_bits"] - st["start_bits"]).sum()
+                assert extra == st[f"{key}_extra_bits"] == len(st[f"{key}_steps"])
+                assert st["adc_energy_1b3b"] <= st[f"adc_energy_{key}"] <= st["adc_energy_ideal"]
+                assert (st[f"adc_energy_{key}"] > st["adc_energy_1b3b"]) == (st[f"{key}_extra_bits"] > 0)
+            assert st["attribution_slice_accuracy"].shape == (2, 4) and st["attribution_layer_accuracy"].shape == (2,)
         s = f["summary"]
         np.testing.assert_allclose(s["zero_ratio_gain"][()],
                                    f["bitslice"]["mean_zero_ratio"][()] / f["l1"]["mean_zero_ratio"][()])

@@ -146,3 +146,47 @@ def test_reconfigure_takes_per_layer_configs():
         reconfigure(xn, {"9": IDEAL})
     with pytest.raises(ConfigError, match="per-layer configs must be CrossbarConfig"):
         reconfigure(xn, {"2": None})
+
+
+def _bits(configs) -> int:
+    return sum(sum(c.slice_adc_bits()) for c in configs.values())
+
+
+def test_plan_with_a_bit_count_cost_is_the_plain_plan():
+    xn, x, y = _setup()
+    plain = plan_adc_bits(xn, x, y, max_loss=1.0)
+    counted = plan_adc_bits(xn, x, y, max_loss=1.0, cost=_bits)
+    assert counted.steps == plain.steps and counted.configs == plain.configs
+    assert plain.cost is None and counted.start_cost == 20 and counted.cost == 20 + counted.extra_bits
+
+
+def test_cost_aware_plan_takes_the_most_accuracy_per_cost():
+    xn, x, y = _setup()
+
+    def cost(configs):  # layer "0"'s ADC bits cost 8x (e.g. it converts 8x as often)
+        return 8 * sum(configs["0"].slice_adc_bits()) + sum(configs["2"].slice_adc_bits())
+
+    plan = plan_adc_bits(xn, x, y, max_loss=1.0, max_steps=1, cost=cost)
+    start = _acc(xn, {"0": LOSSY, "2": LOSSY}, x, y)
+    options = []  # (gain / extra cost, layer, slice) of every first widening, by the documented rule
+    for k, name in enumerate(("0", "2")):
+        for s in range(4):
+            v = [3, 3, 3, 1]
+            v[s] += 1
+            gain = _acc(xn, {"0": LOSSY, "2": LOSSY, name: _unit_step(v)}, x, y) - start
+            options.append(((1, gain / (8 if k == 0 else 1)) if gain > 0 else (0, gain), -k, -s))
+    best = max(options)
+    assert best[0][0] == 1, "some single widening must gain here"
+    k, s, _, _ = plan.steps[0]
+    assert (-k, -s) == best[1:]
+    assert plan.cost == cost(plan.configs) == plan.start_cost + (8 if k == 0 else 1)
+    plain = plan_adc_bits(xn, x, y, max_loss=1.0, max_steps=1)
+    assert plain.steps[0][:2] != plan.steps[0][:2], "this cost must change the first choice (else the test is weak)"
+
+
+def test_plan_rejects_a_bad_cost():
+    xn, x, y = _setup()
+    with pytest.raises(ConfigError, match="cost must return a finite number; got nan"):
+        plan_adc_bits(xn, x, y, cost=lambda c: float("nan"))
+    with pytest.raises(ConfigError, match="cost must be None or a callable"):
+        plan_adc_bits(xn, x, y, cost=3.0)
