@@ -1,4 +1,4 @@
-"""Where low-resolution ADCs cost accuracy, and the fewest extra ADC bits that win it back.
+"""Where low-resolution ADCs cost accuracy, and the fewest extra ADC bits (or least extra cost) that win it back.
 
 For a converted model whose crossbar layers have noise-free configs (so every column sum is an
 integer number of cell levels):
