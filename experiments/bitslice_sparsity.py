@@ -42,7 +42,8 @@ selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-b
   planned and ideal (lossless) ADCs.
 
 Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
-Writes ``results.h5`` (+ provenance attributes) and ``zero_ratios.png/.pdf`` under ``--out``.
+Writes ``results.h5`` (+ provenance attributes), ``zero_ratios.png/.pdf`` and ``adc_study.png/.pdf``
+under ``--out``.
 """
 
 from __future__ import annotations
@@ -240,6 +241,36 @@ def plot(out: dict, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
+def plot_adc_study(out: dict, stem: Path) -> list[Path]:
+    """Per method: accuracy loss [points] with only one (layer, slice) ADC at 1b/3b (colour), and
+    the ADC bits of both plans in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2), sharey=True)
+    vmax = max(100 * (out[m]["adc_study"]["attribution_ideal_accuracy"]
+                      - np.nanmin(out[m]["adc_study"]["attribution_slice_accuracy"])) for m in ("l1", "bitslice"))
+    for ax, (method, label) in zip(axes, (("l1", "plain L1"), ("bitslice", "bit-slice L1")), strict=True):
+        st = out[method]["adc_study"]
+        loss = 100 * (st["attribution_ideal_accuracy"] - st["attribution_slice_accuracy"][:, ::-1])  # MSB first
+        im = ax.imshow(loss, cmap="Reds", vmin=0, vmax=max(vmax, 1e-9), aspect="auto")
+        bits, ebits = st["plan_bits"][:, ::-1], st["energy_plan_bits"][:, ::-1]
+        for (i, j), v in np.ndenumerate(loss):
+            ax.text(j, i, f"{v:.2f} pt\n{bits[i, j]} / {ebits[i, j]} b", ha="center", va="center", fontsize=8,
+                    color="white" if v > 0.6 * vmax else "black")
+        n_slices = loss.shape[1]
+        ax.set_xticks(range(n_slices), [f"slice {k + 1}" + (" (MSB)" if k == 0 else "") for k in range(n_slices)])
+        ax.set_yticks(range(loss.shape[0]), [f"layer {n}" for n in out[method]["layers"]])
+        total = 100 * (st["attribution_ideal_accuracy"] - st["attribution_accuracy"])
+        ax.set_title(f"{label}: 1b/3b loss {total:.1f} pt; plans +{st['plan_extra_bits']} / "
+                     f"+{st['energy_plan_extra_bits']} b", fontsize=9)
+    fig.colorbar(im, ax=axes[1], label="loss, only this ADC at 1b/3b [points]")
+    fig.suptitle("ADC study: per-slice loss; planned ADC bits (fewest bits / least energy)", fontsize=10)
+    return save_figure(fig, stem)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST idx directory (default: digits)")
@@ -309,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             groups[method][f"adc_study_{key}"] = value
     write_h5(a.out / "results.h5", groups, provenance(cfg, a.seed))
     plot(out, a.out / "zero_ratios")
+    plot_adc_study(out, a.out / "adc_study")
     for method in ("l1", "bitslice"):
         r = out[method]
         zr = " ".join(f"{v:.3f}" for v in r["zero_ratio"].mean(axis=0)[::-1])

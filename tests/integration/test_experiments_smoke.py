@@ -88,6 +88,7 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
                                           - f["bitslice"]["adc_finetuned_hardware_accuracy_by_rows"][0]))
     assert (tmp_path / "zero_ratios.png").stat().st_size > 10_000
     assert (tmp_path / "zero_ratios.pdf").exists()
+    assert (tmp_path / "adc_study.png").stat().st_size > 10_000 and (tmp_path / "adc_study.pdf").exists()
     assert "zero-ratio gain" in capsys.readouterr().out
 
 
