@@ -9,9 +9,11 @@ accumulated in int64 and combined per field in the same order as the Numba kerne
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import torch
 
+from crossbar._kernels import njit_kernel
 from crossbar.config import CrossbarConfig
 from crossbar.engine import ProgrammedMatrix
 from mapping.nn import functional as xf
@@ -77,6 +79,83 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
     return out
 
 
+@njit_kernel(parallel=True)
+def _adc_code_kernel(p, ds, mc, ideal, out, inside):  # pragma: no cover - compiled
+    """Per field ``f`` of ``p`` ``(m, F, n)``: ``out = min(max(rint(p / ds[f]), 0), mc[f])`` and
+    ``inside = (out == rint(p / ds[f]))``, or ``out = p`` where ``ideal[f]``; each operation in
+    ``p``'s dtype, as torch computes it."""
+    for i in numba.prange(p.shape[0]):
+        for f in range(p.shape[1]):
+            if ideal[f]:
+                out[i, f] = p[i, f]
+                continue
+            d, hi = ds[f], mc[f]
+            for j in range(p.shape[2]):
+                r = np.rint(p[i, f, j] / d)
+                q = min(max(r, 0), hi)
+                out[i, f, j] = q
+                inside[i, f, j] = r == q
+
+
+@njit_kernel(parallel=True)
+def _adc_grad_kernel(g, ds, ideal, inside, out):  # pragma: no cover - compiled
+    """The gradient of :func:`_adc_code_kernel`: ``g`` where ``ideal[f]``, ``g / ds[f]`` where
+    ``inside``, else 0."""
+    for i in numba.prange(g.shape[0]):
+        for f in range(g.shape[1]):
+            if ideal[f]:
+                out[i, f] = g[i, f]
+                continue
+            d = ds[f]
+            for j in range(g.shape[2]):
+                out[i, f, j] = g[i, f, j] / d if inside[i, f, j] else 0
+
+
+class _AdcCodeSTE(torch.autograd.Function):
+    """:func:`adc_codes_ste` on a CPU float32/float64 tensor: one Numba pass each way."""
+
+    @staticmethod
+    def forward(ctx, p, ds, mc, ideal):  # noqa: D102
+        pn = p.detach().reshape(-1, *p.shape[-2:]).numpy()
+        ds, mc, ideal = ds.astype(pn.dtype), mc.astype(pn.dtype), ideal.astype(np.bool_)  # as torch rounds them
+        out, inside = np.empty_like(pn), np.ones(pn.shape, dtype=np.bool_)
+        _adc_code_kernel(pn, ds, mc, ideal, out, inside)
+        ctx.save_for_backward(torch.from_numpy(inside))
+        ctx.ds, ctx.ideal = ds, ideal
+        return torch.from_numpy(out).view(p.shape)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        (inside,) = ctx.saved_tensors
+        g = grad.contiguous().reshape(inside.shape).numpy()
+        out = np.empty_like(g)
+        _adc_grad_kernel(g, ctx.ds, ctx.ideal, inside.numpy(), out)
+        return torch.from_numpy(out).view(grad.shape), None, None, None
+
+
+def adc_codes_ste(p: torch.Tensor, delta_scaled: np.ndarray, max_code: np.ndarray, ideal: np.ndarray) -> torch.Tensor:
+    """ADC codes of column sums ``p`` ``(..., F, n_out)`` (fields on axis -2) with the clamp's
+    gradient: per field ``f``, ``clamp(round(p / delta_scaled[f]), 0, max_code[f])`` with gradient
+    ``1 / delta_scaled[f]`` where the clamp leaves the rounded value alone (else 0), or ``p``
+    itself (gradient 1) where ``ideal[f]``. On CPU float32/float64 one Numba pass each way,
+    elsewhere :func:`mapping.nn.functional.round_clamp_ste` and ``torch.where``: the same values
+    and gradients bit for bit (tested)."""
+    if xf._on_cpu_kernel(p):
+        return _AdcCodeSTE.apply(p, np.asarray(delta_scaled), np.asarray(max_code), np.asarray(ideal))
+    return _adc_codes_torch(p, delta_scaled, max_code, ideal)
+
+
+def _adc_codes_torch(p: torch.Tensor, delta_scaled, max_code, ideal) -> torch.Tensor:
+    """:func:`adc_codes_ste` in torch operations (any device and dtype)."""
+    shape = (1,) * (p.dim() - 2) + (p.shape[-2], 1)
+    ds = torch.as_tensor(delta_scaled, device=p.device, dtype=p.dtype).reshape(shape)
+    mc = torch.as_tensor(max_code, device=p.device, dtype=p.dtype).reshape(shape)
+    code = xf.round_clamp_ste(p, ds, 0.0, mc)
+    if np.any(ideal):
+        code = torch.where(torch.as_tensor(ideal, device=p.device).reshape(shape), p, code)
+    return code
+
+
 def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Differentiable twin of ``matrix.matmul(x)`` (no read noise): the ADC-aware gradient.
 
@@ -120,10 +199,6 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
     digits = input_digits_torch(x.detach(), cfg).to(dtype)  # (T, B, n_in)
     digits = digits + (x - x.detach())[None] / (len(cw) * cw)[:, None, None]
     n_t, batch = digits.shape[0], x.shape[0]
-    shape = (1, 1, n_fields, 1)  # fields on axis 2 of the (T, B, F, n_out) column sums
-    ds = torch.as_tensor(adc.delta_scaled, device=dev, dtype=dtype).reshape(shape)
-    mc = torch.as_tensor(adc.max_code, device=dev, dtype=dtype).reshape(shape)
-    ideal = torch.as_tensor(adc.ideal, device=dev).reshape(shape)
     factor = torch.as_tensor(adc.factor, device=dev, dtype=dtype)
     place = (cw[:, None] * factor[None, :]).reshape(n_t, 1, n_fields, 1)  # output weight per (cycle, field)
     y = torch.zeros((batch, n_out), device=dev, dtype=dtype)
@@ -132,12 +207,7 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
         d = digits[:, :, r0:r1].reshape(n_t * batch, r1 - r0)
         tile = levels[:, r0:r1].permute(1, 0, 2).reshape(r1 - r0, n_fields * n_out)
         p = (d @ tile).reshape(n_t, batch, n_fields, n_out)  # one GEMM for all fields
-        if bool(adc.ideal.all()):
-            code = p
-        else:
-            code = xf.round_clamp_ste(p, ds, 0.0, mc)
-            if bool(adc.ideal.any()):
-                code = torch.where(ideal, p, code)
+        code = p if bool(adc.ideal.all()) else adc_codes_ste(p, adc.delta_scaled, adc.max_code, adc.ideal)
         y = y + (code * place).sum(dim=(0, 2))
     if cfg.offset:
         y = y - cfg.offset * x.sum(dim=1, keepdim=True)

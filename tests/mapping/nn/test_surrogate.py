@@ -13,7 +13,7 @@ from crossbar import CrossbarConfig, program
 from crossbar.errors import ConfigError
 from crossbar.slicing import encode_weights, input_digits
 from mapping.nn import convert, crossbar_layers, reconfigure, set_hardware_grad, set_mode
-from mapping.nn.torch_engine import matmul_surrogate
+from mapping.nn.torch_engine import _adc_codes_torch, adc_codes_ste, matmul_surrogate
 from mapping.nn.train import TrainConfig
 
 CONFIGS = {
@@ -159,3 +159,26 @@ def test_surrogate_sees_the_programmed_levels_but_not_read_noise(seed):
     scale = np.abs(want).max()
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * scale)
     assert np.abs(got - noiseless).max() > 1e-3 * scale, "the programming noise must show"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("ideal", [(False, False, False), (False, True, False)])
+def test_adc_code_kernel_equals_the_torch_composition_bit_for_bit(dtype, ideal):
+    g = torch.Generator().manual_seed(3)
+    ds = np.array([1.0, 3.0, 2.0 / 3.0])  # steps: exact, integer, and one whose division rounds
+    mc = np.array([7.0, 1.0, 3.0])
+    p = (torch.randint(0, 24, (4, 5, 3, 6), generator=g) / 2.0).to(dtype)  # halves: rounding ties
+    p[0, 0, :, :3] = torch.tensor([-1.0, 0.5, 100.0], dtype=dtype)[:, None]  # below 0, tie at 0, clipped
+    grad = torch.randn(p.shape, generator=g, dtype=dtype)
+    outs = []
+    for fn in (adc_codes_ste, _adc_codes_torch):
+        x = p.clone().requires_grad_(True)
+        y = fn(x, ds, mc, np.array(ideal))
+        y.backward(grad)
+        outs.append((y.detach(), x.grad))
+    (y1, g1), (y2, g2) = outs
+    assert y1.dtype == dtype and torch.equal(y1, y2) and torch.equal(g1, g2)
+    clipped = (p / torch.as_tensor(ds, dtype=dtype)[:, None]).round() > torch.as_tensor(mc, dtype=dtype)[:, None]
+    assert bool((clipped & ~torch.as_tensor(ideal)[:, None]).any()), "some sums must clip (else the test is weak)"
+    if ideal[1]:
+        assert torch.equal(y1[:, :, 1], p[:, :, 1]) and torch.equal(g1[:, :, 1], grad[:, :, 1])
