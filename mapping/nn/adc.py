@@ -23,7 +23,8 @@ An "ideal" slice inside a layer whose other slices are not ideal is an ADC with 
 it equals ``adc_bits=None`` (tested); a layer with every slice ideal gets ``adc_bits=None``.
 
 Select a plan on data other than the data you report (e.g. the training set), as
-``experiments.bitslice_sparsity`` does.
+``experiments.bitslice_sparsity`` does. Each plan step evaluates every ADC left to widen once on
+``(x, y)``: for LeNet-5 on digits (5 layers, 20 ADCs) a 19-bit plan took 2 min on 2 cores.
 """
 
 from __future__ import annotations
