@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -59,13 +58,11 @@ import numpy as np
 import torch
 
 from crossbar import CrossbarConfig
-from crossbar.cost import CostReport
 from crossbar.errors import ConfigError
-from crossbar.tech import load_technology
 from experiments._common import provenance, save_figure, write_h5
 from mapping.data import load_digits, load_mnist
-from mapping.nn import convert, reconfigure
-from mapping.nn.adc import adc_attribution, plan_adc_bits
+from mapping.nn import convert, crossbar_layers, reconfigure
+from mapping.nn.adc import adc_attribution, network_cost, plan_adc_bits
 from mapping.nn.bitslice import (
     apply_masks,
     bitslice_l1,
@@ -75,9 +72,7 @@ from mapping.nn.bitslice import (
     slice_zero_ratios,
 )
 from mapping.nn.models import mlp
-from mapping.nn.specs import specs_from_torch
 from mapping.nn.train import TrainConfig, evaluate, fit
-from mapping.plan import place
 
 ADC_BITS = (3, 3, 3, 1)  # least significant slice first: 3-bit ADCs, 1-bit on the MSB slice
 ADC_RANGE = (7.0, 7.0, 7.0, 1.0)
@@ -140,20 +135,15 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
     """The ADC study of the module docstring for the selected model ``xn`` at ``args.rows``."""
     lossy = reconfigure(xn, hw_cfg.replace(rows=args.rows))
     attr = adc_attribution(lossy, data.x_test, data.y_test)
-    tech = load_technology(TECH)
-    layers = specs_from_torch(lossy, data.x_train.shape[1:])
-
-    def cost(configs: dict) -> CostReport:
-        return place([dataclasses.replace(la, config=configs[la.spec.name]) for la in layers]).cost(tech)
-
+    cost = network_cost(lossy, data.x_train.shape[1:], TECH)
     plans = {"plan": plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss),
              "energy_plan": plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss,
                                           cost=lambda configs: cost(configs).energy)}
     out = {"attribution_ideal_accuracy": attr.ideal_accuracy, "attribution_accuracy": attr.accuracy,
            "attribution_layer_accuracy": attr.layer_accuracy, "attribution_slice_accuracy": attr.slice_accuracy,
            "start_bits": plans["plan"].start_bits}
-    configs = {"1b3b": {la.spec.name: la.config for la in layers},
-               "ideal": {la.spec.name: la.config.replace(adc_bits=None, adc_range="max") for la in layers}}
+    layers = {name: layer.xbar.config for name, layer in crossbar_layers(lossy)}
+    configs = {"1b3b": layers, "ideal": {n: c.replace(adc_bits=None, adc_range="max") for n, c in layers.items()}}
     for key, plan in plans.items():
         configs[key] = plan.configs
         out |= {f"{key}_bits": plan.bits, f"{key}_extra_bits": plan.extra_bits,

@@ -29,6 +29,7 @@ Select a plan on data other than the data you report (e.g. the training set), as
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,9 +38,13 @@ import numpy as np
 from torch import nn
 
 from crossbar import CrossbarConfig
+from crossbar.cost import CostReport
 from crossbar.errors import ConfigError
+from crossbar.tech import Technology, load_technology
 from mapping.nn.convert import crossbar_layers, reconfigure
+from mapping.nn.specs import specs_from_torch
 from mapping.nn.train import evaluate
+from mapping.plan import place
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,23 @@ def _bits_table(adcs: list[list[_Adc]]) -> np.ndarray:
 
 
 Cost = Callable[[dict[str, CrossbarConfig]], float]
+
+
+def network_cost(model: nn.Module, input_shape: tuple[int, ...],
+                 tech: Technology | str) -> Callable[[dict[str, CrossbarConfig]], CostReport]:
+    """The cost model's report (:mod:`crossbar.cost`) of ``model``'s crossbar layers placed with
+    given per-layer configs (``{name: config}``, as :class:`AdcPlan.configs`): ``place`` of
+    :func:`mapping.nn.specs.specs_from_torch` (traced once, for one sample of ``input_shape``)
+    with each layer's config replaced. For :func:`plan_adc_bits`, e.g.
+    ``cost=lambda c: report(c).energy`` with ``report = network_cost(model, (1, 8, 8),
+    "isaac_ce_32nm")``."""
+    layers = specs_from_torch(model, input_shape)
+    tech = tech if isinstance(tech, Technology) else load_technology(tech)
+
+    def report(configs: dict[str, CrossbarConfig]) -> CostReport:
+        return place([dataclasses.replace(la, config=configs[la.spec.name]) for la in layers]).cost(tech)
+
+    return report
 
 
 def _checked_cost(cost: Cost | None, configs: dict[str, CrossbarConfig]) -> float | None:

@@ -10,8 +10,10 @@ from torch import nn
 from crossbar import CrossbarConfig, NoiseConfig
 from crossbar.errors import ConfigError
 from mapping.nn import convert, crossbar_layers, reconfigure, set_mode
-from mapping.nn.adc import _Adc, _config, adc_attribution, plan_adc_bits
+from mapping.nn.adc import _Adc, _config, adc_attribution, network_cost, plan_adc_bits
+from mapping.nn.specs import specs_from_torch
 from mapping.nn.train import evaluate
+from mapping.plan import place
 
 LOSSY = CrossbarConfig(rows=32, weight_bits=9, cell_bits=2, adc_bits=(3, 3, 3, 1), adc_range=(7.0, 7.0, 7.0, 1.0))
 IDEAL = LOSSY.replace(adc_bits=None, adc_range="max")
@@ -190,3 +192,18 @@ def test_plan_rejects_a_bad_cost():
         plan_adc_bits(xn, x, y, cost=lambda c: float("nan"))
     with pytest.raises(ConfigError, match="cost must be None or a callable"):
         plan_adc_bits(xn, x, y, cost=3.0)
+
+
+def test_network_cost_equals_placing_the_reconfigured_model():
+    from crossbar.tech import load_technology
+
+    xn, x, y = _setup()
+    report = network_cost(xn, (40,), "isaac_ce_32nm")
+    configs = {"0": _unit_step([3, 4, 3, 2]), "2": IDEAL}
+    want = place(specs_from_torch(reconfigure(xn, configs), (40,))).cost(load_technology("isaac_ce_32nm"))
+    got = report(configs)
+    assert got.energy == want.energy and got.area == want.area and got.latency == want.latency
+    base = report({"0": LOSSY, "2": LOSSY})
+    assert base.breakdown["adc"].energy < got.breakdown["adc"].energy, "wider ADCs must cost more ADC energy"
+    plan = plan_adc_bits(xn, x, y, max_loss=1.0, max_steps=2, cost=lambda c: report(c).energy)
+    assert plan.start_cost == base.energy and plan.cost == report(plan.configs).energy > plan.start_cost
