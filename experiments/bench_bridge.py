@@ -6,7 +6,7 @@
    as a ratio, for LeNet-5 on digits (batch 64) and ResNet-20 on CIFAR-shaped random data
    (batch ``--batch``); medians of ``--repeats`` steps each, taken in 5 interleaved rounds so
    that a shared machine's drifts cancel in the ratio.
-   Also the noise draw alone (:func:`mapping.nn.functional.weight_perturbation` of all LeNet-5
+   Also the noise draw alone (:func:`mapping.nn.device_noise.weight_perturbation` of all LeNet-5
    layers) with the CPU kernel's random streams vs a torch generator, and the kernel's random
    numbers (:mod:`crossbar._rng`) in ns per normal / uniform.
    Also the activation quantizer's forward + backward on a 1M-element activation (ResNet-20's
@@ -34,6 +34,7 @@ from crossbar import CrossbarConfig, NoiseConfig, _rng
 from experiments._common import interleaved_medians, median_time
 from mapping.data import load_digits
 from mapping.nn import convert, crossbar_layers, set_hardware_grad, set_mode
+from mapping.nn import device_noise as dn
 from mapping.nn import functional as xf
 from mapping.nn.models import lenet5, resnet20
 from mapping.nn.train import evaluate
@@ -89,9 +90,9 @@ def _run(a) -> int:
     print(f"LeNet-5 digits batch 64: float step {1e3 * t['float']:.2f} ms, noisy step {1e3 * t['noisy']:.2f} ms, "
           f"ratio {t['noisy'] / t['float']:.2f}")
     qs = [xf.quantize_weight_ste(layer.weight.detach(), cfg.weight_bits)[0] for _, layer in crossbar_layers(net)]
-    streams, gen = xf.noise_streams(np.random.SeedSequence(0)), torch.Generator().manual_seed(0)
-    t = interleaved_medians({"kernel": lambda: [xf.weight_perturbation(q, cfg, streams) for q in qs],
-                             "torch": lambda: [xf.weight_perturbation(q, cfg, gen) for q in qs]},
+    streams, gen = dn.noise_streams(np.random.SeedSequence(0)), torch.Generator().manual_seed(0)
+    t = interleaved_medians({"kernel": lambda: [dn.weight_perturbation(q, cfg, streams) for q in qs],
+                             "torch": lambda: [dn.weight_perturbation(q, cfg, gen) for q in qs]},
                             max(1, a.repeats // 5))
     state, n = _rng.seed_streams(np.random.SeedSequence(0), 1)[0], 1_000_000
     r = interleaved_medians({"normal": lambda: _rng.draw(state, n, True),

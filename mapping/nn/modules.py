@@ -35,6 +35,7 @@ from torch import nn
 
 from crossbar import CrossbarConfig, ProgrammedMatrix, calibrate_adc, program
 from crossbar.errors import ConfigError
+from mapping.nn import device_noise as dn
 from mapping.nn import functional as xf
 from mapping.nn.torch_engine import matmul_surrogate, matmul_torch
 
@@ -63,13 +64,13 @@ class _CrossbarState:
         self.program_rng = np.random.default_rng(program_seq)
         self.read_rng = np.random.default_rng(read_seq)
         self.torch_seed = int(torch_seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-        self.noise_rngs = xf.noise_streams(noise_seq)
+        self.noise_rngs = dn.noise_streams(noise_seq)
         self.generators: dict[str, torch.Generator] = {}
         self.programmed: tuple[np.ndarray, ProgrammedMatrix] | None = None
 
     def noise_source(self, device: torch.device) -> torch.Generator | np.ndarray:
         """Random source of ``"noisy"`` mode on ``device``: the random streams of the CPU kernel,
-        elsewhere a torch generator on that device (see :func:`mapping.nn.functional.weight_perturbation`)."""
+        elsewhere a torch generator on that device (see :func:`mapping.nn.device_noise.weight_perturbation`)."""
         if device.type == "cpu":
             return self.noise_rngs
         key = str(device)
@@ -83,7 +84,7 @@ class _CrossbarState:
         """The weight as ``"quantized"`` (quantized) or ``"noisy"`` mode (quantized, plus one fresh
         device draw times the layer's noise scale) stores it, with the quantizer's gradient."""
         if self.mode == "noisy":
-            return xf.noisy_weight_ste(weight, self.config, self.noise_source(weight.device), scale=self.noise_scale)
+            return dn.noisy_weight_ste(weight, self.config, self.noise_source(weight.device), scale=self.noise_scale)
         return xf.fake_quantize_weight_ste(weight, self.config.weight_bits)
 
     def matrix(self, q_matrix: np.ndarray) -> ProgrammedMatrix:

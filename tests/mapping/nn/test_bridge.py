@@ -14,6 +14,7 @@ from crossbar.errors import ConfigError, InputError
 from crossbar.noise import program_levels, read_std
 from crossbar.slicing import encode_weights
 from mapping.nn import convert, crossbar_layers, load_state, reconfigure, reseed, save_state, set_mode
+from mapping.nn import device_noise as dn
 from mapping.nn import functional as xf
 from mapping.nn.torch_engine import matmul_torch
 
@@ -92,7 +93,7 @@ def test_torch_engine_equals_numba_bit_for_bit(noise, adc_bits, signed, seed):
 def test_slice_levels_match_crossbar_slicing(seed):
     for cfg in (CrossbarConfig(), CrossbarConfig(encoding="offset", cell_bits=3, weight_bits=7)):
         q = np.random.default_rng(seed).integers(-cfg.q_max, cfg.q_max + 1, size=(9, 4))
-        got = xf.slice_levels(torch.as_tensor(q, dtype=torch.float64), cfg).numpy()
+        got = dn.slice_levels(torch.as_tensor(q, dtype=torch.float64), cfg).numpy()
         np.testing.assert_array_equal(got, encode_weights(q, cfg))
 
 
@@ -114,7 +115,7 @@ def test_quantizers_refuse_nan_and_inf(bad, where):
     x[where] = bad
     noisy = CrossbarConfig(noise=NoiseConfig(read_sigma=0.1))
     for quantize_weight in (lambda w: xf.quantize_weight_ste(w, 8), lambda w: xf.fake_quantize_weight_ste(w, 8),
-                            lambda w: xf.noisy_weight_ste(w, noisy, xf.noise_streams(np.random.SeedSequence(0)))):
+                            lambda w: dn.noisy_weight_ste(w, noisy, dn.noise_streams(np.random.SeedSequence(0)))):
         for w in (x, x.double()):
             with pytest.raises(InputError, match="NaN or inf"):
                 quantize_weight(w)
@@ -146,7 +147,7 @@ def test_quantize_input_ste_rule_and_gradient():
     w = torch.full((200, 200), 0.3, requires_grad=True)
     w.data[0, 0] = 0.5  # sets the exponent: delta = 2**-8, q = round(0.3 * 256) = 77 = 1031 (base 4)
     g = torch.Generator().manual_seed(0)
-    wn = xf.noisy_weight_ste(w, cfg, g)
+    wn = dn.noisy_weight_ste(w, cfg, g)
     err = (wn.detach() / 2.0**-8 - 77.0)[1:, 1:].flatten()
     # 2 signs x 4 slices with read std 0.2 level; slice s weighs 4**s
     want_std = 0.2 * np.sqrt(2 * sum(16.0**s for s in range(4)))
@@ -199,11 +200,11 @@ def test_noisy_weight_cpu_kernel_equals_the_composition_bit_for_bit(dtype, n, sc
     w = torch.randn(n, generator=gen, dtype=dtype).reshape(-1, 50) * 0.2
     w[0, :2] = torch.tensor([1.0, -1.0])  # clamped: gradient 0
     a, b = w.clone().requires_grad_(True), w.clone().requires_grad_(True)
-    fused_streams = xf.noise_streams(np.random.SeedSequence(2))
+    fused_streams = dn.noise_streams(np.random.SeedSequence(2))
     slow_streams = fused_streams.copy()
-    got = xf.noisy_weight_ste(a, cfg, fused_streams, scale=scale)
+    got = dn.noisy_weight_ste(a, cfg, fused_streams, scale=scale)
     q, delta = xf.quantize_weight_ste(b, cfg.weight_bits)
-    want = q * delta + xf.weight_perturbation(q, cfg, slow_streams).mul_(scale * delta)
+    want = q * delta + dn.weight_perturbation(q, cfg, slow_streams).mul_(scale * delta)
     assert got.dtype == dtype and got.shape == w.shape
     torch.testing.assert_close(got, want, rtol=0, atol=0)
     np.testing.assert_array_equal(fused_streams, slow_streams)
@@ -218,7 +219,7 @@ def _perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: tor
                    ) -> torch.Tensor:
     """Oracle: cell levels after one fresh draw of every noise source of ``config.noise``.
 
-    The per-cell reference for ``xf.weight_perturbation`` (which draws fewer random numbers).
+    The per-cell reference for ``dn.weight_perturbation`` (which draws fewer random numbers).
 
     Programming and read sources are all drawn (training samples a new device every forward,
     as PytorX/ReSNA do). Same formulas as :mod:`crossbar.noise`, computed in ``levels``' dtype
@@ -268,7 +269,7 @@ def _perturb_levels(levels: torch.Tensor, config: CrossbarConfig, generator: tor
 
 def _recombined(q, cfg, generator):
     """The slow oracle: slice, perturb every cell level, recombine with sign * 2**(c s)."""
-    levels = xf.slice_levels(q, cfg)
+    levels = dn.slice_levels(q, cfg)
     diff = _perturb_levels(levels, cfg, generator) - levels
     sign = torch.tensor([1.0, -1.0][: cfg.n_signs], dtype=q.dtype)
     place = torch.tensor([2.0 ** (cfg.cell_bits * s) for s in range(cfg.n_slices)], dtype=q.dtype)
@@ -277,10 +278,10 @@ def _recombined(q, cfg, generator):
 
 
 def _source(backend: str, seed: int):
-    """The random source that selects ``backend`` in ``xf.weight_perturbation``."""
+    """The random source that selects ``backend`` in ``dn.weight_perturbation``."""
     if backend == "torch":
         return torch.Generator().manual_seed(seed)
-    return xf.noise_streams(np.random.SeedSequence(seed))
+    return dn.noise_streams(np.random.SeedSequence(seed))
 
 
 @pytest.mark.parametrize("noise", [
@@ -299,7 +300,7 @@ def test_weight_perturbation_has_the_distribution_of_the_per_cell_oracle(noise, 
                          noise=noise)
     values = torch.tensor([0.0, 1.0, -77.0, 127.0], dtype=torch.float64)
     q = values.repeat(25_000)  # 25,000 draws of each of four weights
-    fast = xf.weight_perturbation(q, cfg, _source(backend, 11)).reshape(-1, 4)
+    fast = dn.weight_perturbation(q, cfg, _source(backend, 11)).reshape(-1, 4)
     slow = _recombined(q, cfg, torch.Generator().manual_seed(12)).reshape(-1, 4)
     for j in range(4):
         a, b = fast[:, j].numpy(), slow[:, j].numpy()
@@ -315,10 +316,10 @@ def test_weight_perturbation_read_noise_follows_the_programmed_level(backend):
     cfg = CrossbarConfig(cell_bits=2, weight_bits=8, frequency=1e9, temperature=400.0,
                          noise=NoiseConfig(stuck_on_rate=1.0, thermal=True, shot=True, read_sigma=0.001))
     q = torch.tensor([0.0, 5.0, -100.0], dtype=torch.float64).repeat(20_000)
-    levels = xf.slice_levels(q, cfg)  # (2, 4, n)
+    levels = dn.slice_levels(q, cfg)  # (2, 4, n)
     place = torch.tensor([[1.0], [-1.0]])[:, :, None] * torch.tensor([4.0**s for s in range(4)])[None, :, None]
     shift = ((3.0 - levels) * place).sum(dim=(0, 1))  # every cell moved to level 3
-    read = (xf.weight_perturbation(q, cfg, _source(backend, 4)) - shift).reshape(-1, 3)
+    read = (dn.weight_perturbation(q, cfg, _source(backend, 4)) - shift).reshape(-1, 3)
     want = float(read_std(np.array([3.0]), cfg)[0]) * float((place**2).sum()) ** 0.5
     assert float(read_std(np.array([0.0]), cfg)[0]) < 0.5 * float(read_std(np.array([3.0]), cfg)[0])
     for j in range(3):
@@ -331,27 +332,27 @@ def test_weight_perturbation_cpu_kernel_is_seeded_and_independent_of_threads():
 
     cfg = CrossbarConfig(noise=NoiseConfig(physical_programming=True, thermal=True, rtn=True, read_sigma=0.02))
     n_block = 1040  # every block holds the same weights, so blocks differ only by their streams
-    q = (torch.arange(n_block) % 255 - 127.0).repeat(xf.NOISE_STREAMS)
-    assert q.numel() // xf.NOISE_BLOCK >= xf.NOISE_STREAMS and q.numel() >= xf.PARALLEL_MIN_WEIGHTS
+    q = (torch.arange(n_block) % 255 - 127.0).repeat(dn.NOISE_STREAMS)
+    assert q.numel() // dn.NOISE_BLOCK >= dn.NOISE_STREAMS and q.numel() >= dn.PARALLEL_MIN_WEIGHTS
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = xf.weight_perturbation(q, cfg, xf.noise_streams(np.random.SeedSequence(3)))
+        one = dn.weight_perturbation(q, cfg, dn.noise_streams(np.random.SeedSequence(3)))
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        streams = xf.noise_streams(np.random.SeedSequence(3))
-        many = xf.weight_perturbation(q, cfg, streams)
+        streams = dn.noise_streams(np.random.SeedSequence(3))
+        many = dn.weight_perturbation(q, cfg, streams)
     finally:
         numba.set_num_threads(before)
     serial = np.empty(q.numel(), dtype=np.float32)
-    xf._perturbation_serial(q.numpy(), 1.0, np.inf, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
-                            *xf._kernel_terms(xf._noise_params(cfg)), xf.noise_streams(np.random.SeedSequence(3)),
+    dn._perturbation_serial(q.numpy(), 1.0, np.inf, 1.0, cfg.n_signs, cfg.n_slices, cfg.cell_bits,
+                            *dn._kernel_terms(dn._noise_params(cfg)), dn.noise_streams(np.random.SeedSequence(3)),
                             serial, None)
     torch.testing.assert_close(many, one, rtol=0, atol=0)
     np.testing.assert_array_equal(serial, one.numpy())
     assert bool(torch.isfinite(one).all()) and float((one == 0).float().mean()) == 0.0
-    again = xf.weight_perturbation(q, cfg, streams)  # the streams advanced: a fresh draw
+    again = dn.weight_perturbation(q, cfg, streams)  # the streams advanced: a fresh draw
     assert float((again == many).float().mean()) < 1e-3
-    blocks = one.reshape(xf.NOISE_STREAMS, n_block)
+    blocks = one.reshape(dn.NOISE_STREAMS, n_block)
     assert all(float((blocks[i] == blocks[j]).float().mean()) < 1e-3 for i in range(8) for j in range(i))
 
 
@@ -359,15 +360,15 @@ def test_weight_perturbation_rejects_bad_random_sources():
     cfg = CrossbarConfig(noise=NoiseConfig(read_sigma=0.1))
     q = torch.zeros(4)
     with pytest.raises(ConfigError, match="generator must be"):
-        xf.weight_perturbation(q, cfg, np.random.default_rng(0))
+        dn.weight_perturbation(q, cfg, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="generator must be"):
-        xf.weight_perturbation(q, cfg, np.zeros((8, 3), dtype=np.uint64))
-    frozen = xf.noise_streams(np.random.SeedSequence(0))
+        dn.weight_perturbation(q, cfg, np.zeros((8, 3), dtype=np.uint64))
+    frozen = dn.noise_streams(np.random.SeedSequence(0))
     frozen.flags.writeable = False
     with pytest.raises(ConfigError, match="generator must be"):
-        xf.weight_perturbation(q, cfg, frozen)
+        dn.weight_perturbation(q, cfg, frozen)
     with pytest.raises(ConfigError, match="CPU tensors only"):
-        xf.weight_perturbation(q.to("meta"), cfg, xf.noise_streams(np.random.SeedSequence(0)))
+        dn.weight_perturbation(q.to("meta"), cfg, dn.noise_streams(np.random.SeedSequence(0)))
 
 
 def test_torch_noise_matches_crossbar_noise_std():
