@@ -136,12 +136,13 @@ def adc_attribution(model: nn.Module, x: np.ndarray, y: np.ndarray, *, batch_siz
     def acc(changed: dict[str, CrossbarConfig]) -> float:  # the changed layers, every other ADC ideal
         return _accuracy(model, {**ideal, **changed}, x, y, batch_size)
 
+    ideal_accuracy = acc({})
     by_slice = np.full((len(names), max(len(a) for a in adcs)), np.nan)
     for k, (name, cfg, layer_adcs) in enumerate(zip(names, configs, adcs, strict=True)):
         for s, adc in enumerate(layer_adcs):
             alone = [adc if t == s else _Adc(None, None) for t in range(len(layer_adcs))]
-            by_slice[k, s] = acc({name: _config(cfg, alone)}) if adc.bits is not None else acc({})
-    return AdcAttribution(layers=tuple(names), ideal_accuracy=acc({}),
+            by_slice[k, s] = acc({name: _config(cfg, alone)}) if adc.bits is not None else ideal_accuracy
+    return AdcAttribution(layers=tuple(names), ideal_accuracy=ideal_accuracy,
                           accuracy=acc(dict(zip(names, configs, strict=True))),
                           layer_accuracy=np.array([acc({n: c}) for n, c in zip(names, configs, strict=True)]),
                           slice_accuracy=by_slice)
