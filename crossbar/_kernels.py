@@ -9,8 +9,9 @@ sign and one weight slice) are packed into one 64-bit word at ``field_shift`` bi
 LUT add serves them all; the field width is chosen by the caller so that no field overflows
 within a row tile. Tables are built per (row tile, column block) and reused by a chunk of the
 batch while they sit in the L2 cache. The ADC and shift-and-add run in the same pass, field by
-field, on exact integers; the output combination ``sum_f factor[f] * acc[f]`` runs in a fixed
-order, so results do not depend on the thread count.
+field (a signed ADC converts a differential pair's difference), on exact integers; the output
+combination ``sum_f factor[f] * acc[f]`` runs in a fixed order, so results do not depend on the
+thread count.
 
 Symbols: ``t`` input cycle, ``k`` bit of the DAC digit, ``g`` row group, ``w`` packed word,
 ``f`` field, ``j`` column, ``b`` batch row.
@@ -80,6 +81,8 @@ def mvm_lut(
     cycle_weights,
     delta_scaled,
     max_code,
+    min_code,
+    partner,
     ideal,
     factor,
     col_block,
@@ -96,7 +99,10 @@ def mvm_lut(
             extracted (fields are sized so that no segment overflows them).
         field_word, field_shift, field_mask: Field layout, ``(n_fields,)`` int64.
         cycle_weights: ``(n_cycles,)`` int64.
-        delta_scaled, max_code: ADC step and top code per field, ``(n_fields,)`` float64.
+        delta_scaled, max_code, min_code: ADC step and top and bottom code per field,
+            ``(n_fields,)`` float64.
+        partner: Field whose sum is subtracted before the ADC (``>= 0``), -1 for none, -2 for a
+            field that is not converted (another field's partner), ``(n_fields,)`` int64.
         ideal: Ideal-ADC flag per field, ``(n_fields,)`` bool.
         factor: Output weight per field, ``(n_fields,)`` float64.
         col_block: Columns per task.
@@ -173,20 +179,33 @@ def mvm_lut(
                             for j in range(nj):
                                 psum[f, j] += (word[w, j] >> sh) & m
                     for f in range(n_fields):
-                        w = field_word[f]
-                        sh = field_shift[f]
-                        m = field_mask[f]
+                        pf = partner[f]
+                        if pf == -2:
+                            continue
                         if single:
+                            w = field_word[f]
+                            sh = field_shift[f]
+                            m = field_mask[f]
                             for j in range(nj):
                                 psum[f, j] = (word[w, j] >> sh) & m
+                            if pf >= 0:  # the partner comes later: read it from its word
+                                w = field_word[pf]
+                                sh = field_shift[pf]
+                                m = field_mask[pf]
+                                for j in range(nj):
+                                    psum[f, j] -= (word[w, j] >> sh) & m
+                        elif pf >= 0:
+                            for j in range(nj):
+                                psum[f, j] -= psum[pf, j]
                         if ideal[f]:
                             for j in range(nj):
                                 acc[bl, f, j] += cw * psum[f, j]
                         else:
                             ds = delta_scaled[f]
+                            lo = min_code[f]
                             mc = max_code[f]
                             for j in range(nj):
-                                c = min(max(np.rint(np.float64(psum[f, j]) / ds), 0.0), mc)
+                                c = min(max(np.rint(np.float64(psum[f, j]) / ds), lo), mc)
                                 acc[bl, f, j] += cw * np.int64(c)
         for bl in range(nbb):
             for j in range(nj):

@@ -112,7 +112,7 @@ def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):
     return fixed, frac, layout, layout.pack(fixed)
 
 
-def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, ideal, factor):
+def _numba_mvm(x, cfg, layout, packed, cycle_weights, adc):
     n_cycles, d = cfg.n_cycles, cfg.dac_bits
     plane_bit = np.full((n_cycles, d), -1, dtype=np.int64)
     mag_bits = cfg.input_bits - 1 if cfg.signed_inputs else cfg.input_bits
@@ -130,8 +130,9 @@ def _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, id
     col_block = int(min(_COL_BLOCK, max(8, -(-n_out // 2))))
     return _kernels.mvm_lut(pat, packed, layout.groups_per_tile, layout.groups_per_segment,
                             layout.field_word,
-                            layout.field_shift, layout.field_mask, cycle_weights, delta_scaled,
-                            max_code, ideal, factor, col_block, min(_BATCH_BLOCK, max(1, x.shape[0])))
+                            layout.field_shift, layout.field_mask, cycle_weights, adc.delta_scaled,
+                            adc.max_code, adc.min_code, adc.partner, adc.ideal, adc.factor, col_block,
+                            min(_BATCH_BLOCK, max(1, x.shape[0])))
 
 
 def _exact_product(x: np.ndarray, q: np.ndarray, q_f64: np.ndarray | None, q_absmax: int) -> np.ndarray:

@@ -17,10 +17,7 @@ def mvm(
     *,
     rows: int,
     cycle_weights: np.ndarray,
-    delta_scaled: np.ndarray,
-    max_code: np.ndarray,
-    ideal: np.ndarray,
-    factor: np.ndarray,
+    adc,
 ) -> np.ndarray:
     """Bit-sliced MVM, literally.
 
@@ -29,14 +26,14 @@ def mvm(
         fixed_levels: Read cell levels in fixed point, shape ``(n_fields, n_in, n_out)``, int64.
         rows: Rows per array (row-tile height).
         cycle_weights: Digital weight of each cycle, shape ``(n_cycles,)``, int64.
-        delta_scaled: ADC step of each field in fixed-point units, shape ``(n_fields,)``.
-        max_code: Largest ADC code of each field, shape ``(n_fields,)``, float64.
-        ideal: True where the field's ADC is ideal (passes the fixed-point sum), ``(n_fields,)``.
-        factor: Output weight of each field's accumulated codes, shape ``(n_fields,)``.
+        adc: Per-field ADC description (:class:`crossbar.engine.AdcParameters`): field ``f``
+            converts ``p[f] - p[partner[f]]`` (``partner >= 0``), ``p[f]`` (-1) or nothing (-2)
+            to ``clip(rint(value / delta_scaled[f]), min_code[f], max_code[f])``, or passes the
+            value where ``ideal[f]``.
 
     Returns:
         ``sum_f factor[f] * acc[f]``, shape ``(batch, n_out)``, float64, where
-        ``acc[f] = sum_tiles sum_t cycle_weights[t] * code(p[f, tile, t])`` exactly in int64.
+        ``acc[f] = sum_tiles sum_t cycle_weights[t] * code(f, tile, t)`` exactly in int64.
     """
     n_cycles, batch, n_in = digits.shape
     n_fields, _, n_out = fixed_levels.shape
@@ -44,17 +41,21 @@ def mvm(
     for start in range(0, n_in, rows):
         rs = slice(start, min(start + rows, n_in))
         for t in range(n_cycles):
+            p = [digits[t, :, rs] @ fixed_levels[f, rs, :] for f in range(n_fields)]
             for f in range(n_fields):
-                p = digits[t, :, rs] @ fixed_levels[f, rs, :]
-                if ideal[f]:
-                    code = p
+                partner = adc.partner[f]
+                if partner == -2:
+                    continue
+                v = p[f] - p[partner] if partner >= 0 else p[f]
+                if adc.ideal[f]:
+                    code = v
                 else:
-                    code = np.clip(np.rint(p.astype(np.float64) / delta_scaled[f]), 0.0, max_code[f])
-                    code = code.astype(np.int64)
+                    code = np.clip(np.rint(v.astype(np.float64) / adc.delta_scaled[f]),
+                                   adc.min_code[f], adc.max_code[f]).astype(np.int64)
                 acc[f] += cycle_weights[t] * code
     out = np.zeros((batch, n_out), dtype=np.float64)
     for f in range(n_fields):
-        out += factor[f] * acc[f].astype(np.float64)
+        out += adc.factor[f] * acc[f].astype(np.float64)
     return out
 
 

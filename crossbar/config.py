@@ -186,6 +186,11 @@ class CrossbarConfig:
     :func:`crossbar.calibrate_adc`), a float, or one float per slice."""
     encoding: Literal["differential", "offset"] = "differential"
     """Signed-weight encoding: ``q = q+ - q-`` on two column sets, or ``q + offset`` unsigned."""
+    differential_adc: Literal["separate", "subtract"] = "separate"
+    """How differential column pairs are converted: ``"separate"`` (an unsigned ADC per column,
+    ``y+ - y-`` after the shift-and-add) or ``"subtract"`` (the minus column's sum is subtracted
+    from the plus column's before one signed ADC: half the conversions, codes
+    ``-(2**(B-1) - 1) .. 2**(B-1) - 1``, so ``B >= 2``). Only with ``encoding="differential"``."""
     signed_inputs: bool = False
     """Inputs are two's complement; the sign bit gets its own cycle with weight ``-2**(Ab-1)``."""
     g_min: float = 3.33e-7
@@ -216,6 +221,12 @@ class CrossbarConfig:
                 f"{_XBAR}.dac_bits must be <= input_bits ({self.input_bits}); got {self.dac_bits!r}."
             )
         check_choice(_XBAR, "encoding", self.encoding, ("differential", "offset"))
+        check_choice(_XBAR, "differential_adc", self.differential_adc, ("separate", "subtract"))
+        if self.differential_adc == "subtract" and self.encoding != "differential":
+            raise ConfigError(
+                f"{_XBAR}.differential_adc='subtract' needs encoding='differential' (there is no "
+                f"minus column to subtract); got encoding={self.encoding!r}. Use 'separate'."
+            )
         check_bool(_XBAR, "signed_inputs", self.signed_inputs)
         self._check_adc()
         check_float(_XBAR, "g_min", self.g_min, 0.0, None)
@@ -241,6 +252,9 @@ class CrossbarConfig:
     def _check_adc(self) -> None:
         n_slices = self.n_slices
         bits = self.adc_bits
+        lo = 2 if self.differential_adc == "subtract" else 1
+        hint = ("A signed (subtract) ADC needs a sign bit: B >= 2 gives codes -1, 0, 1."
+                if lo == 2 else "")
         if isinstance(bits, (tuple, list)):
             if len(bits) != n_slices:
                 raise ConfigError(
@@ -248,10 +262,10 @@ class CrossbarConfig:
                     f"{self.magnitude_bits} magnitude bits in {self.cell_bits}-bit cells); got {bits!r}."
                 )
             for b in bits:
-                check_int(_XBAR, "adc_bits[i]", b, 1, 24)
+                check_int(_XBAR, "adc_bits[i]", b, lo, 24, hint=hint)
             object.__setattr__(self, "adc_bits", tuple(int(b) for b in bits))
         elif bits is not None:
-            check_int(_XBAR, "adc_bits", bits, 1, 24, hint="Use None for an ideal ADC.")
+            check_int(_XBAR, "adc_bits", bits, lo, 24, hint=hint or "Use None for an ideal ADC.")
             object.__setattr__(self, "adc_bits", int(bits))
         rng = self.adc_range
         if isinstance(rng, str):
@@ -354,6 +368,22 @@ class CrossbarConfig:
         return (self.adc_bits,) * self.n_slices
 
     @property
+    def n_converted_signs(self) -> int:
+        """ADC conversions per (weight column, slice): ``n_signs``, or 1 under ``"subtract"``."""
+        return 1 if self.differential_adc == "subtract" else self.n_signs
+
+    def adc_top_code(self, bits: int) -> int:
+        """Largest code of a ``bits``-bit ADC: ``2**B - 1``, or ``2**(B-1) - 1`` for the signed
+        (``"subtract"``) ADC, whose codes are symmetric around 0."""
+        return 2 ** (bits - 1) - 1 if self.differential_adc == "subtract" else 2**bits - 1
+
+    @property
+    def lossless_adc_bits(self) -> int:
+        """Fewest ADC bits whose top code reaches ``max_column_sum`` (step 1: lossless)."""
+        bits = self.max_column_sum.bit_length()
+        return bits + 1 if self.differential_adc == "subtract" else bits
+
+    @property
     def adc_is_lossless(self) -> bool:
         """True when every slice's ADC reproduces every possible column sum exactly."""
         bits = self.slice_adc_bits()
@@ -361,7 +391,7 @@ class CrossbarConfig:
             return True
         if self.adc_range != "max":
             return False
-        return all(b is None or 2**b - 1 >= self.max_column_sum for b in bits)
+        return all(b is None or self.adc_top_code(b) >= self.max_column_sum for b in bits)
 
     # ---- serialization ----------------------------------------------------------------
     def replace(self, **changes: Any) -> CrossbarConfig:

@@ -9,7 +9,8 @@ technology does not give is charged as zero and named in ``missing`` (:func:`mis
 Model (per layer ``l``, per inference; ``V`` input vectors, ``T`` input cycles, ``A`` arrays):
 
 * **Counts.** As :meth:`crossbar.ProgrammedMatrix.op_counts` (see :func:`matrix_op_counts`):
-  every used column of every row tile is converted once per input cycle per vector; every array
+  every used column of every row tile is converted once per input cycle per vector (a
+  differential pair once under ``differential_adc="subtract"``); every array
   is read once per cycle per vector; every used row of every column array is driven once per cycle
   per vector; one shift-add and one sample-and-hold sample per conversion. Buffer traffic: each
   input vector's ``n_in`` activations are read from the buffer (the im2col stream, no reuse in
@@ -19,11 +20,11 @@ Model (per layer ``l``, per inference; ``V`` input vectors, ``T`` input cycles, 
 * **Energy** = events x per-event energy. ADC: the technology's resolution law (default
   architecture) at each slice's bits, averaged over the slices (every slice has the same number of
   columns); an ideal ADC (``adc_bits=None``) is costed at the lossless resolution
-  ``bit_length(rows (2^c - 1)(2^d - 1))``. Energy per conversion does not depend on the sample
-  rate. DAC: :func:`~crossbar.tech.dac_energy` at ``dac_bits`` per row activation. Array: every
-  read charges the whole array, ``rows x cols x`` the per-cell read energy (ISAAC's lumped
-  0.3 mW per active 128 x 128 array = 30 pJ per read); the cell count carries the cell-bits
-  dependence. Without a per-cell energy, an Ohmic device model charges each cell
+  ``bit_length(rows (2^c - 1)(2^d - 1))`` (one more for the signed ``"subtract"`` ADC). Energy
+  per conversion does not depend on the sample rate. DAC: :func:`~crossbar.tech.dac_energy` at
+  ``dac_bits`` per row activation. Array: every read charges the whole array, ``rows x cols x``
+  the per-cell read energy (ISAAC's lumped 0.3 mW per active 128 x 128 array = 30 pJ per read);
+  the cell count carries the cell-bits dependence. Without a per-cell energy, an Ohmic device model charges each cell
   ``V_read^2 (g_on + g_off) / 2 x t_pulse`` (every row driven, levels uniform between the two
   conductances; ``t_pulse = min(1 / frequency, technology read cycle)``). Sample-and-hold and
   shift-add: per conversion. Buffer: per byte moved.
@@ -37,14 +38,16 @@ Model (per layer ``l``, per inference; ``V`` input vectors, ``T`` input cycles, 
   Rows that a per-event model replaces (ADC, DAC, S+H, crossbar, IMA shift-add, eDRAM buffer)
   are skipped.
 * **Area** (every layer on its own arrays; the same for both latency modes): per array
-  ``rows x cols x`` cell area, ``ceil(cols / columns_per_adc)`` ADCs at the largest slice
-  resolution, one DAC per row, one sample-and-hold per column, one shift-add unit per ADC, plus
+  ``rows x cols x`` cell area, ``ceil(inputs / columns_per_adc)`` ADCs at the largest slice
+  resolution, where ``inputs`` is the array's ADC inputs (its ``cols`` columns, or
+  ``ceil(cols / 2)`` pairs under ``"subtract"``; the analog subtraction itself is not charged),
+  one DAC per row, one sample-and-hold per ADC input, one shift-add unit per ADC, plus
   the pro-rata table rows; buffers by capacity: each layer's unique input activations (a conv's
   ``C x H x W`` feature map, a linear layer's ``in_features``) at ``input_bits``, times the
   buffer's area per byte (pipelined: every layer keeps its own input).
 * **Latency.** One array read per input cycle per input vector. The time of one cycle is
   ``tau = max(1 / frequency, t_adc)``, where ``t_adc`` is the time one ADC needs for its
-  ``ceil(cols / n_adcs)`` columns: ``(N + 1) / (N_ref + 1) / sample_rate`` per conversion for SAR
+  ``ceil(inputs / n_adcs)`` inputs: ``(N + 1) / (N_ref + 1) / sample_rate`` per conversion for SAR
   (one bit per comparator cycle plus sampling, as NeuroSim's ``SarADC.cpp``; ``N_ref`` is the
   technology's published resolution at that sample rate) and ``1 / sample_rate`` for flash, at the
   largest slice resolution. A layer's arrays work in parallel, so the layer is busy
@@ -228,13 +231,14 @@ def _periphery(tech: Technology) -> dict[str, tuple[float, float, float]]:
     return {c: tuple(v) for c, v in out.items()}
 
 
-def _units(tech: Technology, *, rows, cols, slice_bits, n_slices, dac_bits,
-           frequency) -> dict[str, np.ndarray]:
+def _units(tech: Technology, designs: DesignSet) -> dict[str, np.ndarray]:
     """Per-event energies, per-array areas and the cycle time of each design (vectorized).
 
-    All arguments are ``(n,)`` arrays except ``slice_bits`` ``(n, k)``; entries ``s >= n_slices``
-    are ignored. Returns ``(n,)`` float64 arrays.
+    Slice entries ``s >= n_slices`` of the ADC bits are ignored. Returns ``(n,)`` float64 arrays.
     """
+    rows, cols, dac_bits, frequency = designs.rows, designs.cols, designs.dac_bits, designs.frequency
+    slice_bits, n_slices = designs.slice_adc_bits(), designs.n_slices
+    adc_inputs = designs.adc_inputs_per_array
     k = slice_bits.shape[1]
     mask = np.arange(k)[None, :] < np.minimum(n_slices, k)[:, None]
     n_used = mask.sum(axis=1)
@@ -243,8 +247,8 @@ def _units(tech: Technology, *, rows, cols, slice_bits, n_slices, dac_bits,
     arch = tech.adc.default
     has_area = (tech.adc.sar.area if arch == "sar" else tech.adc.flash.area_per_comparator) is not None
     a_adc = adc_area(b_max, tech) if has_area else np.zeros(b_max.shape)
-    n_adc = -(-cols // tech.structure.columns_per_adc)
-    cols_per_adc = -(-cols // n_adc)
+    n_adc = -(-adc_inputs // tech.structure.columns_per_adc)
+    cols_per_adc = -(-adc_inputs // n_adc)
     if tech.adc.sample_rate is None:
         t_conv = np.zeros(b_max.shape)
     elif arch == "sar":
@@ -272,7 +276,7 @@ def _units(tech: Technology, *, rows, cols, slice_bits, n_slices, dac_bits,
         "a_adc": n_adc * a_adc,
         "a_array": cells * (tech.crossbar.area_per_cell or 0.0),
         "a_dac": zero if tech.dac is None else rows * dac_area(dac_bits, tech),
-        "a_sh": cols * (0.0 if sh is None else sh.area) + zero,
+        "a_sh": adc_inputs * (0.0 if sh is None else sh.area) + zero,
         "a_sa": n_adc * (0.0 if sa is None else sa.area) + zero,
         "a_byte": zero + (0.0 if buf is None else buf.area / buf.capacity),
     }
@@ -366,9 +370,7 @@ def estimate_cost(counts: OpCounts | Mapping[str, OpCounts], tech: Technology,
                               f"multiple of n_arrays x n_cycles = {per_vector}; counts and config "
                               "disagree (pass per-layer counts, e.g. NetworkPlan.layer_counts, not a "
                               "network's sum).")
-    designs = DesignSet.from_configs(cfgs)
-    units = _units(tech, rows=designs.rows, cols=designs.cols, slice_bits=designs.slice_adc_bits(),
-                   n_slices=designs.n_slices, dac_bits=designs.dac_bits, frequency=designs.frequency)
+    units = _units(tech, DesignSet.from_configs(cfgs))
 
     def row(values) -> np.ndarray:
         return np.array(values, dtype=np.float64)[None, :]
@@ -444,17 +446,17 @@ def estimate_costs(workload: Workload | SupportsWorkload, designs: DesignSet,
         raise ConfigError(f"estimate_costs: tech must be a Technology; got {tech!r:.80}.")
     d = designs
     n_slices, n_cycles = d.n_slices, d.n_cycles
-    units = _units(tech, rows=d.rows, cols=d.cols, slice_bits=d.slice_adc_bits(), n_slices=n_slices,
-                   dac_bits=d.dac_bits, frequency=d.frequency)
+    units = _units(tech, d)
     col = {"rows": d.rows[:, None], "cols": d.cols[:, None], "T": n_cycles[:, None],
-           "ab": d.input_bits[:, None], "phys": (n_slices * d.n_signs)[:, None]}
+           "ab": d.input_bits[:, None], "phys": (n_slices * d.n_signs)[:, None],
+           "converted": (n_slices * d.n_converted_signs)[:, None]}
     n_in, n_out, n_vec = workload.n_in[None, :], workload.n_out[None, :], workload.n_vectors[None, :]
     tiles = -(-n_in // col["rows"])
     phys = n_out * col["phys"]
     col_arrays = -(-phys // col["cols"])
     arrays = tiles * col_arrays
     vec_cycles = n_vec * col["T"]
-    conv = (vec_cycles * tiles * phys).astype(np.float64)
+    conv = (vec_cycles * tiles * n_out * col["converted"]).astype(np.float64)
     c = {
         "conv": conv, "shift_adds": conv, "reads": (vec_cycles * arrays).astype(np.float64),
         "dac": (vec_cycles * n_in * col_arrays).astype(np.float64), "arrays": arrays.astype(np.float64),

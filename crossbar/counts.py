@@ -35,8 +35,9 @@ class OpCounts:
     n_array_reads: int
     """Array activations: every array is read once per input cycle per input vector."""
     n_adc_conversions: int
-    """ADC conversions: every used column (every slice, both columns of a differential pair)
-    of every row tile, every input cycle, every input vector."""
+    """ADC conversions: every used column (every slice, both columns of a differential pair,
+    or the pair once under ``differential_adc="subtract"``) of every row tile, every input
+    cycle, every input vector."""
     n_dac_activations: int
     """DAC (row driver) activations: every used row of every array, per cycle, per vector."""
     n_shift_adds: int
@@ -109,7 +110,7 @@ def matrix_op_counts(shape: tuple[int, int], config: CrossbarConfig, *, batch: i
     n_tiles = -(-n_in // config.rows)
     phys_cols = n_out * config.n_slices * config.n_signs
     col_arrays = -(-phys_cols // config.cols)
-    per_vec_conv = n_tiles * phys_cols * config.n_cycles
+    per_vec_conv = n_tiles * n_out * config.n_slices * config.n_converted_signs * config.n_cycles
     return OpCounts(
         n_macs=batch * n_in * n_out,
         n_arrays=n_tiles * col_arrays,

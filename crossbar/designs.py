@@ -29,6 +29,11 @@ def _int_array(owner: str, name: str, value, n: int | None, lo: int, hi: int) ->
     return arr.astype(np.int64)
 
 
+_FIELDS = ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits", "frequency", "encoding",
+           "signed_inputs", "differential_adc")
+"""The :class:`DesignSet` fields of one entry per design (``adc_bits`` aside)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DesignSet:
     """Crossbar design variables of ``n`` designs, one array entry per design.
@@ -66,12 +71,13 @@ class DesignSet:
     """``"differential"`` or ``"offset"`` per design."""
     signed_inputs: np.ndarray | bool = False
     """Two's-complement inputs (an extra sign cycle) per design."""
+    differential_adc: np.ndarray | str = "separate"
+    """``"separate"`` or ``"subtract"`` (one signed ADC per differential pair) per design."""
 
     def __post_init__(self) -> None:
         own = "DesignSet"
-        sizes = {np.asarray(getattr(self, f)).shape[0] for f in
-                 ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits", "frequency",
-                  "encoding", "signed_inputs") if np.asarray(getattr(self, f)).ndim == 1}
+        sizes = {np.asarray(getattr(self, f)).shape[0] for f in _FIELDS
+                 if np.asarray(getattr(self, f)).ndim == 1}
         if self.adc_bits is not None and np.asarray(self.adc_bits).ndim >= 1:
             sizes.add(np.asarray(self.adc_bits).shape[0])
         if len(sizes) > 1:
@@ -112,6 +118,16 @@ class DesignSet:
             raise ConfigError(f"{own}.encoding must be 'differential' or 'offset' (per design); "
                               f"got {self.encoding!r:.80}.")
         put(self, "encoding", np.broadcast_to(enc.astype("<U12"), (n,)).copy())
+        mode = np.asarray(self.differential_adc)
+        if mode.ndim > 1 or not np.all(np.isin(mode, ("separate", "subtract"))):
+            raise ConfigError(f"{own}.differential_adc must be 'separate' or 'subtract' (per design); "
+                              f"got {self.differential_adc!r:.80}.")
+        mode = np.broadcast_to(mode.astype("<U8"), (n,)).copy()
+        bad = np.flatnonzero((mode == "subtract") & (self.encoding != "differential"))
+        if bad.size:
+            raise ConfigError(f"{own}.differential_adc='subtract' needs encoding='differential'; design "
+                              f"{int(bad[0])} has encoding={str(self.encoding[bad[0]])!r}.")
+        put(self, "differential_adc", mode)
         if self.adc_bits is not None:
             bits = np.asarray(self.adc_bits)
             if bits.ndim == 2:
@@ -125,9 +141,12 @@ class DesignSet:
                                      f"has {self.n_slices[i]} slices; give k >= {self.n_slices.max()}.")
             else:
                 bits = np.broadcast_to(_int_array(own, "adc_bits", bits, n, 1, 24), (n,)).copy()
+            low = np.flatnonzero((mode == "subtract") & ((bits if bits.ndim == 1 else bits.min(axis=1)) < 2))
+            if low.size:
+                raise ConfigError(f"{own}.adc_bits must be >= 2 where differential_adc='subtract' (a signed "
+                                  f"ADC needs a sign bit); design {int(low[0])} has {bits[low[0]]!r}.")
             put(self, "adc_bits", bits)
-        for name in ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits", "frequency",
-                     "encoding", "signed_inputs") + (() if self.adc_bits is None else ("adc_bits",)):
+        for name in _FIELDS + (() if self.adc_bits is None else ("adc_bits",)):
             getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
@@ -137,6 +156,17 @@ class DesignSet:
     def n_signs(self) -> np.ndarray:
         """Column sets per weight: 2 differential, 1 offset, ``(n,)``."""
         return np.where(self.encoding == "differential", 2, 1)
+
+    @property
+    def n_converted_signs(self) -> np.ndarray:
+        """ADC conversions per (weight column, slice): ``n_signs``, 1 under ``"subtract"``, ``(n,)``."""
+        return np.where(self.differential_adc == "subtract", 1, self.n_signs)
+
+    @property
+    def adc_inputs_per_array(self) -> np.ndarray:
+        """Signals an array hands its ADCs per cycle: ``cols``, or ``ceil(cols / 2)`` column pairs
+        under ``"subtract"``, ``(n,)``."""
+        return -(-(self.cols * self.n_converted_signs) // self.n_signs)
 
     @property
     def n_slices(self) -> np.ndarray:
@@ -154,7 +184,8 @@ class DesignSet:
         """Resolution of every slice, ``(n, k)``; ideal ADCs at the lossless resolution."""
         if self.adc_bits is None:
             max_sum = self.rows * (2**self.cell_bits - 1) * (2**self.dac_bits - 1)
-            return np.frexp(max_sum.astype(np.float64))[1].astype(np.int64)[:, None]
+            bits = np.frexp(max_sum.astype(np.float64))[1].astype(np.int64)
+            return (bits + (self.differential_adc == "subtract"))[:, None]
         return self.adc_bits if self.adc_bits.ndim == 2 else self.adc_bits[:, None]
 
     def config(self, i: int) -> CrossbarConfig:
@@ -167,7 +198,8 @@ class DesignSet:
             rows=int(self.rows[i]), cols=int(self.cols[i]), cell_bits=int(self.cell_bits[i]),
             weight_bits=int(self.weight_bits[i]), input_bits=int(self.input_bits[i]),
             dac_bits=int(self.dac_bits[i]), adc_bits=bits, frequency=float(self.frequency[i]),
-            encoding=str(self.encoding[i]), signed_inputs=bool(self.signed_inputs[i]))
+            encoding=str(self.encoding[i]), signed_inputs=bool(self.signed_inputs[i]),
+            differential_adc=str(self.differential_adc[i]))
 
     @classmethod
     def from_configs(cls, configs: Sequence[CrossbarConfig]) -> DesignSet:
@@ -187,13 +219,11 @@ class DesignSet:
             k = max(c.n_slices for c in configs)
             rows = []
             for c in configs:
-                bits = [b if b is not None else c.max_column_sum.bit_length() for b in c.slice_adc_bits()]
+                bits = [b if b is not None else c.lossless_adc_bits for b in c.slice_adc_bits()]
                 rows.append(bits + [bits[-1]] * (k - len(bits)) if per_slice else bits[:1])
             adc = np.array(rows, dtype=np.int64)
             adc = adc if per_slice else adc[:, 0]
-        return cls(**{name: np.array([getattr(c, name) for c in configs]) for name in
-                      ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits", "frequency",
-                       "encoding", "signed_inputs")}, adc_bits=adc)
+        return cls(**{name: np.array([getattr(c, name) for c in configs]) for name in _FIELDS}, adc_bits=adc)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

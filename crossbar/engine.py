@@ -8,14 +8,20 @@ result does not depend on the thread count. Then, per row tile ``k``, input cycl
 field ``f`` (one sign and one weight slice ``s``)::
 
     p     = sum_i digit_t(x_i) * level_f(i, j)                   (the analog column sum)
-    code  = clip(rint(p / delta_s), 0, 2**B_s - 1)                (rint: round half to even)
+    code  = clip(rint(p / delta_s), 0, top_s)                      (rint: round half to even)
     acc_f = sum_k sum_t cycle_weight_t * code                      (exact int64)
     y     = sum_f sign_f * 2**(c s) * delta_s * acc_f - offset * sum_i x_i
 
-With an ideal ADC (``adc_bits=None``) ``code = p``. ``delta_s = FS_s / (2**B_s - 1)`` where
-``FS_s`` is the slice's full scale; for ``adc_range="max"`` the step is
-``max(1, max_column_sum / (2**B_s - 1))``, so an ADC with at least as many codes as there are
+With an ideal ADC (``adc_bits=None``) ``code = p``. ``top_s = 2**B_s - 1`` and
+``delta_s = FS_s / top_s`` where ``FS_s`` is the slice's full scale; for ``adc_range="max"`` the
+step is ``max(1, max_column_sum / top_s)``, so an ADC with at least as many codes as there are
 column-sum levels is lossless.
+
+With ``differential_adc="subtract"`` each slice's column pair is converted once, by a signed
+ADC: ``code = clip(rint((p+ - p-) / delta_s), -top_s, top_s)`` with ``top_s = 2**(B_s-1) - 1``
+(symmetric codes; ``delta_s = FS_s / top_s`` as above), accumulated into the plus field, and
+``y = sum_s 2**(c s) * delta_s * acc_s``. :class:`AdcParameters` states this per field
+(``partner``, ``min_code``) so every engine reads one description.
 """
 
 from __future__ import annotations
@@ -96,17 +102,28 @@ class MatrixRead:
 class AdcParameters:
     """Per-field ADC and shift-and-add constants, each ``(n_fields,)``.
 
+    Field ``f`` converts ``p_f - p_partner[f]`` when ``partner[f] >= 0`` (a signed ADC of a
+    differential pair), ``p_f`` alone when ``partner[f] == -1``, and nothing when
+    ``partner[f] == -2`` (its sum is another field's partner). Its code is
+    ``clip(rint(value / delta_scaled), min_code, max_code)``, or the value itself where ``ideal``.
+
     Attributes:
         delta_scaled: ADC step in fixed-point units.
-        max_code: Top code ``2**B - 1`` (float64).
+        max_code: Top code (``2**B - 1``; ``2**(B-1) - 1`` signed), float64.
         ideal: True where the ADC is ideal (the code is the column sum itself).
-        factor: Output weight ``sign * 2**(c s) * delta`` of the accumulated codes.
+        factor: Output weight ``sign * 2**(c s) * delta`` of the accumulated codes (0 where
+            ``partner == -2``).
+        min_code: Lowest code (0; ``-max_code`` signed), float64.
+        partner: Field subtracted before the ADC (``>= 0``), -1 (none) or -2 (not converted),
+            int64.
     """
 
     delta_scaled: np.ndarray
     max_code: np.ndarray
     ideal: np.ndarray
     factor: np.ndarray
+    min_code: np.ndarray
+    partner: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +188,8 @@ class ProgrammedMatrix:
         return MatrixRead(fixed_levels=fixed, frac_bits=frac)
 
     def _adc_params(self, frac: int):
-        """Per-field ``delta_scaled, max_code, ideal, factor`` (see module docstring)."""
+        """Per-field ``delta_scaled, max_code, ideal, factor, min_code, partner`` (module
+        docstring; :class:`AdcParameters`)."""
         cfg = self.config
         bits = cfg.slice_adc_bits()
         if cfg.adc_range == "max":
@@ -188,11 +206,17 @@ class ProgrammedMatrix:
         else:
             full_scale = (float(cfg.adc_range),) * cfg.n_slices
         n_fields = cfg.n_signs * cfg.n_slices
+        subtract = cfg.differential_adc == "subtract"
         delta_scaled = np.ones(n_fields)
         max_code = np.zeros(n_fields)
+        min_code = np.zeros(n_fields)
         ideal = np.zeros(n_fields, dtype=np.bool_)
         factor = np.zeros(n_fields)
-        for sign in range(cfg.n_signs):
+        partner = np.full(n_fields, -1, dtype=np.int64)
+        if subtract:
+            partner[: cfg.n_slices] = np.arange(cfg.n_slices) + cfg.n_slices
+            partner[cfg.n_slices:] = -2
+        for sign in range(cfg.n_converted_signs):
             for s in range(cfg.n_slices):
                 f = sign * cfg.n_slices + s
                 weight = (1.0 if sign == 0 else -1.0) * 2.0 ** (cfg.cell_bits * s)
@@ -200,14 +224,15 @@ class ProgrammedMatrix:
                     ideal[f] = True
                     factor[f] = weight * 2.0**-frac
                     continue
-                n_codes = 2 ** bits[s] - 1
+                n_codes = cfg.adc_top_code(bits[s])
                 delta = full_scale[s] / n_codes
                 if cfg.adc_range == "max":
                     delta = max(1.0, delta)
                 delta_scaled[f] = delta * 2.0**frac
                 max_code[f] = n_codes
+                min_code[f] = -n_codes if subtract else 0.0
                 factor[f] = weight * delta
-        return delta_scaled, max_code, ideal, factor
+        return delta_scaled, max_code, ideal, factor, min_code, partner
 
     def _static_or_read(self, rng: np.random.Generator | None):
         """Fixed-point levels (and packing) of one read; cached when nothing is drawn per read."""
@@ -259,21 +284,22 @@ class ProgrammedMatrix:
         if fast_path and not cfg.noise.is_noisy and cfg.adc_is_lossless:
             return _exact_product(x, self.weights, self._weights_f64, self._weights_absmax)
         fixed, frac, layout, packed = self._static_or_read(rng)
-        delta_scaled, max_code, ideal, factor = self._adc_params(frac)
+        adc = self.adc_parameters(frac)
         cycle_weights = np.asarray(cfg.cycle_weights, dtype=np.int64)
         if engine == "numpy":
             y = _reference.mvm(input_digits(x, cfg), fixed, rows=cfg.rows,
-                               cycle_weights=cycle_weights, delta_scaled=delta_scaled,
-                               max_code=max_code, ideal=ideal, factor=factor)
+                               cycle_weights=cycle_weights, adc=adc)
         else:
-            y = _numba_mvm(x, cfg, layout, packed, cycle_weights, delta_scaled, max_code, ideal,
-                           factor)
+            y = _numba_mvm(x, cfg, layout, packed, cycle_weights, adc)
         if cfg.offset:
             y -= cfg.offset * x.sum(axis=1, dtype=np.int64).astype(np.float64)[:, None]
         return y
 
     def column_sums(self, x, *, rng: np.random.Generator | None = None) -> np.ndarray:
-        """ADC inputs of a batch: every tile, cycle and field, in cell-level units.
+        """Column sums of a batch: every tile, cycle and field, in cell-level units.
+
+        These are the ADC inputs, except under ``differential_adc="subtract"``, whose ADC sees
+        ``sums[0] - sums[1]`` (plus minus minus column) once per slice.
 
         Returns:
             Shape ``(n_signs, n_slices, n_tiles, n_cycles, batch, n_out)``, float64.
@@ -351,10 +377,11 @@ def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None 
 def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> ProgrammedMatrix:
     """Set each slice's ADC full scale to a percentile of its column sums on sample inputs.
 
-    The column sums of every sign, row tile, input cycle, sample and column of a slice are pooled
-    (programmed levels, no read noise); the full scale is the smallest pooled value ``v`` with at
-    least ``percentile`` % of the values ``<= v`` (NumPy's ``"higher"`` method), and at least one
-    cell level.
+    The ADC inputs of every row tile, input cycle, sample and column of a slice are pooled
+    (programmed levels, no read noise): the column sums of both signs, or under
+    ``differential_adc="subtract"`` the magnitudes ``|p+ - p-|`` of the signed ADC's inputs. The
+    full scale is the smallest pooled value ``v`` with at least ``percentile`` % of the values
+    ``<= v`` (NumPy's ``"higher"`` method), and at least one cell level.
 
     Args:
         matrix: A programmed matrix.
@@ -388,7 +415,9 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
                                  * (-(-matrix.shape[0] // cfg.rows))))
     for start in range(0, x.shape[0], chunk):
         sums = _reference.column_sums(digits[:, start:start + chunk], fixed, rows=cfg.rows)
-        for f in range(fixed.shape[0]):
+        if cfg.differential_adc == "subtract":
+            sums = np.abs(sums[: cfg.n_slices] - sums[cfg.n_slices:])
+        for f in range(sums.shape[0]):
             per_slice[f % cfg.n_slices].append(sums[f].ravel())
     scales = []
     for s in range(cfg.n_slices):

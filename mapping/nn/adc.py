@@ -8,8 +8,9 @@ integer number of cell levels):
   other ADC ideal: what each layer and each slice costs alone.
 - :func:`plan_adc_bits`: greedy widening from the configured ADCs. At each step, every
   (layer, slice) ADC whose range does not yet reach the largest possible column sum is tried
-  with one more bit at the same step ``FS / (2**B - 1)`` (so the extra code doubles its range,
-  ``FS' = step * (2**(B+1) - 1)``); the one giving the highest accuracy on the given data is kept
+  with one more bit at the same step ``FS / top(B)`` (``top(B) = 2**B - 1``, or ``2**(B-1) - 1``
+  for the signed ADC of ``differential_adc="subtract"``; so the extra bit about doubles its range,
+  ``FS' = step * top(B+1)``); the one giving the highest accuracy on the given data is kept
   (ties: first in layer, then slice order). It stops as soon as the accuracy is within
   ``max_loss`` points of the all-ideal accuracy, or when nothing is left to widen. The plan
   widens ranges (against clipping); it never refines a step. With a ``cost`` of the layer
@@ -19,7 +20,7 @@ integer number of cell levels):
   is the same rule as "highest accuracy" (tested).
 
 An "ideal" slice inside a layer whose other slices are not ideal is an ADC with step 1 and
-``2**B - 1 >= max_column_sum`` codes: for integer column sums it returns every sum exactly, so
+``top(B) >= max_column_sum``: for integer column sums it returns every sum exactly, so
 it equals ``adc_bits=None`` (tested); a layer with every slice ideal gets ``adc_bits=None``.
 
 Select a plan on data other than the data you report (e.g. the training set), as
@@ -69,7 +70,7 @@ def _slice_adcs(name: str, cfg: CrossbarConfig) -> list[_Adc]:
         if bits is None:
             out.append(_Adc(None, None))
             continue
-        n_codes = 2**bits - 1
+        n_codes = cfg.adc_top_code(bits)
         if cfg.adc_range == "max":  # the engine's step is max(1, max_column_sum / n_codes)
             fs = float(cfg.max_column_sum) if cfg.max_column_sum >= n_codes else float(n_codes)
         else:
@@ -79,8 +80,8 @@ def _slice_adcs(name: str, cfg: CrossbarConfig) -> list[_Adc]:
 
 
 def _lossless(cfg: CrossbarConfig) -> _Adc:
-    bits = int(cfg.max_column_sum).bit_length()
-    return _Adc(bits, float(2**bits - 1))
+    bits = cfg.lossless_adc_bits
+    return _Adc(bits, float(cfg.adc_top_code(bits)))
 
 
 def _config(cfg: CrossbarConfig, adcs: list[_Adc]) -> CrossbarConfig:
@@ -260,9 +261,9 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
             for s, adc in enumerate(adcs[k]):
                 if adc.bits is None or adc.full_scale >= cfg.max_column_sum or adc.bits >= 24:
                     continue
-                step = adc.full_scale / (2**adc.bits - 1)
+                step = adc.full_scale / cfg.adc_top_code(adc.bits)
                 trial = list(adcs[k])
-                trial[s] = _Adc(adc.bits + 1, step * (2 ** (adc.bits + 1) - 1))
+                trial[s] = _Adc(adc.bits + 1, step * cfg.adc_top_code(adc.bits + 1))
                 trial_configs = {**planned, name: _config(cfg, trial)}
                 acc = _accuracy(model, trial_configs, x, y, batch_size)
                 after = _checked_cost(cost, trial_configs)

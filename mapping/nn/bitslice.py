@@ -162,11 +162,12 @@ def slice_zero_ratios(model: nn.Module) -> SliceReport:
                        mean_zero_ratio=float((zr * weights[:, None]).sum(axis=0).mean()))
 
 
-def adc_bits_needed(column_sums: np.ndarray, coverage: float) -> int:
+def adc_bits_needed(column_sums: np.ndarray, coverage: float, *, signed: bool = False) -> int:
     """ADC bits covering ``coverage`` percent of column sums (``higher`` percentile): the
-    smallest ``B`` with ``2**B - 1 >= ceil(v)``; at least 1."""
+    smallest ``B`` with ``2**B - 1 >= ceil(v)``, at least 1; with ``signed`` (the signed ADC of
+    ``differential_adc="subtract"``, given the magnitudes ``|p+ - p-|``) one more, at least 2."""
     v = float(np.percentile(column_sums, coverage, method="higher")) if column_sums.size else 0.0
-    return max(1, int(math.ceil(v)).bit_length())
+    return max(1, int(math.ceil(v)).bit_length()) + (1 if signed else 0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,13 +175,15 @@ class ColumnSumReport:
     """Per-slice statistics of the column partial sums (ADC inputs) on real inputs.
 
     Pools every sign, row tile, input cycle, input vector and column of a slice (programmed
-    levels, no read noise: the ADC input of a noise-free read).
+    levels, no read noise: the ADC input of a noise-free read); under
+    ``differential_adc="subtract"`` the signed ADC's input magnitudes ``|p+ - p-|`` instead.
 
     Attributes:
         layers: Layer names. coverages: Coverage percentages of ``adc_bits``.
         histograms: Per layer, ``(n_slices, max_sum + 1)`` counts of each integer column sum.
-        adc_bits: ``(n_layers, n_slices, n_coverages)``: bits needed so that ``2**B - 1`` covers
-            the coverage percentile of the sums (slice 0 = least significant).
+        adc_bits: ``(n_layers, n_slices, n_coverages)``: bits needed so that the top code
+            (``2**B - 1``; ``2**(B-1) - 1`` signed) covers the coverage percentile of the sums
+            (slice 0 = least significant).
     """
 
     layers: tuple[str, ...]
@@ -213,11 +216,14 @@ def column_sum_report(model: nn.Module, x: np.ndarray, *, coverages: tuple[float
             matrix = probe[-1][1]
             xs = np.concatenate([p[0] for p in probe if p[1] is matrix])[:max_vectors]
             sums = matrix.column_sums(xs)  # (signs, slices, tiles, cycles, batch, n_out), no read noise
+            signed = matrix.config.differential_adc == "subtract"
+            if signed:
+                sums = np.abs(sums[0] - sums[1])[None]
             per_slice = np.moveaxis(sums, 1, 0).reshape(sums.shape[1], -1)
             top = int(np.ceil(per_slice.max())) if per_slice.size else 0
             hists.append(np.stack([np.bincount(np.rint(np.clip(v, 0, None)).astype(np.int64),
                                                minlength=top + 1)[: top + 1] for v in per_slice]))
-            bits.append([[adc_bits_needed(v, c) for c in coverages] for v in per_slice])
+            bits.append([[adc_bits_needed(v, c, signed=signed) for c in coverages] for v in per_slice])
             names.append(name)
     finally:
         for layer, m in modes:

@@ -55,6 +55,10 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
     cw = torch.as_tensor(np.asarray(cfg.cycle_weights), device=dev, dtype=torch.int64)
     ds = torch.as_tensor(adc.delta_scaled, device=dev, dtype=torch.float64)[:, None, None, None]
     mc = torch.as_tensor(adc.max_code, device=dev, dtype=torch.float64)[:, None, None, None]
+    lo = torch.as_tensor(adc.min_code, device=dev, dtype=torch.float64)[:, None, None, None]
+    ideal = torch.as_tensor(adc.ideal, device=dev)[:, None, None, None]
+    paired = np.flatnonzero(adc.partner >= 0)
+    skipped = torch.as_tensor(adc.partner == -2, device=dev)[:, None, None, None]
     out = torch.empty((x.shape[0], n_out), dtype=torch.float64, device=dev)
     for b0 in range(0, x.shape[0], batch_chunk):
         digits = input_digits_torch(x[b0:b0 + batch_chunk], cfg).to(mm_dtype)  # (T, B, n_in)
@@ -65,10 +69,11 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
             d = digits[:, :, r0:r1].reshape(n_t * nb, r1 - r0)
             p = torch.matmul(d, levels[:, r0:r1, :]).to(torch.float64)  # (F, T*B, n_out), exact
             p = p.reshape(n_fields, n_t, nb, n_out)
-            code = torch.clamp(torch.round(p / ds), min=0.0)
-            code = torch.minimum(code, mc)
-            ideal = torch.as_tensor(adc.ideal, device=dev)[:, None, None, None]
-            code = torch.where(ideal, p, code).to(torch.int64)
+            if paired.size:  # signed ADCs of differential pairs: exact float64 differences
+                p[paired] = p[paired] - p[adc.partner[paired]]
+            code = torch.minimum(torch.maximum(torch.round(p / ds), lo), mc)
+            code = torch.where(ideal, p, code)
+            code = torch.where(skipped, 0.0, code).to(torch.int64)
             acc += (code * cw[None, :, None, None]).sum(dim=1)
         y = torch.zeros((nb, n_out), dtype=torch.float64, device=dev)
         for f in range(n_fields):
@@ -80,19 +85,19 @@ def matmul_torch(matrix: ProgrammedMatrix, x: torch.Tensor, *, rng: np.random.Ge
 
 
 @njit_kernel(parallel=True)
-def _adc_code_kernel(p, ds, mc, ideal, out, inside):  # pragma: no cover - compiled
-    """Per field ``f`` of ``p`` ``(m, F, n)``: ``out = min(max(rint(p / ds[f]), 0), mc[f])`` and
-    ``inside = (out == rint(p / ds[f]))``, or ``out = p`` where ``ideal[f]``; each operation in
-    ``p``'s dtype, as torch computes it."""
+def _adc_code_kernel(p, ds, lo_code, mc, ideal, out, inside):  # pragma: no cover - compiled
+    """Per field ``f`` of ``p`` ``(m, F, n)``: ``out = min(max(rint(p / ds[f]), lo_code[f]), mc[f])``
+    and ``inside = (out == rint(p / ds[f]))``, or ``out = p`` where ``ideal[f]``; each operation
+    in ``p``'s dtype, as torch computes it."""
     for i in numba.prange(p.shape[0]):
         for f in range(p.shape[1]):
             if ideal[f]:
                 out[i, f] = p[i, f]
                 continue
-            d, hi = ds[f], mc[f]
+            d, lo, hi = ds[f], lo_code[f], mc[f]
             for j in range(p.shape[2]):
                 r = np.rint(p[i, f, j] / d)
-                q = min(max(r, 0), hi)
+                q = min(max(r, lo), hi)
                 out[i, f, j] = q
                 inside[i, f, j] = r == q
 
@@ -115,11 +120,12 @@ class _AdcCodeSTE(torch.autograd.Function):
     """:func:`adc_codes_ste` on a CPU float32/float64 tensor: one Numba pass each way."""
 
     @staticmethod
-    def forward(ctx, p, ds, mc, ideal):  # noqa: D102
+    def forward(ctx, p, ds, lo, mc, ideal):  # noqa: D102
         pn = p.detach().reshape(-1, *p.shape[-2:]).numpy()
-        ds, mc, ideal = ds.astype(pn.dtype), mc.astype(pn.dtype), ideal.astype(np.bool_)  # as torch rounds them
+        ds, lo, mc = ds.astype(pn.dtype), lo.astype(pn.dtype), mc.astype(pn.dtype)  # as torch rounds them
+        ideal = ideal.astype(np.bool_)
         out, inside = np.empty_like(pn), np.ones(pn.shape, dtype=np.bool_)
-        _adc_code_kernel(pn, ds, mc, ideal, out, inside)
+        _adc_code_kernel(pn, ds, lo, mc, ideal, out, inside)
         ctx.save_for_backward(torch.from_numpy(inside))
         ctx.ds, ctx.ideal = ds, ideal
         return torch.from_numpy(out).view(p.shape)
@@ -130,27 +136,31 @@ class _AdcCodeSTE(torch.autograd.Function):
         g = grad.contiguous().reshape(inside.shape).numpy()
         out = np.empty_like(g)
         _adc_grad_kernel(g, ctx.ds, ctx.ideal, inside.numpy(), out)
-        return torch.from_numpy(out).view(grad.shape), None, None, None
+        return torch.from_numpy(out).view(grad.shape), None, None, None, None
 
 
-def adc_codes_ste(p: torch.Tensor, delta_scaled: np.ndarray, max_code: np.ndarray, ideal: np.ndarray) -> torch.Tensor:
+def adc_codes_ste(p: torch.Tensor, delta_scaled: np.ndarray, max_code: np.ndarray, ideal: np.ndarray,
+                  min_code: np.ndarray | None = None) -> torch.Tensor:
     """ADC codes of column sums ``p`` ``(..., F, n_out)`` (fields on axis -2) with the clamp's
-    gradient: per field ``f``, ``clamp(round(p / delta_scaled[f]), 0, max_code[f])`` with gradient
+    gradient: per field ``f``, ``clamp(round(p / delta_scaled[f]), min_code[f], max_code[f])``
+    (``min_code`` 0 when not given; ``-max_code`` for a signed ADC) with gradient
     ``1 / delta_scaled[f]`` where the clamp leaves the rounded value alone (else 0), or ``p``
     itself (gradient 1) where ``ideal[f]``. On CPU float32/float64 one Numba pass each way,
     elsewhere :func:`mapping.nn.functional.round_clamp_ste` and ``torch.where``: the same values
     and gradients bit for bit (tested)."""
     if xf._on_cpu_kernel(p):
-        return _AdcCodeSTE.apply(p, np.asarray(delta_scaled), np.asarray(max_code), np.asarray(ideal))
-    return _adc_codes_torch(p, delta_scaled, max_code, ideal)
+        lo = np.zeros(len(max_code)) if min_code is None else np.asarray(min_code)
+        return _AdcCodeSTE.apply(p, np.asarray(delta_scaled), lo, np.asarray(max_code), np.asarray(ideal))
+    return _adc_codes_torch(p, delta_scaled, max_code, ideal, min_code)
 
 
-def _adc_codes_torch(p: torch.Tensor, delta_scaled, max_code, ideal) -> torch.Tensor:
+def _adc_codes_torch(p: torch.Tensor, delta_scaled, max_code, ideal, min_code=None) -> torch.Tensor:
     """:func:`adc_codes_ste` in torch operations (any device and dtype)."""
     shape = (1,) * (p.dim() - 2) + (p.shape[-2], 1)
     ds = torch.as_tensor(delta_scaled, device=p.device, dtype=p.dtype).reshape(shape)
     mc = torch.as_tensor(max_code, device=p.device, dtype=p.dtype).reshape(shape)
-    code = xf.round_clamp_ste(p, ds, 0.0, mc)
+    lo = 0.0 if min_code is None else torch.as_tensor(min_code, device=p.device, dtype=p.dtype).reshape(shape)
+    code = xf.round_clamp_ste(p, ds, lo, mc)
     if np.any(ideal):
         code = torch.where(torch.as_tensor(ideal, device=p.device).reshape(shape), p, code)
     return code
@@ -161,8 +171,9 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
 
     Value: the bit-serial, bit-sliced product of the programmed levels (``matrix.levels``,
     programming noise included, read noise left out) with every column sum rounded and clipped by
-    its ADC (``matrix.adc_parameters(0)``), recombined with the cycle and field weights. Without
-    noise it equals ``matrix.matmul(x)`` (tested).
+    its ADC (``matrix.adc_parameters(0)``; under ``differential_adc="subtract"`` the pair's
+    difference by its signed ADC), recombined with the cycle and field weights. Without noise it
+    equals ``matrix.matmul(x)`` (tested).
 
     Gradient: straight through the roundings and the digit/slice decompositions, through the
     ADC's clipping as the true derivative of the clamp. A weight's gradient goes to the array
@@ -199,15 +210,23 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
     digits = input_digits_torch(x.detach(), cfg).to(dtype)  # (T, B, n_in)
     digits = digits + (x - x.detach())[None] / (len(cw) * cw)[:, None, None]
     n_t, batch = digits.shape[0], x.shape[0]
-    factor = torch.as_tensor(adc.factor, device=dev, dtype=dtype)
-    place = (cw[:, None] * factor[None, :]).reshape(n_t, 1, n_fields, 1)  # output weight per (cycle, field)
+    conv = np.flatnonzero(adc.partner != -2)  # converted fields
+    paired = adc.partner[conv] >= 0  # ... that subtract a partner first (signed ADC)
+    sub = torch.as_tensor(np.where(paired, adc.partner[conv], conv), device=dev)
+    factor = torch.as_tensor(adc.factor[conv], device=dev, dtype=dtype)
+    place = (cw[:, None] * factor[None, :]).reshape(n_t, 1, len(conv), 1)  # output weight per (cycle, field)
+    ideal = adc.ideal[conv]
+    lo = adc.min_code[conv] if paired.any() else None
     y = torch.zeros((batch, n_out), device=dev, dtype=dtype)
     for r0 in range(0, n_in, cfg.rows):
         r1 = min(r0 + cfg.rows, n_in)
         d = digits[:, :, r0:r1].reshape(n_t * batch, r1 - r0)
         tile = levels[:, r0:r1].permute(1, 0, 2).reshape(r1 - r0, n_fields * n_out)
         p = (d @ tile).reshape(n_t, batch, n_fields, n_out)  # one GEMM for all fields
-        code = p if bool(adc.ideal.all()) else adc_codes_ste(p, adc.delta_scaled, adc.max_code, adc.ideal)
+        if paired.any():
+            p = p[:, :, conv] - p[:, :, sub] * torch.as_tensor(paired, device=dev, dtype=dtype)[:, None]
+        code = p if bool(ideal.all()) else adc_codes_ste(p, adc.delta_scaled[conv], adc.max_code[conv],
+                                                         ideal, lo)
         y = y + (code * place).sum(dim=(0, 2))
     if cfg.offset:
         y = y - cfg.offset * x.sum(dim=1, keepdim=True)

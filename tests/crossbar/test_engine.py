@@ -27,13 +27,16 @@ def _random_problem(cfg: CrossbarConfig, n_in: int, n_out: int, batch: int, seed
 def configs(draw):
     input_bits = draw(st.integers(1, 8))
     signed = draw(st.booleans()) and input_bits >= 2
+    encoding = draw(st.sampled_from(["differential", "offset"]))
     return CrossbarConfig(
         rows=draw(st.sampled_from([1, 3, 7, 16, 128])),
         cell_bits=draw(st.integers(1, 8)),
         weight_bits=draw(st.integers(2, 10)),
         input_bits=input_bits,
         dac_bits=draw(st.integers(1, min(3, input_bits))),
-        encoding=draw(st.sampled_from(["differential", "offset"])),
+        encoding=encoding,
+        differential_adc=draw(st.sampled_from(["separate", "subtract"])) if encoding == "differential"
+        else "separate",
         signed_inputs=signed,
     )
 
@@ -56,8 +59,10 @@ def test_ideal_crossbar_equals_integer_matmul(cfg, n_in, n_out, batch, seed):
 @given(cfg=configs(), bits=st.integers(1, 10), seed=st.integers(0, 2**31))
 def test_lossless_adc_bits_equal_integer_matmul(cfg, bits, seed):
     """An ADC with at least max_column_sum codes over the max range is lossless."""
-    cfg = cfg.replace(adc_bits=max(bits, cfg.max_column_sum.bit_length()))
+    cfg = cfg.replace(adc_bits=max(bits, cfg.lossless_adc_bits))
     assert cfg.adc_is_lossless
+    if cfg.lossless_adc_bits > (2 if cfg.differential_adc == "subtract" else 1):
+        assert not cfg.replace(adc_bits=cfg.lossless_adc_bits - 1).adc_is_lossless
     q, x = _random_problem(cfg, 37, 5, 3, seed)
     got = program(q, cfg).matmul(x, fast_path=False)
     np.testing.assert_array_equal(got, (x @ q).astype(np.float64))

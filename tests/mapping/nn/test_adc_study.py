@@ -207,3 +207,25 @@ def test_network_cost_equals_placing_the_reconfigured_model():
     assert base.breakdown["adc"].energy < got.breakdown["adc"].energy, "wider ADCs must cost more ADC energy"
     plan = plan_adc_bits(xn, x, y, max_loss=1.0, max_steps=2, cost=lambda c: report(c).energy)
     assert plan.start_cost == base.energy and plan.cost == report(plan.configs).energy > plan.start_cost
+
+
+def test_signed_adc_study_widens_at_the_same_step_and_its_lossless_slice_is_ideal():
+    """Under differential_adc="subtract" the top code is 2**(B-1) - 1: a widening keeps the step
+    (range 1 -> 3 -> 7 at step 1), and the lossless slice ADC has one bit more than separate."""
+    signed = LOSSY.replace(differential_adc="subtract", adc_bits=(3, 3, 3, 2), adc_range=(3.0, 3.0, 3.0, 1.0))
+    xn, x, y = _setup(signed)
+    mixed = _config(signed, [_Adc(None, None), _Adc(3, 3.0), _Adc(None, None), _Adc(None, None)])
+    assert mixed.adc_bits == (8, 3, 8, 8) and mixed.adc_range == (127.0, 3.0, 127.0, 127.0)
+    xt = torch.as_tensor(x)
+    with torch.no_grad():
+        a = set_mode(reconfigure(xn, mixed), "hardware")(xt)
+        wide = 2.0**23 - 1  # the top code of a signed 24-bit ADC: step 1
+        b = set_mode(reconfigure(xn, signed.replace(adc_bits=(24, 3, 24, 24), adc_range=(wide, 3.0, wide, wide))),
+                     "hardware")(xt)
+    assert torch.equal(a, b)
+    plan = plan_adc_bits(xn, x, y, max_loss=0.0, max_steps=3)
+    assert len(plan.steps) == 3 and plan.accuracy == _acc(xn, plan.configs, x, y)
+    for c in plan.configs.values():
+        assert c.differential_adc == "subtract"
+        assert c.adc_range == tuple(2.0 ** (b - 1) - 1 for b in c.adc_bits), "the step must stay 1"
+    assert plan.accuracy > plan.start_accuracy

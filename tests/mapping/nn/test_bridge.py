@@ -77,10 +77,12 @@ NOISY = NoiseConfig(program_sigma=0.1, read_sigma=0.05, physical_programming=Tru
 
 
 @pytest.mark.parametrize("noise", [NoiseConfig(), NOISY], ids=["ideal", "noisy"])
-@pytest.mark.parametrize("adc_bits", [None, 5, (2, 3, 4, 1)])
+@pytest.mark.parametrize(("adc_bits", "pairs"), [(None, "separate"), (5, "separate"), ((2, 3, 4, 1), "separate"),
+                                                 (None, "subtract"), ((2, 3, 4, 5), "subtract")])
 @pytest.mark.parametrize("signed", [False, True])
-def test_torch_engine_equals_numba_bit_for_bit(noise, adc_bits, signed, seed):
-    cfg = CrossbarConfig(rows=24, adc_bits=adc_bits, signed_inputs=signed, noise=noise, frequency=1e9)
+def test_torch_engine_equals_numba_bit_for_bit(noise, adc_bits, pairs, signed, seed):
+    cfg = CrossbarConfig(rows=24, adc_bits=adc_bits, signed_inputs=signed, noise=noise, frequency=1e9,
+                         differential_adc=pairs)
     r = np.random.default_rng(seed)
     q = r.integers(-127, 128, size=(61, 13))
     x = r.integers(cfg.x_min, cfg.x_max + 1, size=(7, 61))

@@ -22,6 +22,9 @@ CONFIGS = {
     "offset-2bit-dac": dict(rows=20, encoding="offset", dac_bits=2, adc_bits=4),
     "signed-inputs": dict(rows=32, signed_inputs=True, adc_bits=(2, 3, 4, 1)),
     "ideal-adc": dict(rows=16, adc_bits=None),
+    "subtract": dict(rows=16, weight_bits=9, adc_bits=(3, 3, 3, 2), adc_range=(7.0, 7.0, 7.0, 1.0),
+                     differential_adc="subtract", signed_inputs=True),
+    "subtract-ideal": dict(rows=16, adc_bits=None, differential_adc="subtract"),
 }
 
 
@@ -44,7 +47,8 @@ def test_surrogate_value_equals_the_engine_without_noise(kw, seed):
 
 def _oracle_grads(cfg: CrossbarConfig, q: np.ndarray, x: np.ndarray, g: np.ndarray):
     """Per-term loops: each (array, slice, cycle) column sum passes the gradient only when its
-    ADC code is inside ``[0, max_code]`` (ideal ADCs always); weights' gradients go to the array
+    ADC code is inside ``[min_code, max_code]`` (ideal ADCs always; under ``"subtract"`` the code
+    of the pair's difference decides for both arrays); weights' gradients go to the array
     holding the weight (half each for 0), spread as ``1/n_slices``; inputs' over their cycles."""
     m = program(q, cfg)
     adc = m.adc_parameters(0)
@@ -62,8 +66,12 @@ def _oracle_grads(cfg: CrossbarConfig, q: np.ndarray, x: np.ndarray, g: np.ndarr
                 for r0 in range(0, n_in, cfg.rows):
                     rows = slice(r0, min(r0 + cfg.rows, n_in))
                     p = digits[t][:, rows] @ levels[sign, s, rows]  # (batch, n_out)
+                    if cfg.differential_adc == "subtract":  # the ADC of the pair (field s) decides
+                        f = s
+                        p = digits[t][:, rows] @ (levels[0, s, rows] - levels[1, s, rows])
                     code = np.rint(p / adc.delta_scaled[f])
-                    passes = np.ones_like(p) if adc.ideal[f] else (code >= 0) & (code <= adc.max_code[f])
+                    passes = np.ones_like(p) if adc.ideal[f] else \
+                        (code >= adc.min_code[f]) & (code <= adc.max_code[f])
                     gp = g * passes  # d loss / d p, times sign * 4**s * cw_t below
                     gw[rows] += cw[t] * digits[t][:, rows].T @ gp * held[rows] / n_slices
                     gx[:, rows] += gp @ levels[sign, s, rows].T * (2.0 ** (cfg.cell_bits * s)) \
@@ -163,22 +171,31 @@ def test_surrogate_sees_the_programmed_levels_but_not_read_noise(seed):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("ideal", [(False, False, False), (False, True, False)])
-def test_adc_code_kernel_equals_the_torch_composition_bit_for_bit(dtype, ideal):
+@pytest.mark.parametrize("signed", [False, True])
+def test_adc_code_kernel_equals_the_torch_composition_bit_for_bit(dtype, ideal, signed):
     g = torch.Generator().manual_seed(3)
     ds = np.array([1.0, 3.0, 2.0 / 3.0])  # steps: exact, integer, and one whose division rounds
     mc = np.array([7.0, 1.0, 3.0])
-    p = (torch.randint(0, 24, (4, 5, 3, 6), generator=g) / 2.0).to(dtype)  # halves: rounding ties
+    lo = -mc if signed else None
+    p = (torch.randint(-24 if signed else 0, 24, (4, 5, 3, 6), generator=g) / 2.0).to(dtype)  # ties
     p[0, 0, :, :3] = torch.tensor([-1.0, 0.5, 100.0], dtype=dtype)[:, None]  # below 0, tie at 0, clipped
+    p[0, 1, :, :2] = torch.tensor([-100.0, -0.5], dtype=dtype)[None, :]  # clipped below, tie at -0
     grad = torch.randn(p.shape, generator=g, dtype=dtype)
     outs = []
     for fn in (adc_codes_ste, _adc_codes_torch):
         x = p.clone().requires_grad_(True)
-        y = fn(x, ds, mc, np.array(ideal))
+        y = fn(x, ds, mc, np.array(ideal), lo)
         y.backward(grad)
         outs.append((y.detach(), x.grad))
     (y1, g1), (y2, g2) = outs
     assert y1.dtype == dtype and torch.equal(y1, y2) and torch.equal(g1, g2)
-    clipped = (p / torch.as_tensor(ds, dtype=dtype)[:, None]).round() > torch.as_tensor(mc, dtype=dtype)[:, None]
+    r = (p / torch.as_tensor(ds, dtype=dtype)[:, None]).round()
+    bound = torch.as_tensor(mc, dtype=dtype)[:, None]
+    clipped = (r > bound) | (r < (-bound if signed else 0))
     assert bool((clipped & ~torch.as_tensor(ideal)[:, None]).any()), "some sums must clip (else the test is weak)"
+    if signed:  # codes reach below 0 and stop at -max_code
+        real = ~torch.as_tensor(ideal)
+        assert bool((y1[:, :, real] < 0).any()) and torch.equal(y1[:, :, real].amin(dim=(0, 1, 3)),
+                                                                -torch.as_tensor(mc, dtype=dtype)[real])
     if ideal[1]:
         assert torch.equal(y1[:, :, 1], p[:, :, 1]) and torch.equal(g1[:, :, 1], grad[:, :, 1])

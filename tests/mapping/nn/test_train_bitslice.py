@@ -135,6 +135,8 @@ def test_slice_zero_ratio_report_by_hand():
                                                          ([0, 7, 7, 8], 50.0, 3), ([0.0, 0.2], 100.0, 1)])
 def test_adc_bits_needed(values, coverage, bits):
     assert adc_bits_needed(np.array(values, dtype=float), coverage) == bits
+    # a signed ADC (differential_adc="subtract") covering the same magnitudes needs the sign bit too
+    assert adc_bits_needed(np.array(values, dtype=float), coverage, signed=True) == bits + 1
 
 
 @pytest.fixture(scope="module")

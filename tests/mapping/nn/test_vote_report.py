@@ -9,7 +9,7 @@ from torch import nn
 
 from crossbar import CrossbarConfig, NoiseConfig
 from crossbar.errors import ConfigError
-from mapping.nn import convert, crossbar_layers, set_mode
+from mapping.nn import convert, crossbar_layers, reconfigure, set_mode
 from mapping.nn import functional as xf
 from mapping.nn.bitslice import column_sum_report
 from mapping.nn.vote import MajorityVote, add_majority_vote, set_noise_scale
@@ -75,3 +75,21 @@ def test_column_sum_report_matches_the_engine():
         assert rep.adc_bits[0, s, 0] == max(1, int(per_slice[s].max()).bit_length())
         assert rep.adc_bits[0, s, 1] <= rep.adc_bits[0, s, 0]
     assert all(layer.xbar.probe is None and layer.xbar.mode == "float" for _, layer in crossbar_layers(xn))
+
+
+def test_column_sum_report_of_signed_adcs_pools_the_pair_differences():
+    xn = reconfigure(_model(NoiseConfig()), CrossbarConfig(rows=8, differential_adc="subtract"))
+    x = np.random.default_rng(0).random((30, 12)).astype(np.float32)
+    rep = column_sum_report(xn, x, coverages=(100.0,))
+    cfg = xn[0].xbar.config
+    xq, _ = xf.quantize_input_ste(torch.as_tensor(x), cfg)
+    wq, _ = xf.quantize_weight_ste(xn[0].weight, cfg.weight_bits)
+    from crossbar import program
+
+    sums = program(wq.detach().t().to(torch.int64).numpy(), cfg).column_sums(xq.to(torch.int64).numpy())
+    diff = np.abs(sums[0] - sums[1]).reshape(cfg.n_slices, -1)
+    hist = rep.histograms[0]
+    assert np.all(hist.sum(axis=1) == diff.shape[1])  # one signed conversion per pair
+    for s in range(cfg.n_slices):
+        np.testing.assert_array_equal(hist[s], np.bincount(diff[s].astype(int), minlength=hist.shape[1]))
+        assert rep.adc_bits[0, s, 0] == max(1, int(diff[s].max()).bit_length()) + 1
