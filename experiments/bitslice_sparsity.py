@@ -39,7 +39,11 @@ selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-b
   (``energy_plan``), until within ``L`` points of the ideal-ADC accuracy, both selected on the
   *training* set and reported on the test set;
 - energy per inference and area (:mod:`crossbar.cost`, ``isaac_ce_32nm``) with the 1b/3b, the
-  planned and ideal (lossless) ADCs.
+  planned and ideal (lossless) ADCs;
+- the same ADCs as signed ADCs of the differential pairs (``differential_adc="subtract"``, one bit
+  more each: 2-bit MSB / 4-bit others, the same codes and step per sign, half the conversions):
+  test accuracy, energy and area, and (with ``--adc-finetune-epochs`` > 0) the test accuracy after
+  ADC-aware fine-tuning with them at ``--rows``, as in step 2 above.
 
 Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
 Writes ``results.h5`` (+ provenance attributes), ``zero_ratios.png/.pdf`` and ``adc_study.png/.pdf``
@@ -105,16 +109,17 @@ def finetune(model, data, cfg, method: str, args, seed: int):
     return xn, best["epoch"], masks
 
 
-def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int) -> dict:
-    """ADC-aware fine-tuning of ``xn`` at every height in ``args.adc_rows`` (module docstring).
+def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int, heights=None) -> dict:
+    """ADC-aware fine-tuning of ``xn`` at every height in ``heights`` (default ``args.adc_rows``;
+    module docstring).
 
-    Returns arrays over ``args.adc_rows``: hardware and quantized test accuracy of the last
+    Returns arrays over the heights: hardware and quantized test accuracy of the last
     epoch, zero ratios ``(n_rows, n_layers, n_slices)``, mean zero ratios and the per-epoch
     hardware test accuracy ``(n_rows, epochs)`` (``fit``'s, on test batches of 512 instead of
     ``evaluate``'s 256: the input exponent is per batch, so its last entry may differ slightly).
     """
     hw, q, zrs, mean_zr, by_epoch = [], [], [], [], []
-    for rows in args.adc_rows:
+    for rows in args.adc_rows if heights is None else heights:
         m = apply_masks(reconfigure(xn, hw_cfg.replace(rows=rows)), masks)
         hist = fit(m, data, TrainConfig(epochs=args.adc_finetune_epochs, lr=args.adc_lr,
                                         momentum=args.momentum, batch_size=64, mode="hardware",
@@ -131,6 +136,12 @@ def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int) -> dict:
             "hardware_accuracy_by_epoch": np.array(by_epoch)}
 
 
+def signed_adcs(cfg: CrossbarConfig) -> CrossbarConfig:
+    """``cfg``'s ADCs as signed ADCs of the differential pairs: one bit more each, so the same
+    codes and step per sign (2-bit MSB / 4-bit others for 1b/3b), half the conversions."""
+    return cfg.replace(differential_adc="subtract", adc_bits=tuple(b + 1 for b in cfg.slice_adc_bits()))
+
+
 def adc_study(xn, data, hw_cfg, args) -> dict:
     """The ADC study of the module docstring for the selected model ``xn`` at ``args.rows``."""
     lossy = reconfigure(xn, hw_cfg.replace(rows=args.rows))
@@ -143,7 +154,11 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
            "attribution_layer_accuracy": attr.layer_accuracy, "attribution_slice_accuracy": attr.slice_accuracy,
            "start_bits": plans["plan"].start_bits}
     layers = {name: layer.xbar.config for name, layer in crossbar_layers(lossy)}
-    configs = {"1b3b": layers, "ideal": {n: c.replace(adc_bits=None, adc_range="max") for n, c in layers.items()}}
+    configs = {"1b3b": layers, "ideal": {n: c.replace(adc_bits=None, adc_range="max") for n, c in layers.items()},
+               "signed": {n: signed_adcs(c) for n, c in layers.items()}}
+    out["signed_bits"] = np.array([c.adc_bits for c in configs["signed"].values()])
+    out["signed_test_accuracy"] = evaluate(reconfigure(lossy, configs["signed"]), data.x_test, data.y_test,
+                                           mode="hardware").mean
     for key, plan in plans.items():
         configs[key] = plan.configs
         out |= {f"{key}_bits": plan.bits, f"{key}_extra_bits": plan.extra_bits,
@@ -186,6 +201,8 @@ def run(args) -> dict:
         out[method]["adc_study"] = adc_study(xn, data, hw_cfg, args)
         if args.adc_finetune_epochs > 0:
             out[method]["adc_finetuned"] = adc_finetune(xn, masks, data, hw_cfg, method, args, args.seed + 2)
+            out[method]["adc_finetuned_signed"] = adc_finetune(xn, masks, data, signed_adcs(hw_cfg), method, args,
+                                                               args.seed + 2, heights=[args.rows])
     l1, bs = out["l1"], out["bitslice"]
     out["zero_ratio_gain"] = bs["mean_zero_ratio"] / max(l1["mean_zero_ratio"], 1e-12)
     out["nonzero_ratio_reduction"] = (1 - l1["mean_zero_ratio"]) / max(1 - bs["mean_zero_ratio"], 1e-12)
@@ -194,6 +211,8 @@ def run(args) -> dict:
     if args.adc_finetune_epochs > 0:
         after = bs["adc_finetuned"]["hardware_accuracy_by_rows"][args.adc_rows.index(args.rows)]
         out["adc_cost_points_after_finetune"] = 100 * (bs["accuracy"] - after)
+        out["signed_adc_cost_points_after_finetune"] = 100 * (
+            bs["accuracy"] - bs["adc_finetuned_signed"]["hardware_accuracy_by_rows"][0])
     out["adc_rows"] = np.array(args.adc_rows)
     return out
 
@@ -324,8 +343,9 @@ def main(argv: list[str] | None = None) -> int:
                           "hardware_accuracy_1b_3b_adc": r["hardware_accuracy_1b_3b_adc"],
                           "hardware_accuracy_by_rows": r["hardware_accuracy_by_rows"],
                           "selected_epoch": r["selected_epoch"], "layers": json.dumps(r["layers"])}
-        for key, value in r.get("adc_finetuned", {}).items():
-            groups[method][f"adc_finetuned_{key}"] = value
+        for run_name in ("adc_finetuned", "adc_finetuned_signed"):
+            for key, value in r.get(run_name, {}).items():
+                groups[method][f"{run_name}_{key}"] = value
         for key, value in r["adc_study"].items():
             groups[method][f"adc_study_{key}"] = value
     write_h5(a.out / "results.h5", groups, provenance(cfg, a.seed))
@@ -374,11 +394,20 @@ def main(argv: list[str] | None = None) -> int:
         area = " / ".join(f"{st[f'area_mm2_{k}']:.4f}" for k in kinds)
         print(f"{'':>9}  1b/3b / fewest-bits / least-energy / ideal ADCs: energy per inference {nj[0]} nJ "
               f"(ADCs {nj[1]} nJ), area {area} mm2")
+        after = ""
+        if "adc_finetuned_signed" in out[method]:
+            signed_ft = out[method]["adc_finetuned_signed"]["hardware_accuracy_by_rows"][0]
+            unsigned_ft = out[method]["adc_finetuned"]["hardware_accuracy_by_rows"][a.adc_rows.index(a.rows)]
+            after = f", {100 * signed_ft:.2f}% after ADC-aware fine-tuning with them (1b/3b: {100 * unsigned_ft:.2f}%)"
+        print(f"{'':>9}  signed 2b/4b ADCs (one per differential pair, same codes per sign): test "
+              f"{100 * st['signed_test_accuracy']:.2f}%{after}; energy {1e9 * st['energy_signed']:.2f} nJ "
+              f"(ADCs {1e9 * st['adc_energy_signed']:.2f} nJ), area {st['area_mm2_signed']:.4f} mm2")
     print(f"float accuracy {100 * out['float_accuracy']:.2f}%; "
           f"zero-ratio gain {out['zero_ratio_gain']:.2f}x; "
           f"non-zero reduction {out['nonzero_ratio_reduction']:.2f}x; accuracy loss "
           f"{out['accuracy_loss_points']:.2f} points; 1b/3b ADC cost {out['adc_cost_points']:.2f} points"
-          + (f", {out['adc_cost_points_after_finetune']:.2f} after ADC-aware fine-tuning"
+          + (f", {out['adc_cost_points_after_finetune']:.2f} after ADC-aware fine-tuning "
+             f"({out['signed_adc_cost_points_after_finetune']:.2f} with signed 2b/4b ADCs)"
              if "adc_cost_points_after_finetune" in out else "")
           + f" ({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -80,12 +80,20 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
                 assert st["adc_energy_1b3b"] <= st[f"adc_energy_{key}"] <= st["adc_energy_ideal"]
                 assert (st[f"adc_energy_{key}"] > st["adc_energy_1b3b"]) == (st[f"{key}_extra_bits"] > 0)
             assert st["attribution_slice_accuracy"].shape == (2, 4) and st["attribution_layer_accuracy"].shape == (2,)
+            # signed ADCs: one bit more each, half the conversions -> less ADC energy than 1b/3b here
+            assert st["signed_bits"].tolist() == (st["start_bits"] + 1).tolist()
+            assert st["adc_energy_signed"] < st["adc_energy_1b3b"] and 0 <= st["signed_test_accuracy"] <= 1
+            signed_ft = f[method]["adc_finetuned_signed_hardware_accuracy_by_rows"][()]
+            assert signed_ft.shape == (1,) and 0 <= signed_ft[0] <= 1  # at --rows only
         s = f["summary"]
         np.testing.assert_allclose(s["zero_ratio_gain"][()],
                                    f["bitslice"]["mean_zero_ratio"][()] / f["l1"]["mean_zero_ratio"][()])
         np.testing.assert_allclose(s["adc_cost_points_after_finetune"][()],
                                    100 * (f["bitslice"]["accuracy"][()]
                                           - f["bitslice"]["adc_finetuned_hardware_accuracy_by_rows"][0]))
+        np.testing.assert_allclose(s["signed_adc_cost_points_after_finetune"][()],
+                                   100 * (f["bitslice"]["accuracy"][()]
+                                          - f["bitslice"]["adc_finetuned_signed_hardware_accuracy_by_rows"][0]))
     assert (tmp_path / "zero_ratios.png").stat().st_size > 10_000
     assert (tmp_path / "zero_ratios.pdf").exists()
     assert (tmp_path / "adc_study.png").stat().st_size > 10_000 and (tmp_path / "adc_study.pdf").exists()
