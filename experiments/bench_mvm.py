@@ -2,8 +2,10 @@
 
 Reference shape (issue 2): batch 256, 1024 in, 1024 out, 8-bit weights in 2-bit cells, 8-bit
 inputs through a 1-bit DAC, 128 rows per array, 6-bit ADC over the max range, offset and
-differential encoding; plus the lossless exact fast path. Prints each median time and its ratio
-to the float32 GEMM measured in the same run (medians of ``--repeats`` runs after warm-up).
+differential encoding; the differential pairs through one signed 7-bit ADC each
+(``differential_adc="subtract"``: the same 63 codes per sign); plus the lossless exact fast path.
+Prints each median time and its ratio to the float32 GEMM measured in the same run (medians of
+``--repeats`` runs after warm-up).
 
 Run: ``python -m experiments.bench_mvm`` (or ``make bench``).
 """
@@ -32,6 +34,7 @@ def run(*, batch: int, n_in: int, n_out: int, repeats: int, seed: int) -> dict[s
     cases = {
         "offset_adc6": base.replace(encoding="offset", adc_bits=6),
         "differential_adc6": base.replace(encoding="differential", adc_bits=6),
+        "subtract_adc7": base.replace(encoding="differential", differential_adc="subtract", adc_bits=7),
         "lossless_fast_path": base,
     }
     for name, cfg in cases.items():
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"shape: batch {a.batch}, {a.n_in} in, {a.n_out} out; medians of {a.repeats} runs")
     print(f"{'case':<22}{'time [ms]':>12}{'x float32 GEMM':>16}")
     print(f"{'gemm_f32':<22}{res['gemm_f32'] * 1e3:>12.2f}{1.0:>16.2f}")
-    for name in ("offset_adc6", "differential_adc6", "lossless_fast_path"):
+    for name in (k for k in res if k != "gemm_f32" and not k.endswith("_ratio")):
         print(f"{name:<22}{res[name] * 1e3:>12.2f}{res[name + '_ratio']:>16.2f}")
     return 0
 
