@@ -144,6 +144,9 @@ class NoiseConfig:
         return self.has_program_noise or self.has_read_noise
 
 
+_LATER_FIELDS = frozenset({"differential_adc"})
+""":class:`CrossbarConfig` fields that :meth:`~CrossbarConfig.to_dict` omits at their default."""
+
 AdcBits = int | tuple[int, ...] | None
 AdcRange = Literal["max", "calibrated"] | float | tuple[float, ...]
 
@@ -399,10 +402,17 @@ class CrossbarConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible dict; :meth:`from_dict` inverts it exactly."""
+        """JSON-compatible dict; :meth:`from_dict` inverts it exactly.
+
+        Fields added after the first release (:data:`_LATER_FIELDS`) are left out at their default,
+        so a design that does not use them keeps the JSON text and the design key (and stores) it
+        had before.
+        """
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if f.name in _LATER_FIELDS and v == f.default:
+                continue
             if isinstance(v, NoiseConfig):
                 v = {g.name: getattr(v, g.name) for g in dataclasses.fields(v)}
             elif isinstance(v, tuple):

@@ -204,3 +204,15 @@ def test_design_set_checks_and_lossless_resolution():
     d = DesignSet(differential_adc=["separate", "subtract"])
     assert d.slice_adc_bits()[:, 0].tolist() == [9, 10]  # ideal ADCs costed at the lossless bits
     assert DesignSet.from_configs([d.config(1)]).differential_adc.tolist() == ["subtract"]
+
+
+def test_the_default_separate_adcs_keep_the_json_and_design_key_of_earlier_versions():
+    """Stores key designs by their JSON: a field added later is left out at its default (the
+    earlier versions' JSON had every other field)."""
+    import dataclasses
+
+    cfg = CrossbarConfig(adc_bits=6)
+    earlier = {f.name for f in dataclasses.fields(CrossbarConfig)} - {"differential_adc"}
+    assert set(cfg.to_dict()) == earlier and CrossbarConfig.from_json(cfg.to_json()) == cfg
+    sub = cfg.replace(differential_adc="subtract", adc_bits=7)
+    assert sub.to_dict()["differential_adc"] == "subtract" and CrossbarConfig.from_dict(sub.to_dict()) == sub
