@@ -8,26 +8,26 @@ technology does not give is charged as zero and named in ``missing`` (:func:`mis
 
 Model (per layer ``l``, per inference; ``V`` input vectors, ``T`` input cycles, ``A`` arrays):
 
-* **Counts.** As :meth:`crossbar.ProgrammedMatrix.op_counts` (see :func:`matrix_op_counts`):
-  every used column of every row tile is converted once per input cycle per vector (a
-  differential pair once under ``differential_adc="subtract"``); every array
-  is read once per cycle per vector; every used row of every column array is driven once per cycle
-  per vector; one shift-add and one sample-and-hold sample per conversion. Buffer traffic: each
-  input vector's ``n_in`` activations are read from the buffer (the im2col stream, no reuse in
-  the input registers: an upper bound for convolutions) and each output vector's ``n_out`` values
-  are written back, both at ``input_bits`` per value (outputs are re-quantized to the activation
-  precision before they are stored), packed (bits / 8 bytes).
+* **Counts.** As :meth:`crossbar.ProgrammedMatrix.op_counts` (see :func:`matrix_op_counts`): every
+  used column of every row tile is converted once per input cycle per vector (a differential pair
+  once under ``differential_adc="subtract"``); every array is read once per cycle per vector;
+  every used row of every column array is driven once per cycle per vector; one shift-add and one
+  sample-and-hold sample per conversion. Buffer traffic: each input vector's ``n_in`` activations
+  are read from the buffer (the im2col stream, no reuse in the input registers: an upper bound for
+  convolutions) and each output vector's ``n_out`` values are written back, both at ``input_bits``
+  per value (outputs are re-quantized to the activation precision before they are stored), packed
+  (bits / 8 bytes).
 * **Energy** = events x per-event energy. ADC: the technology's resolution law (default
   architecture) at each slice's bits, averaged over the slices (every slice has the same number of
   columns); an ideal ADC (``adc_bits=None``) is costed at the lossless resolution
-  ``bit_length(rows (2^c - 1)(2^d - 1))`` (one more for the signed ``"subtract"`` ADC). Energy
-  per conversion does not depend on the sample rate. DAC: :func:`~crossbar.tech.dac_energy` at
+  ``bit_length(rows (2^c - 1)(2^d - 1))`` (one more for the signed ``"subtract"`` ADC). Energy per
+  conversion does not depend on the sample rate. DAC: :func:`~crossbar.tech.dac_energy` at
   ``dac_bits`` per row activation. Array: every read charges the whole array, ``rows x cols x``
   the per-cell read energy (ISAAC's lumped 0.3 mW per active 128 x 128 array = 30 pJ per read);
-  the cell count carries the cell-bits dependence. Without a per-cell energy, an Ohmic device model charges each cell
-  ``V_read^2 (g_on + g_off) / 2 x t_pulse`` (every row driven, levels uniform between the two
-  conductances; ``t_pulse = min(1 / frequency, technology read cycle)``). Sample-and-hold and
-  shift-add: per conversion. Buffer: per byte moved.
+  the cell count carries the cell-bits dependence. Without a per-cell energy, an Ohmic device
+  model charges each cell ``V_read^2 (g_on + g_off) / 2 x t_pulse`` (every row driven, levels
+  uniform between the two conductances; ``t_pulse = min(1 / frequency, technology read cycle)``).
+  Sample-and-hold and shift-add: per conversion. Buffer: per byte moved.
 * **Component-table rows without a per-event model** (ISAAC: input/output registers, eDRAM bus,
   router, sigmoid, max-pool, tile shift-add, HyperTransport) are charged pro rata per array:
   a row's group power and area are divided by the arrays of its level (``arrays_per_ima``, times

@@ -141,7 +141,8 @@ class DesignSet:
                                      f"has {self.n_slices[i]} slices; give k >= {self.n_slices.max()}.")
             else:
                 bits = np.broadcast_to(_int_array(own, "adc_bits", bits, n, 1, 24), (n,)).copy()
-            low = np.flatnonzero((mode == "subtract") & ((bits if bits.ndim == 1 else bits.min(axis=1)) < 2))
+            used = bits if bits.ndim == 1 else np.where(np.arange(bits.shape[1]) < self.n_slices[:, None], bits, 24)
+            low = np.flatnonzero((mode == "subtract") & ((used if used.ndim == 1 else used.min(axis=1)) < 2))
             if low.size:
                 raise ConfigError(f"{own}.adc_bits must be >= 2 where differential_adc='subtract' (a signed "
                                   f"ADC needs a sign bit); design {int(low[0])} has {bits[low[0]]!r}.")

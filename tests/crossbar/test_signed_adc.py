@@ -201,6 +201,10 @@ def test_design_set_checks_and_lossless_resolution():
         DesignSet(adc_bits=[1, 1], differential_adc=["separate", "subtract"])
     with pytest.raises(ConfigError, match="'separate' or 'subtract'"):
         DesignSet(differential_adc="signed")
+    # per-slice bits: only a design's own slices count (4 slices here; the 5th entry is unused)
+    DesignSet(adc_bits=[[2, 3, 4, 5, 1]], differential_adc="subtract")
+    with pytest.raises(ConfigError, match=">= 2 where differential_adc='subtract'"):
+        DesignSet(adc_bits=[[2, 3, 1, 5, 8]], differential_adc="subtract")
     d = DesignSet(differential_adc=["separate", "subtract"])
     assert d.slice_adc_bits()[:, 0].tolist() == [9, 10]  # ideal ADCs costed at the lossless bits
     assert DesignSet.from_configs([d.config(1)]).differential_adc.tolist() == ["subtract"]
