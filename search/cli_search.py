@@ -24,6 +24,16 @@ Search configuration (TOML; unknown keys are an error)::
     n_repeats = 2
     technology = "isaac_ce_32nm"
     weight_clip_sigma = 2.0               # optional: noise-aware fine-tuning with weight clipping
+
+    [space]                               # optional: the design space (default: default_reram_space)
+    config_fn = "search.space.square_crossbar"   # crossbar_size -> rows = cols; msb_adc_bits
+    base = {differential_adc = "subtract"}        # CrossbarConfig fields the variables leave alone
+    variables = [                         # search.variables.variable_from_dict forms
+      {type = "Choice", name = "crossbar_size", values = [64, 128]},
+      {type = "IntegerRange", name = "adc_bits", low = 3, high = 8},      # every slice but the MSB
+      {type = "IntegerRange", name = "msb_adc_bits", low = 2, high = 6},  # the MSB slice's ADC
+      {type = "Choice", name = "differential_adc", values = ["separate", "subtract"]},
+    ]
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ from search.cli import subcommand
 
 _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, float), "q": int, "seed": int,
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
-        "reference_box": bool}
+        "reference_box": bool, "space": dict}
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
          "adc_range", "grad_clip", "weight_clip_sigma")
 
@@ -65,7 +75,20 @@ def load_search_config(path: str | Path) -> dict:
         raise ConfigError(f"search config {str(path)!r}: unknown [task] keys {bad}; allowed: {sorted(_TASK)}.")
     if "budget" not in cfg:
         raise ConfigError(f"search config {str(path)!r}: 'budget' (seconds of evaluation) is required.")
+    if "space" in cfg:
+        try:
+            search_space(cfg)
+        except ConfigError as err:
+            raise ConfigError(f"search config {str(path)!r}: [space]: {err}") from err
     return cfg
+
+
+def search_space(cfg: dict):
+    """The design space of a checked config: its ``[space]`` (:meth:`DesignSpace.from_dict`), or
+    ``None`` for :func:`search.space.default_reram_space`."""
+    from search.design_space import DesignSpace
+
+    return DesignSpace.from_dict(cfg["space"]) if "space" in cfg else None
 
 
 def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
@@ -81,7 +104,8 @@ def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
         task, algorithm=cfg.get("algorithm", "cfmesmo"), truncation=cfg.get("truncation", "per_objective"),
         n_samples=cfg.get("n_samples", 10), n_init=cfg.get("n_init", 6), budget=float(cfg["budget"]),
         q=cfg.get("q", 1), seed=cfg.get("seed", 0), progress=progress,
-        charge_proposals=cfg.get("charge_proposals", False), reference_box=cfg.get("reference_box", False))
+        charge_proposals=cfg.get("charge_proposals", False), reference_box=cfg.get("reference_box", False),
+        space=search_space(cfg))
     spec_exec = cfg.get("executor", "serial")
     executor = None
     if spec_exec == "local":

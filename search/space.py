@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crossbar.config import CrossbarConfig
+from crossbar.errors import ConfigError
 from search.design_space import DesignSpace  # re-exported: the container is this module's API
 from search.variables import (  # re-exported: the variables are part of this module's API
     Choice,
@@ -57,21 +58,36 @@ __all__ = [
 
 
 def square_crossbar(config: CrossbarConfig, design: Mapping[str, Any]) -> CrossbarConfig:
-    """``config_fn`` of :func:`default_reram_space`: ``crossbar_size`` sets ``rows = cols``.
+    """``config_fn`` of :func:`default_reram_space`: ``crossbar_size`` sets ``rows = cols``; an
+    optional ``msb_adc_bits`` variable gives the most significant weight slice its own ADC
+    resolution, the other slices keeping ``adc_bits`` (per-slice ADC bits, DESIGN §6: the high
+    slices' ADCs are the ones that clip, see :mod:`mapping.nn.adc`).
 
     Args:
         config: Configuration with the field variables already applied.
-        design: The design; must hold ``crossbar_size``.
+        design: The design; must hold ``crossbar_size``; may hold ``msb_adc_bits``.
 
     Returns:
-        ``config`` with ``rows = cols = design["crossbar_size"]``.
+        ``config`` with ``rows = cols = design["crossbar_size"]`` (and
+        ``adc_bits = (adc_bits,) * (n_slices - 1) + (msb_adc_bits,)``).
+
+    Raises:
+        ConfigError: ``msb_adc_bits`` without an integer ``adc_bits`` for the other slices.
 
     Example:
         >>> square_crossbar(CrossbarConfig(), {"crossbar_size": 64}).cols
         64
+        >>> square_crossbar(CrossbarConfig(adc_bits=6), {"crossbar_size": 64, "msb_adc_bits": 3}).adc_bits
+        (6, 6, 6, 3)
     """
     size = design["crossbar_size"]
-    return config.replace(rows=size, cols=size)
+    config = config.replace(rows=size, cols=size)
+    if "msb_adc_bits" not in design:
+        return config
+    if not isinstance(config.adc_bits, int):
+        raise ConfigError(f"square_crossbar: msb_adc_bits needs one integer adc_bits for the other slices "
+                          f"(a variable or the base config); got adc_bits={config.adc_bits!r}.")
+    return config.replace(adc_bits=(config.adc_bits,) * (config.n_slices - 1) + (int(design["msb_adc_bits"]),))
 
 
 def default_reram_space(*, base: CrossbarConfig | None = None) -> DesignSpace:

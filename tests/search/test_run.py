@@ -187,3 +187,51 @@ def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on():
     on = reram_search(task, truncation="tradeoff", reference_box=True, budget=1.0, progress=False)[2]
     assert "reference_box" not in off.algorithm and on.algorithm["reference_box"] is True
     assert off.fingerprint() != on.fingerprint()
+
+
+SPACE_TOML = '''
+[space]
+config_fn = "search.space.square_crossbar"
+base = {adc_bits = 5}
+variables = [
+  {type = "Choice", name = "crossbar_size", values = [64, 128]},
+  {type = "IntegerRange", name = "adc_bits", low = 3, high = 8},
+  {type = "IntegerRange", name = "msb_adc_bits", low = 2, high = 6},
+  {type = "Choice", name = "differential_adc", values = ["separate", "subtract"]},
+]
+'''
+
+
+def test_cli_search_over_a_toml_space_with_msb_adc_bits_and_signed_adcs(tmp_path):
+    """A [space] section replaces the default space; its designs reach the evaluations exactly."""
+    from search.cli import main
+    from search.cli_search import load_search_config, search_space
+    from search.evaluate import CostObjectives, ReramTask
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 1.0\nn_init = 3\n'
+                   '[task]\npretrain_epochs = 1\nmax_epochs = 1\nn_repeats = 1\n' + SPACE_TOML)
+    space = search_space(load_search_config(cfg))
+    assert space.names == ("crossbar_size", "adc_bits", "msb_adc_bits", "differential_adc")
+    assert main(["search", str(cfg), "--no-progress"]) == 0
+    evs = load_evaluations(tmp_path / "st.h5")
+    assert evs and all(e.status == "ok" and e.x.shape == (4,) for e in evs)
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    for e in evs:
+        design = space.decode(e.x[None, :])[0]
+        c = space.to_config(design)
+        assert c.rows == c.cols == design["crossbar_size"] and c.differential_adc == design["differential_adc"]
+        assert c.adc_bits == (design["adc_bits"],) * 3 + (design["msb_adc_bits"],)
+        np.testing.assert_allclose(e.cheap, CostObjectives.for_task(task)([c])[0], rtol=1e-12)
+
+
+def test_toml_space_errors_name_the_section(tmp_path):
+    from search.cli_search import load_search_config
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text("budget = 1.0\n" + SPACE_TOML.replace('"IntegerRange", name = "msb', '"IntRange", name = "msb'))
+    with pytest.raises(ConfigError, match=r"\[space\]: variable type must be one of"):
+        load_search_config(cfg)
+    cfg.write_text("budget = 1.0\n" + SPACE_TOML.replace("search.space.square_crossbar", "my.own_fn"))
+    with pytest.raises(ConfigError, match=r"\[space\].*config_fn 'my.own_fn'"):
+        load_search_config(cfg)

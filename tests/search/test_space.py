@@ -367,3 +367,16 @@ def test_config_fn_must_return_a_config():
     space = DesignSpace((IntegerRange("size", low=3, high=5),), config_fn=lambda config, design: None)
     with pytest.raises(ConfigError, match="must return a CrossbarConfig; got NoneType for design"):
         space.to_config({"size": 4})
+
+
+def test_msb_adc_bits_gives_the_top_slice_its_own_adc():
+    space = DesignSpace((Choice("crossbar_size", values=(64, 128)), IntegerRange("adc_bits", low=3, high=8),
+                         IntegerRange("msb_adc_bits", low=1, high=4)), config_fn=square_crossbar)
+    cfg = space.to_config({"crossbar_size": 64, "adc_bits": 5, "msb_adc_bits": 2})
+    assert cfg.adc_bits == (5, 5, 5, 2) and cfg.rows == cfg.cols == 64
+    wide = DesignSpace(space.variables, base=CrossbarConfig(weight_bits=9, cell_bits=1), config_fn=square_crossbar)
+    assert wide.to_config({"crossbar_size": 64, "adc_bits": 5, "msb_adc_bits": 2}).adc_bits == (5,) * 7 + (2,)
+    no_bits = DesignSpace((Choice("crossbar_size", values=(64,)), IntegerRange("msb_adc_bits", low=1, high=4)),
+                          config_fn=square_crossbar)
+    with pytest.raises(ConfigError, match="msb_adc_bits needs one integer adc_bits"):
+        no_bits.to_config({"crossbar_size": 64, "msb_adc_bits": 2})
