@@ -220,3 +220,19 @@ def test_the_default_separate_adcs_keep_the_json_and_design_key_of_earlier_versi
     assert set(cfg.to_dict()) == earlier and CrossbarConfig.from_json(cfg.to_json()) == cfg
     sub = cfg.replace(differential_adc="subtract", adc_bits=7)
     assert sub.to_dict()["differential_adc"] == "subtract" and CrossbarConfig.from_dict(sub.to_dict()) == sub
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4])
+@pytest.mark.parametrize("full_scale", [1.0, 5.0, 13.0])
+def test_a_signed_conversion_never_errs_more_than_two_separate_ones(bits, full_scale, seed):
+    """One slice, one tile, one cycle: each output is one conversion. At the same step and codes
+    per sign the signed code is the nearest code to the difference; the separate codes' difference
+    is one of those codes, so it can only be further away."""
+    sep = CrossbarConfig(rows=64, cell_bits=3, weight_bits=4, input_bits=1, adc_bits=bits - 1, adc_range=full_scale)
+    sig = sep.replace(differential_adc="subtract", adc_bits=bits)
+    q, x = _problem(sep, 64, 40, 30, seed)
+    want = (x @ q).astype(np.float64)
+    e_sep = np.abs(program(q, sep).matmul(x) - want)
+    e_sig = np.abs(program(q, sig).matmul(x) - want)
+    assert np.all(e_sig <= e_sep + 1e-9 * np.abs(want).max())
+    assert np.any(e_sig < e_sep), "some conversion must differ (else the test is weak)"
