@@ -231,6 +231,9 @@ def test_a_signed_conversion_never_errs_more_than_two_separate_ones(bits, full_s
     sep = CrossbarConfig(rows=64, cell_bits=3, weight_bits=4, input_bits=1, adc_bits=bits - 1, adc_range=full_scale)
     sig = sep.replace(differential_adc="subtract", adc_bits=bits)
     q, x = _problem(sep, 64, 40, 30, seed)
+    r = np.random.default_rng(seed + 1)
+    q[r.random(q.shape) < 0.7] = 0  # sparse: column sums near the codes' range, both signs
+    x[r.random(x.shape) < 0.8] = 0
     want = (x @ q).astype(np.float64)
     e_sep = np.abs(program(q, sep).matmul(x) - want)
     e_sig = np.abs(program(q, sig).matmul(x) - want)
