@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,18 +24,30 @@ def _fmt(value: float, scale: float, digits: int) -> str:
     return "-" if not math.isfinite(value) else f"{value * scale:.{digits}f}"
 
 
+def _adc_texts(c: Mapping[str, np.ndarray]) -> list[str]:
+    """Each design's ADC bits as text, ``±`` in front for one signed ADC per differential pair
+    (``differential_adc="subtract"``, read from the stored config: earlier stores have no column)."""
+    out = []
+    for bits, config in zip(c["adc_bits"], c["config"], strict=True):
+        signed = json.loads(str(config)).get("differential_adc") == "subtract"
+        out.append(("±" if signed else "") + str(bits).replace(" ", ""))
+    return out
+
+
 def report_table(res: SweepResult) -> str:
-    """A fixed-width text table of a sweep: design fields, area, energy, latency, accuracy, status."""
+    """A fixed-width text table of a sweep: design fields, area, energy, latency, accuracy, status
+    (``adc``: bits per conversion, ``±`` for a signed ADC per differential pair)."""
     head = (f"{'key':<16} {'rows':>5} {'cols':>5} {'cell':>4} {'wbits':>5} {'ibits':>5} {'dac':>3} "
             f"{'adc':>10} {'MHz':>7} {'area mm^2':>10} {'energy uJ':>10} {'latency us':>11} {'inf/s':>10} "
             f"{'accuracy %':>12} status")
     lines = [head, "-" * len(head)]
     c = res.columns
+    adc_texts = _adc_texts(c)
     for i in range(len(res)):
         acc = c["accuracy_mean"][i]
         acc_s = "-" if not math.isfinite(acc) else f"{100 * acc:.2f}+-{100 * c['accuracy_std'][i]:.2f}"
         status = str(c["status"][i]) if c["status"][i] == "ok" else f"failed: {c['error'][i][:60]}"
-        adc = str(c["adc_bits"][i]).replace(" ", "")
+        adc = adc_texts[i]
         lines.append(
             f"{c['key'][i]:<16} {c['rows'][i]:>5} {c['cols'][i]:>5} {c['cell_bits'][i]:>4} "
             f"{c['weight_bits'][i]:>5} {c['input_bits'][i]:>5} {c['dac_bits'][i]:>3} {adc:>10} "
@@ -49,6 +62,7 @@ _LABEL_FIELDS = (("rows", "R"), ("cols", "C"), ("cell_bits", "c"), ("weight_bits
 
 
 def _labels(c: Mapping[str, np.ndarray], idx: np.ndarray) -> list[str]:
+    c = {**c, "adc_bits": np.array(_adc_texts(c))}
     varying = [(f, short) for f, short in _LABEL_FIELDS if len(set(c[f][idx].tolist())) > 1]
     out = []
     for i in idx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -176,10 +177,27 @@ def test_shipped_configs_are_valid(name):
         assert len(designs) == 3 * 3 * 3 * 5 * 3 and settings.accuracy is None
         assert settings.network.input_shape == (3, 32, 32)
     else:
-        assert len(designs) == 12 and settings.accuracy.dataset == "digits"
+        assert len(designs) == 24 and settings.accuracy.dataset == "digits"
+        assert {d.differential_adc for d in designs} == {"separate", "subtract"}
         assert settings.network.input_shape == (1, 8, 8)
 
 
 def test_subcommands_are_registered():
     help_text = build_parser().format_help()
     assert "sweep" in help_text and "report" in help_text
+
+
+def test_report_marks_signed_adcs(tmp_path, capsys):
+    """One signed ADC per differential pair shows as ``±bits``; the config JSON holds the mode."""
+    config = _write(tmp_path, LENET.replace("frequency = [1e7, 1e8]",
+                                            'adc_bits = [6]\ndifferential_adc = ["separate", "subtract"]'))
+    assert main(["sweep", str(config), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "res" / "results.h5")]) == 0
+    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[3:7]]
+    assert sorted(r[7] for r in rows) == ["6", "6", "±6", "±6"]
+    res = load_sweep(tmp_path / "res" / "results.h5")
+    for key, cfg in zip(res.columns["key"], res.columns["config"], strict=True):
+        signed = json.loads(cfg).get("differential_adc") == "subtract"
+        row = next(r for r in rows if r[0] == key)
+        assert row[7] == ("±6" if signed else "6")
