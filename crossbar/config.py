@@ -193,7 +193,8 @@ class CrossbarConfig:
     """How differential column pairs are converted: ``"separate"`` (an unsigned ADC per column,
     ``y+ - y-`` after the shift-and-add) or ``"subtract"`` (the minus column's sum is subtracted
     from the plus column's before one signed ADC: half the conversions, codes
-    ``-(2**(B-1) - 1) .. 2**(B-1) - 1``, so ``B >= 2``). Only with ``encoding="differential"``."""
+    ``-(2**(B-1) - 1) .. 2**(B-1) - 1``, so ``B >= 2``; PytorX's ADC converts ``I+ - I-`` the
+    same way, clipping to ``±h_lvl = ±(2**B - 2) / 2``). Only with ``encoding="differential"``."""
     signed_inputs: bool = False
     """Inputs are two's complement; the sign bit gets its own cycle with weight ``-2**(Ab-1)``."""
     g_min: float = 3.33e-7
