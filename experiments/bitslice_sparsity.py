@@ -42,7 +42,8 @@ selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-b
   planned and ideal (lossless) ADCs;
 - the same ADCs as signed ADCs of the differential pairs (``differential_adc="subtract"``, one bit
   more each: 2-bit MSB / 4-bit others, the same codes and step per sign, half the conversions):
-  test accuracy, energy and area, and (with ``--adc-finetune-epochs`` > 0) the test accuracy after
+  test accuracy, energy and area, the two greedy plans started from them (``signed_plan``,
+  ``signed_energy_plan``), and (with ``--adc-finetune-epochs`` > 0) the test accuracy after
   ADC-aware fine-tuning with them at ``--rows``, as in step 2 above.
 
 Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
@@ -157,8 +158,11 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
     configs = {"1b3b": layers, "ideal": {n: c.replace(adc_bits=None, adc_range="max") for n, c in layers.items()},
                "signed": {n: signed_adcs(c) for n, c in layers.items()}}
     out["signed_bits"] = np.array([c.adc_bits for c in configs["signed"].values()])
-    out["signed_test_accuracy"] = evaluate(reconfigure(lossy, configs["signed"]), data.x_test, data.y_test,
-                                           mode="hardware").mean
+    signed = reconfigure(lossy, configs["signed"])
+    out["signed_test_accuracy"] = evaluate(signed, data.x_test, data.y_test, mode="hardware").mean
+    plans |= {"signed_plan": plan_adc_bits(signed, data.x_train, data.y_train, max_loss=args.adc_max_loss),
+              "signed_energy_plan": plan_adc_bits(signed, data.x_train, data.y_train, max_loss=args.adc_max_loss,
+                                                  cost=lambda configs: cost(configs).energy)}
     for key, plan in plans.items():
         configs[key] = plan.configs
         out |= {f"{key}_bits": plan.bits, f"{key}_extra_bits": plan.extra_bits,
@@ -382,13 +386,15 @@ def main(argv: list[str] | None = None) -> int:
         slices = ", ".join(f"{n} [{' '.join(f'{100 * v:.2f}' for v in row[::-1])}]"
                            for n, row in zip(layers, st["attribution_slice_accuracy"], strict=True))
         print(f"{method:>9}: only one layer's ADCs lossy: {alone}; only one slice (MSB..LSB): {slices}")
-        for key, label in (("plan", "fewest bits"), ("energy_plan", "least energy")):
+        for key, label in (("plan", "fewest bits"), ("energy_plan", "least energy"),
+                           ("signed_plan", "signed, fewest bits"), ("signed_energy_plan", "signed, least energy")):
             bits = ", ".join(f"{n} {row[::-1].tolist()}" for n, row in zip(layers, st[f"{key}_bits"], strict=True))
+            start = "signed 2b/4b" if key.startswith("signed") else "1b/3b"
             print(f"{'':>9}  {label} plan (selected on the training set, <= {a.adc_max_loss:g} points): ADC bits "
-                  f"MSB..LSB {bits} (+{st[f'{key}_extra_bits']} bits"
+                  f"MSB..LSB {bits} (+{st[f'{key}_extra_bits']} bits from {start}"
                   f"{'' if st[f'{key}_met_on_train'] else ', target not met on train'}): test "
-                  f"{100 * st[f'{key}_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%, "
-                  f"1b/3b {100 * st['attribution_accuracy']:.2f}%)")
+                  f"{100 * st[f'{key}_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%), "
+                  f"energy {1e9 * st[f'energy_{key}']:.2f} nJ")
         kinds = ("1b3b", "plan", "energy_plan", "ideal")
         nj = [" / ".join(f"{1e9 * st[f'{key}_{k}']:.2f}" for k in kinds) for key in ("energy", "adc_energy")]
         area = " / ".join(f"{st[f'area_mm2_{k}']:.4f}" for k in kinds)

@@ -73,12 +73,16 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
             st = {k[len("adc_study_"):]: f[method][k][()] for k in f[method] if k.startswith("adc_study_")}
             assert st["start_bits"].tolist() == [[3, 3, 3, 1]] * 2
             assert st["adc_energy_1b3b"] < st["adc_energy_ideal"] and st["area_mm2_1b3b"] < st["area_mm2_ideal"]
-            for key in ("plan", "energy_plan"):
-                assert np.all(st[f"{key}_bits"] >= st["start_bits"])
-                extra = (st[f"{key}_bits"] - st["start_bits"]).sum()
+            for key, start in (("plan", "1b3b"), ("energy_plan", "1b3b"), ("signed_plan", "signed"),
+                               ("signed_energy_plan", "signed")):
+                start_bits = st["start_bits"] if start == "1b3b" else st["signed_bits"]
+                assert np.all(st[f"{key}_bits"] >= start_bits)
+                extra = (st[f"{key}_bits"] - start_bits).sum()
                 assert extra == st[f"{key}_extra_bits"] == len(st[f"{key}_steps"])
-                assert st["adc_energy_1b3b"] <= st[f"adc_energy_{key}"] <= st["adc_energy_ideal"]
-                assert (st[f"adc_energy_{key}"] > st["adc_energy_1b3b"]) == (st[f"{key}_extra_bits"] > 0)
+                assert st[f"adc_energy_{start}"] <= st[f"adc_energy_{key}"]
+                assert (st[f"adc_energy_{key}"] > st[f"adc_energy_{start}"]) == (st[f"{key}_extra_bits"] > 0)
+                if start == "1b3b":
+                    assert st[f"adc_energy_{key}"] <= st["adc_energy_ideal"]
             assert st["attribution_slice_accuracy"].shape == (2, 4) and st["attribution_layer_accuracy"].shape == (2,)
             # signed ADCs: one bit more each, half the conversions -> less ADC energy than 1b/3b here
             assert st["signed_bits"].tolist() == (st["start_bits"] + 1).tolist()
