@@ -47,8 +47,8 @@ selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-b
   ADC-aware fine-tuning with them at ``--rows``, as in step 2 above.
 
 Run: ``python -m experiments.bitslice_sparsity [--data-dir MNIST_DIR] [--out DIR] [--smoke]``.
-Writes ``results.h5`` (+ provenance attributes), ``zero_ratios.png/.pdf`` and ``adc_study.png/.pdf``
-under ``--out``.
+Writes ``results.h5`` (+ provenance attributes), ``zero_ratios.png/.pdf``, ``adc_study.png/.pdf``
+and ``adc_paths.png/.pdf`` (test accuracy vs energy along each plan) under ``--out``.
 """
 
 from __future__ import annotations
@@ -165,6 +165,10 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
                                                   cost=lambda configs: cost(configs).energy)}
     for key, plan in plans.items():
         configs[key] = plan.configs
+        path = [configs["signed" if key.startswith("signed") else "1b3b"], *plan.path]  # start, then each step
+        out[f"{key}_path_test_accuracy"] = np.array(
+            [evaluate(reconfigure(lossy, c), data.x_test, data.y_test, mode="hardware").mean for c in path])
+        out[f"{key}_path_energy"] = np.array([cost(c).energy for c in path])
         out |= {f"{key}_bits": plan.bits, f"{key}_extra_bits": plan.extra_bits,
                 f"{key}_steps": np.array(plan.steps, dtype=np.float64).reshape(-1, 4),
                 f"{key}_train_accuracy": plan.accuracy, f"{key}_met_on_train": plan.met,
@@ -284,6 +288,35 @@ def plot_adc_study(out: dict, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
+PLANS = (("plan", "fewest bits from 1b/3b"), ("energy_plan", "least energy from 1b/3b"),
+         ("signed_plan", "fewest bits from signed 2b/4b"), ("signed_energy_plan", "least energy from signed 2b/4b"))
+
+
+def plot_adc_paths(out: dict, stem: Path) -> list[Path]:
+    """Per method: test accuracy against energy per inference along each greedy plan (its start,
+    then every added bit), and the ideal (lossless) ADCs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharey=True)
+    for ax, (method, label) in zip(axes, (("l1", "plain L1"), ("bitslice", "bit-slice L1")), strict=True):
+        st = out[method]["adc_study"]
+        for (key, name), marker in zip(PLANS, "os^v", strict=True):
+            ax.plot(1e9 * st[f"{key}_path_energy"], 100 * st[f"{key}_path_test_accuracy"], marker=marker,
+                    ms=3.5, lw=1, label=name)
+        ax.plot([1e9 * st["energy_ideal"]], [100 * st["attribution_ideal_accuracy"]], "k*", ms=8,
+                label="ideal (lossless) ADCs")
+        ax.axhline(100 * st["attribution_ideal_accuracy"] - 1, color="grey", lw=0.8, ls="--")
+        ax.set_title(f"{label} (dashed: 1 point below ideal)", fontsize=9)
+        ax.set_xlabel("energy per inference [nJ]")
+    axes[0].set_ylabel("test accuracy, hardware mode [%]")
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Greedy ADC plans at 128 rows: accuracy vs energy, one point per added bit", fontsize=10)
+    return save_figure(fig, stem)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST idx directory (default: digits)")
@@ -355,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     write_h5(a.out / "results.h5", groups, provenance(cfg, a.seed))
     plot(out, a.out / "zero_ratios")
     plot_adc_study(out, a.out / "adc_study")
+    plot_adc_paths(out, a.out / "adc_paths")
     for method in ("l1", "bitslice"):
         r = out[method]
         zr = " ".join(f"{v:.3f}" for v in r["zero_ratio"].mean(axis=0)[::-1])
@@ -386,12 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         slices = ", ".join(f"{n} [{' '.join(f'{100 * v:.2f}' for v in row[::-1])}]"
                            for n, row in zip(layers, st["attribution_slice_accuracy"], strict=True))
         print(f"{method:>9}: only one layer's ADCs lossy: {alone}; only one slice (MSB..LSB): {slices}")
-        for key, label in (("plan", "fewest bits"), ("energy_plan", "least energy"),
-                           ("signed_plan", "signed, fewest bits"), ("signed_energy_plan", "signed, least energy")):
+        for key, label in PLANS:
             bits = ", ".join(f"{n} {row[::-1].tolist()}" for n, row in zip(layers, st[f"{key}_bits"], strict=True))
-            start = "signed 2b/4b" if key.startswith("signed") else "1b/3b"
             print(f"{'':>9}  {label} plan (selected on the training set, <= {a.adc_max_loss:g} points): ADC bits "
-                  f"MSB..LSB {bits} (+{st[f'{key}_extra_bits']} bits from {start}"
+                  f"MSB..LSB {bits} (+{st[f'{key}_extra_bits']} bits"
                   f"{'' if st[f'{key}_met_on_train'] else ', target not met on train'}): test "
                   f"{100 * st[f'{key}_test_accuracy']:.2f}% (ideal {100 * st['attribution_ideal_accuracy']:.2f}%), "
                   f"energy {1e9 * st[f'energy_{key}']:.2f} nJ")

@@ -165,6 +165,8 @@ class AdcPlan:
         steps: ``(layer index, slice, new bits, accuracy after)`` of every widening, in order.
         met: Whether the plan is within ``max_loss`` of the ideal accuracy.
         start_cost, cost: ``cost`` of the configured and the planned ADCs (``None`` without one).
+        path: The layer configs after each widening (``path[-1] == configs``; empty without
+            steps): the plan's accuracy/cost trade-off curve, e.g. to evaluate on other data.
     """
 
     layers: tuple[str, ...]
@@ -178,6 +180,7 @@ class AdcPlan:
     met: bool
     start_cost: float | None = None
     cost: float | None = None
+    path: tuple[dict[str, CrossbarConfig], ...] = ()
 
     @property
     def extra_bits(self) -> int:
@@ -255,6 +258,7 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
     start = current = _accuracy(model, planned, x, y, batch_size)
     start_cost = spent = _checked_cost(cost, planned)
     steps: list[tuple[int, int, int, float]] = []
+    path: list[dict[str, CrossbarConfig]] = []
     while 100.0 * (ideal - current) > max_loss and (max_steps is None or len(steps) < max_steps):
         best = None
         for k, (name, cfg) in enumerate(zip(names, configs, strict=True)):
@@ -275,6 +279,8 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
         _, current, spent, k, s, adcs[k] = best
         planned[names[k]] = _config(configs[k], adcs[k])
         steps.append((k, s, adcs[k][s].bits, current))
+        path.append(dict(planned))
     return AdcPlan(layers=tuple(names), ideal_accuracy=ideal, start_accuracy=start, accuracy=current,
                    configs=planned, start_bits=start_bits, bits=_bits_table(adcs), steps=tuple(steps),
-                   met=100.0 * (ideal - current) <= max_loss, start_cost=start_cost, cost=spent)
+                   met=100.0 * (ideal - current) <= max_loss, start_cost=start_cost, cost=spent,
+                   path=tuple(path))

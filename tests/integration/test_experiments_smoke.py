@@ -83,6 +83,10 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
                 assert (st[f"adc_energy_{key}"] > st[f"adc_energy_{start}"]) == (st[f"{key}_extra_bits"] > 0)
                 if start == "1b3b":
                     assert st[f"adc_energy_{key}"] <= st["adc_energy_ideal"]
+                path_acc, path_energy = st[f"{key}_path_test_accuracy"], st[f"{key}_path_energy"]
+                assert path_acc.shape == path_energy.shape == (st[f"{key}_extra_bits"] + 1,)
+                assert path_energy[0] == st[f"energy_{start}"] and path_energy[-1] == st[f"energy_{key}"]
+                assert path_acc[-1] == st[f"{key}_test_accuracy"] and np.all(np.diff(path_energy) > 0)
             assert st["attribution_slice_accuracy"].shape == (2, 4) and st["attribution_layer_accuracy"].shape == (2,)
             # signed ADCs: one bit more each, half the conversions -> less ADC energy than 1b/3b here
             assert st["signed_bits"].tolist() == (st["start_bits"] + 1).tolist()
@@ -101,6 +105,7 @@ def test_bitslice_sparsity_smoke(tmp_path, capsys):
     assert (tmp_path / "zero_ratios.png").stat().st_size > 10_000
     assert (tmp_path / "zero_ratios.pdf").exists()
     assert (tmp_path / "adc_study.png").stat().st_size > 10_000 and (tmp_path / "adc_study.pdf").exists()
+    assert (tmp_path / "adc_paths.png").stat().st_size > 10_000 and (tmp_path / "adc_paths.pdf").exists()
     assert "zero-ratio gain" in capsys.readouterr().out
 
 

@@ -88,11 +88,13 @@ def test_plan_steps_are_greedy_and_reproducible():
     assert plan.start_bits.tolist() == [[3, 3, 3, 1], [3, 3, 3, 1]]
     # replay: every step adds one bit at the same step (here 1: FS = 2**B - 1) and reaches its accuracy
     bits = {name: [3, 3, 3, 1] for name in plan.layers}
-    for k, s, b, acc in plan.steps:
+    assert len(plan.path) == len(plan.steps) and plan.path[-1] == plan.configs
+    for (k, s, b, acc), configs in zip(plan.steps, plan.path, strict=True):
         name = plan.layers[k]
         assert bits[name][s] + 1 == b
         bits[name][s] = b
-        assert acc == _acc(xn, {n: _unit_step(v) for n, v in bits.items()}, x, y)
+        assert configs == {n: _unit_step(v) for n, v in bits.items()}, "the path holds each step's configs"
+        assert acc == _acc(xn, configs, x, y)
     assert {n: c.adc_bits for n, c in plan.configs.items()} == {n: tuple(v) for n, v in bits.items()}
     # the first step is the best single widening (ties: first in layer, then slice order)
     trials = []
@@ -111,7 +113,7 @@ def test_plan_steps_are_greedy_and_reproducible():
 def test_plan_stops_at_max_steps_and_when_nothing_is_left():
     xn, x, y = _setup()
     none = plan_adc_bits(xn, x, y, max_steps=0)
-    assert none.steps == () and not none.met and none.accuracy == none.start_accuracy
+    assert none.steps == () == none.path and not none.met and none.accuracy == none.start_accuracy
     assert np.array_equal(none.bits, none.start_bits)
     two = plan_adc_bits(xn, x, y, max_loss=0.0, max_steps=2)
     assert len(two.steps) == 2
