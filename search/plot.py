@@ -116,10 +116,23 @@ def hypervolume_vs_cost(traces: dict[str, list[tuple[np.ndarray, np.ndarray]]], 
 def parallel_coordinates(values: dict[str, np.ndarray], stem: Path, *, color_by: str | None = None,
                          title: str = "") -> list[Path]:
     """One polyline per design across the named columns (each scaled to [0, 1] on its own axis,
-    tick labels show the real range); coloured by ``color_by``."""
+    tick labels show the real range); coloured by ``color_by`` (a numeric column). A column of
+    strings (e.g. ``differential_adc``) is categorical: its levels, sorted, are evenly spaced on
+    the axis and listed in the tick label."""
     plt = _plt()
     names = list(values)
-    data = np.array([np.asarray(values[n], dtype=np.float64) for n in names]).T  # (n, k)
+    columns, labels = [], []
+    for n in names:
+        col = np.asarray(values[n])
+        if col.dtype.kind in "biuf":
+            col = col.astype(np.float64)
+            labels.append(f"{n}\n[{col.min():.3g}, {col.max():.3g}]")
+        else:
+            levels = sorted({str(v) for v in col})
+            col = np.array([levels.index(str(v)) for v in col], dtype=np.float64)
+            labels.append(f"{n}\n{{{', '.join(levels)}}}")
+        columns.append(col)
+    data = np.array(columns).T  # (n, k)
     lo, hi = data.min(axis=0), data.max(axis=0)
     scaled = (data - lo) / np.where(hi > lo, hi - lo, 1.0)
     fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.8))
@@ -128,8 +141,7 @@ def parallel_coordinates(values: dict[str, np.ndarray], stem: Path, *, color_by:
     cn = (c - c.min()) / (c.max() - c.min()) if c.max() > c.min() else np.zeros_like(c)
     for row, col in zip(scaled, cn, strict=True):
         ax.plot(range(len(names)), row, color=cmap(col), alpha=0.8, lw=1.2)
-    ticks = [f"{n}\n[{a:.3g}, {b:.3g}]" for n, a, b in zip(names, lo, hi, strict=True)]
-    ax.set_xticks(range(len(names)), ticks, fontsize=7)
+    ax.set_xticks(range(len(names)), labels, fontsize=7)
     ax.set_yticks([])
     if title:
         ax.set_title(title + (f" (colour: {color_by})" if color_by else ""), fontsize=10)

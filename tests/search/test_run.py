@@ -223,6 +223,8 @@ def test_cli_search_over_a_toml_space_with_msb_adc_bits_and_signed_adcs(tmp_path
         assert c.rows == c.cols == design["crossbar_size"] and c.differential_adc == design["differential_adc"]
         assert c.adc_bits == (design["adc_bits"],) * 3 + (design["msb_adc_bits"],)
         np.testing.assert_allclose(e.cheap, CostObjectives.for_task(task)([c])[0], rtol=1e-12)
+    assert main(["plot", str(tmp_path / "st.h5")]) == 0  # a string-valued variable in the figures
+    assert (tmp_path / "st_pareto_designs.png").stat().st_size > 5_000
 
 
 def test_toml_space_errors_name_the_section(tmp_path):
@@ -235,3 +237,19 @@ def test_toml_space_errors_name_the_section(tmp_path):
     cfg.write_text("budget = 1.0\n" + SPACE_TOML.replace("search.space.square_crossbar", "my.own_fn"))
     with pytest.raises(ConfigError, match=r"\[space\].*config_fn 'my.own_fn'"):
         load_search_config(cfg)
+
+
+def test_shipped_search_configs_load_and_decode_to_valid_designs():
+    from pathlib import Path
+
+    from search.cli_search import load_search_config, search_space
+    from search.space import default_reram_space
+
+    configs = Path(__file__).resolve().parents[2] / "experiments" / "configs"
+    assert search_space(load_search_config(configs / "search_digits.toml")) is None  # the default space
+    space = search_space(load_search_config(configs / "search_digits_adc.toml"))
+    assert set(default_reram_space().names) < set(space.names)
+    assert {"msb_adc_bits", "differential_adc"} <= set(space.names)
+    designs = space.decode(np.random.default_rng(0).random((300, len(space.names))))
+    modes = {space.to_config(d).differential_adc for d in designs}  # every design is a valid config
+    assert modes == {"separate", "subtract"}
