@@ -69,7 +69,8 @@ def square_crossbar(config: CrossbarConfig, design: Mapping[str, Any]) -> Crossb
 
     Returns:
         ``config`` with ``rows = cols = design["crossbar_size"]`` (and
-        ``adc_bits = (adc_bits,) * (n_slices - 1) + (msb_adc_bits,)``).
+        ``adc_bits = (adc_bits,) * (n_slices - 1) + (msb_adc_bits,)``: with one slice, e.g. 8-bit
+        cells and 8-bit weights, ``msb_adc_bits`` sets the only ADC and ``adc_bits`` has no effect).
 
     Raises:
         ConfigError: ``msb_adc_bits`` without an integer ``adc_bits`` for the other slices.
