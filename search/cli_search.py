@@ -228,8 +228,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
         for k, v in designs[e.index].items():
             cols.setdefault(k, []).append(v)  # numbers, or strings (a Choice of e.g. "separate" / "subtract")
         cols.setdefault("accuracy", []).append(-float(e.f[0]))
-    figs += parallel_coordinates({k: np.array(v, dtype=object if any(isinstance(x, str) for x in v) else None)
-                                  for k, v in cols.items()},
+    figs += parallel_coordinates({k: np.array(v) for k, v in cols.items()},
                                  stem.with_name(stem.name + "_pareto_designs"), color_by="accuracy",
                                  title="Pareto-optimal designs")
     ideal = np.concatenate([[-1.0], F[:, 1:].min(axis=0)])

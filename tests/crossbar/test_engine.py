@@ -80,11 +80,16 @@ NOISES = {
 }
 
 
+# (encoding, differential_adc, adc_bits); a signed ADC needs >= 2 bits, so its per-slice case differs
+ADC_CASES = [(enc, pairs, bits) for enc, pairs in (("differential", "separate"), ("offset", "separate"),
+                                                   ("differential", "subtract"))
+             for bits in (None, 4, (3, 5, 2, 1) if pairs == "separate" else (3, 5, 2, 6))]
+
+
 @pytest.mark.parametrize("noise", list(NOISES), ids=list(NOISES))
-@pytest.mark.parametrize("adc_bits", [None, 4, (3, 5, 2, 1)])
-@pytest.mark.parametrize("encoding", ["differential", "offset"])
-def test_engines_agree_bit_for_bit_with_noise(noise, adc_bits, encoding, seed):
-    cfg = CrossbarConfig(rows=32, adc_bits=adc_bits, encoding=encoding, signed_inputs=True,
+@pytest.mark.parametrize(("encoding", "pairs", "adc_bits"), ADC_CASES)
+def test_engines_agree_bit_for_bit_with_noise(noise, encoding, pairs, adc_bits, seed):
+    cfg = CrossbarConfig(rows=32, adc_bits=adc_bits, encoding=encoding, differential_adc=pairs, signed_inputs=True,
                          frequency=1e9, temperature=400.0, noise=NOISES[noise])
     q, x = _random_problem(cfg, 70, 11, 4, seed)
     m = program(q, cfg, rng=np.random.default_rng(seed))
