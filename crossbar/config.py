@@ -144,7 +144,7 @@ class NoiseConfig:
         return self.has_program_noise or self.has_read_noise
 
 
-_LATER_FIELDS = frozenset({"differential_adc"})
+_LATER_FIELDS = frozenset({"differential_adc", "gmin_removal"})
 """:class:`CrossbarConfig` fields that :meth:`~CrossbarConfig.to_dict` omits at their default."""
 
 AdcBits = int | tuple[int, ...] | None
@@ -195,6 +195,14 @@ class CrossbarConfig:
     from the plus column's before one signed ADC: half the conversions, codes
     ``-(2**(B-1) - 1) .. 2**(B-1) - 1``, so ``B >= 2``; PytorX's ADC converts ``I+ - I-`` the
     same way, clipping to ``±h_lvl = ±(2**B - 2) / 2``). Only with ``encoding="differential"``."""
+    gmin_removal: Literal["digital", "reference"] = "digital"
+    """How the ``g_min`` floor leaves the column sums (DESIGN §3): ``"digital"`` subtracts its
+    nominal current ``g_min sum(x)`` exactly; ``"reference"`` gives every array one reference
+    column of cells at level 0 (``g_min``), on the same rows and inputs, whose current is
+    subtracted from each of the array's columns before the ADC. Its cells carry the config's
+    programming noise, faults and read noise like any cell, so its error is shared by all columns
+    of the array; it takes one of the array's ``cols`` columns (``data_cols = cols - 1``). Without
+    noise both give the same results. Layout: :func:`crossbar.noise.column_arrays`."""
     signed_inputs: bool = False
     """Inputs are two's complement; the sign bit gets its own cycle with weight ``-2**(Ab-1)``."""
     g_min: float = 3.33e-7
@@ -230,6 +238,12 @@ class CrossbarConfig:
             raise ConfigError(
                 f"{_XBAR}.differential_adc='subtract' needs encoding='differential' (there is no "
                 f"minus column to subtract); got encoding={self.encoding!r}. Use 'separate'."
+            )
+        check_choice(_XBAR, "gmin_removal", self.gmin_removal, ("digital", "reference"))
+        if self.gmin_removal == "reference" and self.cols < 2:
+            raise ConfigError(
+                f"{_XBAR}.cols must be >= 2 with gmin_removal='reference' (the reference column "
+                f"takes one of the array's columns); got cols={self.cols!r}."
             )
         check_bool(_XBAR, "signed_inputs", self.signed_inputs)
         self._check_adc()
@@ -310,6 +324,11 @@ class CrossbarConfig:
     def n_slices(self) -> int:
         """Cells per stored magnitude ``S = ceil(magnitude_bits / cell_bits)``."""
         return math.ceil(self.magnitude_bits / self.cell_bits)
+
+    @property
+    def data_cols(self) -> int:
+        """Weight columns per array: ``cols``, or ``cols - 1`` beside a reference column."""
+        return self.cols - 1 if self.gmin_removal == "reference" else self.cols
 
     @property
     def n_signs(self) -> int:

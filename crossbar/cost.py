@@ -39,8 +39,10 @@ Model (per layer ``l``, per inference; ``V`` input vectors, ``T`` input cycles, 
   are skipped.
 * **Area** (every layer on its own arrays; the same for both latency modes): per array
   ``rows x cols x`` cell area, ``ceil(inputs / columns_per_adc)`` ADCs at the largest slice
-  resolution, where ``inputs`` is the array's ADC inputs (its ``cols`` columns, or
-  ``ceil(cols / 2)`` pairs under ``"subtract"``; the analog subtraction itself is not charged),
+  resolution, where ``inputs`` is the array's ADC inputs (its ``data_cols`` weight columns, or
+  ``ceil(data_cols / 2)`` pairs under ``"subtract"``; the analog subtraction itself is not
+  charged; ``data_cols = cols``, or ``cols - 1`` when a reference column removes ``g_min``: that
+  column is part of the array's cells and reads but has no ADC input),
   one DAC per row, one sample-and-hold per ADC input, one shift-add unit per ADC, plus
   the pro-rata table rows; buffers by capacity: each layer's unique input activations (a conv's
   ``C x H x W`` feature map, a linear layer's ``in_features``) at ``input_bits``, times the
@@ -447,7 +449,7 @@ def estimate_costs(workload: Workload | SupportsWorkload, designs: DesignSet,
     d = designs
     n_slices, n_cycles = d.n_slices, d.n_cycles
     units = _units(tech, d)
-    col = {"rows": d.rows[:, None], "cols": d.cols[:, None], "T": n_cycles[:, None],
+    col = {"rows": d.rows[:, None], "cols": d.data_cols[:, None], "T": n_cycles[:, None],
            "ab": d.input_bits[:, None], "phys": (n_slices * d.n_signs)[:, None],
            "converted": (n_slices * d.n_converted_signs)[:, None]}
     n_in, n_out, n_vec = workload.n_in[None, :], workload.n_out[None, :], workload.n_vectors[None, :]

@@ -109,7 +109,7 @@ def matrix_op_counts(shape: tuple[int, int], config: CrossbarConfig, *, batch: i
     batch = _check_count("matrix_op_counts", "batch", batch)
     n_tiles = -(-n_in // config.rows)
     phys_cols = n_out * config.n_slices * config.n_signs
-    col_arrays = -(-phys_cols // config.cols)
+    col_arrays = -(-phys_cols // config.data_cols)
     per_vec_conv = n_tiles * n_out * config.n_slices * config.n_converted_signs * config.n_cycles
     return OpCounts(
         n_macs=batch * n_in * n_out,

@@ -30,7 +30,7 @@ def _int_array(owner: str, name: str, value, n: int | None, lo: int, hi: int) ->
 
 
 _FIELDS = ("rows", "cols", "cell_bits", "weight_bits", "input_bits", "dac_bits", "frequency", "encoding",
-           "signed_inputs", "differential_adc")
+           "signed_inputs", "differential_adc", "gmin_removal")
 """The :class:`DesignSet` fields of one entry per design (``adc_bits`` aside)."""
 
 
@@ -73,6 +73,9 @@ class DesignSet:
     """Two's-complement inputs (an extra sign cycle) per design."""
     differential_adc: np.ndarray | str = "separate"
     """``"separate"`` or ``"subtract"`` (one signed ADC per differential pair) per design."""
+    gmin_removal: np.ndarray | str = "digital"
+    """``"digital"`` or ``"reference"`` (a reference column per array, ``cols - 1`` weight
+    columns) per design."""
 
     def __post_init__(self) -> None:
         own = "DesignSet"
@@ -128,6 +131,16 @@ class DesignSet:
             raise ConfigError(f"{own}.differential_adc='subtract' needs encoding='differential'; design "
                               f"{int(bad[0])} has encoding={str(self.encoding[bad[0]])!r}.")
         put(self, "differential_adc", mode)
+        gmin = np.asarray(self.gmin_removal)
+        if gmin.ndim > 1 or not np.all(np.isin(gmin, ("digital", "reference"))):
+            raise ConfigError(f"{own}.gmin_removal must be 'digital' or 'reference' (per design); "
+                              f"got {self.gmin_removal!r:.80}.")
+        gmin = np.broadcast_to(gmin.astype("<U9"), (n,)).copy()
+        bad = np.flatnonzero((gmin == "reference") & (self.cols < 2))
+        if bad.size:
+            raise ConfigError(f"{own}.cols must be >= 2 where gmin_removal='reference' (the reference "
+                              f"column takes one); design {int(bad[0])} has cols={int(self.cols[bad[0]])}.")
+        put(self, "gmin_removal", gmin)
         if self.adc_bits is not None:
             bits = np.asarray(self.adc_bits)
             if bits.ndim == 2:
@@ -164,10 +177,15 @@ class DesignSet:
         return np.where(self.differential_adc == "subtract", 1, self.n_signs)
 
     @property
+    def data_cols(self) -> np.ndarray:
+        """Weight columns per array: ``cols``, or ``cols - 1`` beside a reference column, ``(n,)``."""
+        return self.cols - (self.gmin_removal == "reference")
+
+    @property
     def adc_inputs_per_array(self) -> np.ndarray:
-        """Signals an array hands its ADCs per cycle: ``cols``, or ``ceil(cols / 2)`` column pairs
-        under ``"subtract"``, ``(n,)``."""
-        return -(-(self.cols * self.n_converted_signs) // self.n_signs)
+        """Signals an array hands its ADCs per cycle: ``data_cols``, or ``ceil(data_cols / 2)``
+        column pairs under ``"subtract"``, ``(n,)``."""
+        return -(-(self.data_cols * self.n_converted_signs) // self.n_signs)
 
     @property
     def n_slices(self) -> np.ndarray:
@@ -200,7 +218,7 @@ class DesignSet:
             weight_bits=int(self.weight_bits[i]), input_bits=int(self.input_bits[i]),
             dac_bits=int(self.dac_bits[i]), adc_bits=bits, frequency=float(self.frequency[i]),
             encoding=str(self.encoding[i]), signed_inputs=bool(self.signed_inputs[i]),
-            differential_adc=str(self.differential_adc[i]))
+            differential_adc=str(self.differential_adc[i]), gmin_removal=str(self.gmin_removal[i]))
 
     @classmethod
     def from_configs(cls, configs: Sequence[CrossbarConfig]) -> DesignSet:

@@ -22,6 +22,10 @@ ADC: ``code = clip(rint((p+ - p-) / delta_s), -top_s, top_s)`` with ``top_s = 2*
 (symmetric codes; ``delta_s = FS_s / top_s`` as above), accumulated into the plus field, and
 ``y = sum_s 2**(c s) * delta_s * acc_s``. :class:`AdcParameters` states this per field
 (``partner``, ``min_code``) so every engine reads one description.
+
+With ``gmin_removal="reference"`` the level of a read is the cell's level minus the level of its
+array's reference cell in the same row (:func:`crossbar.noise.subtract_reference`), so ``p`` is
+the column's current minus the reference column's; every engine starts from these levels.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from crossbar._packing import _Layout as _Layout  # re-exported: tests build lay
 from crossbar.config import CrossbarConfig
 from crossbar.counts import OpCounts, matrix_op_counts
 from crossbar.errors import ConfigError, InputError, NotCalibratedError, ShapeError
-from crossbar.noise import program_levels, read_levels
+from crossbar.noise import n_column_arrays, program_levels, read_levels, subtract_reference
 from crossbar.slicing import encode_weights, input_digits
 
 Engine = Literal["numba", "numpy"]
@@ -139,12 +143,15 @@ class ProgrammedMatrix:
             ``(n_signs, n_slices, n_in, n_out)``, float64, in cell-level units.
         adc_full_scale: Per-slice ADC full scale set by :func:`calibrate_adc` (cell levels), or
             ``None``.
+        reference_levels: Programmed levels of the reference cells, ``(n_col_arrays, n_in)``
+            float64 (ideally 0), under ``gmin_removal="reference"``; else ``None``.
     """
 
     config: CrossbarConfig
     weights: np.ndarray = field(repr=False)
     levels: np.ndarray = field(repr=False)
     adc_full_scale: tuple[float, ...] | None = None
+    reference_levels: np.ndarray | None = field(default=None, repr=False)
     _static: tuple | None = field(default=None, repr=False)
     _weights_f64: np.ndarray | None = field(default=None, repr=False)
     _weights_absmax: int = field(default=0, repr=False)
@@ -153,6 +160,15 @@ class ProgrammedMatrix:
     def shape(self) -> tuple[int, int]:
         """``(n_in, n_out)``."""
         return self.weights.shape
+
+    @property
+    def effective_levels(self) -> np.ndarray:
+        """Programmed levels as the ADC sees them, before read noise: :attr:`levels`, minus the
+        reference cells' levels under ``gmin_removal="reference"``; ``(n_signs, n_slices, n_in,
+        n_out)`` float64."""
+        if self.reference_levels is None or not self.reference_levels.any():
+            return self.levels
+        return subtract_reference(self.levels, self.reference_levels, self.config)
 
     # ---- reads --------------------------------------------------------------------------
     def _fixed_levels(self, levels: np.ndarray) -> tuple[np.ndarray, int]:
@@ -239,6 +255,9 @@ class ProgrammedMatrix:
         if self._static is not None and not self.config.noise.has_read_noise:
             return self._static
         read = read_levels(self.levels, self.config, rng=rng)
+        if self.reference_levels is not None:  # after the cells' draws
+            read = subtract_reference(read, read_levels(self.reference_levels, self.config, rng=rng),
+                                      self.config)
         return _prepare(self.config, self.shape[0], *self._fixed_levels(read))
 
     def matmul(
@@ -333,7 +352,8 @@ def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None 
     """Program an integer matrix onto crossbar arrays.
 
     Encodes the signed weights (differential or offset), slices them into ``cell_bits``-bit
-    cells, and draws programming noise and stuck-at faults from ``rng``.
+    cells, and draws programming noise and stuck-at faults from ``rng``: the cells first, then
+    (``gmin_removal="reference"``) the reference cells, each a level-0 cell of the same noise.
 
     Args:
         weights: Integer weights, shape ``(n_in, n_out)`` (rows x columns, the physical layout),
@@ -364,12 +384,17 @@ def program(weights, config: CrossbarConfig, *, rng: np.random.Generator | None 
     q.setflags(write=False)
     levels = program_levels(encode_weights(q, config), config, rng=rng)
     levels.setflags(write=False)
-    matrix = ProgrammedMatrix(config, q, levels)
+    reference = None
+    if config.gmin_removal == "reference":
+        reference = program_levels(np.zeros((n_column_arrays(config, q.shape[1]), q.shape[0])), config,
+                                   rng=rng)
+        reference.setflags(write=False)
+    matrix = ProgrammedMatrix(config, q, levels, reference_levels=reference)
     if not config.noise.is_noisy and config.adc_is_lossless:
         matrix = replace(matrix, _weights_f64=q.astype(np.float64),
                          _weights_absmax=max(int(q.max()), -int(q.min())))
     if not config.noise.has_read_noise:
-        static = _prepare(config, q.shape[0], *matrix._fixed_levels(levels))
+        static = _prepare(config, q.shape[0], *matrix._fixed_levels(matrix.effective_levels))
         matrix = replace(matrix, _static=static)
     return matrix
 
@@ -378,7 +403,7 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     """Set each slice's ADC full scale to a percentile of its column sums on sample inputs.
 
     The ADC inputs of every row tile, input cycle, sample and column of a slice are pooled
-    (programmed levels, no read noise): the column sums of both signs, or under
+    (:attr:`ProgrammedMatrix.effective_levels`, no read noise): the column sums of both signs, or under
     ``differential_adc="subtract"`` the magnitudes ``|p+ - p-|`` of the signed ADC's inputs. The
     full scale is the smallest pooled value ``v`` with at least ``percentile`` % of the values
     ``<= v`` (NumPy's ``"higher"`` method), and at least one cell level.
@@ -407,7 +432,7 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
     if x.shape[0] == 0 or x.shape[1] != matrix.shape[0]:
         raise ShapeError(f"x must be (batch >= 1, {matrix.shape[0]}); got shape {x.shape}.")
-    static = _prepare(cfg, matrix.shape[0], *matrix._fixed_levels(matrix.levels))
+    static = _prepare(cfg, matrix.shape[0], *matrix._fixed_levels(matrix.effective_levels))
     fixed, frac = static[0], static[1]
     digits = input_digits(x, cfg)
     per_slice: list[list[np.ndarray]] = [[] for _ in range(cfg.n_slices)]

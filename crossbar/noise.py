@@ -16,6 +16,16 @@ drawn afresh for every read (every matmul call). ``V`` is ``CrossbarConfig.read_
 
 Draw order is fixed (documented per function) so that a seed gives the same levels on every
 machine and thread count.
+
+Reference columns (``CrossbarConfig.gmin_removal="reference"``): the physical layout puts the
+``F = n_signs * n_slices`` cells of output ``j`` in adjacent columns ``j F + f`` (field
+``f = sign * n_slices + slice``, ISAAC's layout of a weight's slices) and fills arrays of
+``data_cols`` weight columns in that order (:func:`column_arrays`), so a matrix uses
+``ceil(n_out F / data_cols)`` column arrays, as the event counts say. Each column array has one
+reference cell per row (level 0, ``g_min``); the arrays of different row tiles hold different
+rows, so the reference levels are one ``(n_col_arrays, n_in)`` matrix. Subtracting the reference
+current before the ADC is, in level units, subtracting the reference cell of the same row and
+array from every cell (:func:`subtract_reference`): exact, and all engines see the result.
 """
 
 from __future__ import annotations
@@ -152,3 +162,45 @@ def read_levels(
         hit = rng.random(out.shape) < noise.rtn_probability
         out += np.where(hit, rtn_offset(levels, config), 0.0)
     return out
+
+
+def column_arrays(config: CrossbarConfig, n_out: int) -> np.ndarray:
+    """Column array holding each (field, output) column: ``(j F + f) // data_cols``.
+
+    Args:
+        config: Crossbar design (``data_cols`` and the number of fields ``F``).
+        n_out: Matrix columns.
+
+    Returns:
+        ``(F, n_out)`` int64 (see the module docstring for the layout).
+
+    Example:
+        >>> cfg = CrossbarConfig(cols=4, weight_bits=5, gmin_removal="reference")  # 4 fields, 3 data cols
+        >>> column_arrays(cfg, 3).tolist()
+        [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]
+    """
+    n_fields = config.n_signs * config.n_slices
+    phys = np.arange(n_out, dtype=np.int64)[None, :] * n_fields + np.arange(n_fields, dtype=np.int64)[:, None]
+    return phys // config.data_cols
+
+
+def n_column_arrays(config: CrossbarConfig, n_out: int) -> int:
+    """Column arrays of an ``n_out``-column matrix, ``ceil(n_out F / data_cols)``."""
+    return -(-n_out * config.n_signs * config.n_slices // config.data_cols)
+
+
+def subtract_reference(levels: np.ndarray, reference: np.ndarray, config: CrossbarConfig) -> np.ndarray:
+    """Cell levels after the reference column's current is subtracted: what the ADC sees.
+
+    Args:
+        levels: Cell levels ``(n_signs, n_slices, n_in, n_out)``.
+        reference: Reference-cell levels ``(n_col_arrays, n_in)`` (0 when ideal).
+        config: Crossbar design (the layout of :func:`column_arrays`).
+
+    Returns:
+        ``levels[s, k, i, j] - reference[column_arrays(config, n_out)[s n_slices + k, j], i]``,
+        float64, the shape of ``levels``.
+    """
+    n_signs, n_slices, n_in, n_out = levels.shape
+    ref = reference[column_arrays(config, n_out)]  # (F, n_out, n_in)
+    return levels - ref.transpose(0, 2, 1).reshape(levels.shape)

@@ -96,7 +96,8 @@ class PlacedLayer:
     n_row_tiles: int
     """Row tiles ``ceil(n_in / rows)`` [1]."""
     n_col_arrays: int
-    """Column arrays ``ceil(n_out x n_slices x n_signs / cols)`` [1]."""
+    """Column arrays ``ceil(n_out x n_slices x n_signs / data_cols)`` [1] (``data_cols = cols``, or
+    ``cols - 1`` beside a reference column)."""
     n_cells_used: int
     """Cells holding weights, ``n_in x n_out x n_slices x n_signs`` [1]."""
     counts: OpCounts
@@ -303,5 +304,5 @@ def place(network: Sequence[LayerInstance | LayerSpec], config: CrossbarConfig |
         phys_cols = n_out * cfg.n_slices * cfg.n_signs
         layers.append(PlacedLayer(
             name=name, instance=inst, config=cfg, n_row_tiles=-(-n_in // cfg.rows),
-            n_col_arrays=-(-phys_cols // cfg.cols), n_cells_used=n_in * phys_cols, counts=counts))
+            n_col_arrays=-(-phys_cols // cfg.data_cols), n_cells_used=n_in * phys_cols, counts=counts))
     return NetworkPlan(layers=tuple(layers))

@@ -169,8 +169,9 @@ def _adc_codes_torch(p: torch.Tensor, delta_scaled, max_code, ideal, min_code=No
 def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Differentiable twin of ``matrix.matmul(x)`` (no read noise): the ADC-aware gradient.
 
-    Value: the bit-serial, bit-sliced product of the programmed levels (``matrix.levels``,
-    programming noise included, read noise left out) with every column sum rounded and clipped by
+    Value: the bit-serial, bit-sliced product of the programmed levels
+    (``matrix.effective_levels``: programming noise and the reference column included, read noise
+    left out) with every column sum rounded and clipped by
     its ADC (``matrix.adc_parameters(0)``; under ``differential_adc="subtract"`` the pair's
     difference by its signed ADC), recombined with the cycle and field weights. Without noise it
     equals ``matrix.matmul(x)`` (tested).
@@ -196,9 +197,10 @@ def matmul_surrogate(matrix: ProgrammedMatrix, x: torch.Tensor, w: torch.Tensor)
     cfg = matrix.config
     adc = matrix.adc_parameters(0)
     dev, dtype = x.device, x.dtype
-    n_signs, n_slices, n_in, n_out = matrix.levels.shape
+    programmed = matrix.effective_levels
+    n_signs, n_slices, n_in, n_out = programmed.shape
     n_fields = n_signs * n_slices
-    levels = torch.tensor(matrix.levels.reshape(n_fields, n_in, n_out), device=dev, dtype=dtype)
+    levels = torch.tensor(programmed.reshape(n_fields, n_in, n_out), device=dev, dtype=dtype)
     wd = w.detach()
     held = torch.stack(((wd > 0) + 0.5 * (wd == 0), (wd < 0) + 0.5 * (wd == 0))) if n_signs == 2 \
         else torch.ones_like(wd)[None]

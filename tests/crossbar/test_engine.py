@@ -38,6 +38,8 @@ def configs(draw):
         differential_adc=draw(st.sampled_from(["separate", "subtract"])) if encoding == "differential"
         else "separate",
         signed_inputs=signed,
+        cols=draw(st.sampled_from([2, 5, 128])),
+        gmin_removal=draw(st.sampled_from(["digital", "reference"])),
     )
 
 
@@ -80,17 +82,20 @@ NOISES = {
 }
 
 
-# (encoding, differential_adc, adc_bits); a signed ADC needs >= 2 bits, so its per-slice case differs
-ADC_CASES = [(enc, pairs, bits) for enc, pairs in (("differential", "separate"), ("offset", "separate"),
-                                                   ("differential", "subtract"))
-             for bits in (None, 4, (3, 5, 2, 1) if pairs == "separate" else (3, 5, 2, 6))]
+# (encoding, differential_adc, adc_bits, gmin_removal); a signed ADC needs >= 2 bits, so its per-slice
+# case differs; a reference column per 20-column array (19 weight columns: a weight's columns straddle)
+ADC_CASES = [(enc, pairs, bits, "digital") for enc, pairs in (("differential", "separate"), ("offset", "separate"),
+                                                              ("differential", "subtract"))
+             for bits in (None, 4, (3, 5, 2, 1) if pairs == "separate" else (3, 5, 2, 6))] + [
+    ("differential", "separate", 4, "reference"), ("offset", "separate", (3, 5, 2, 1), "reference"),
+    ("differential", "subtract", 5, "reference")]
 
 
 @pytest.mark.parametrize("noise", list(NOISES), ids=list(NOISES))
-@pytest.mark.parametrize(("encoding", "pairs", "adc_bits"), ADC_CASES)
-def test_engines_agree_bit_for_bit_with_noise(noise, encoding, pairs, adc_bits, seed):
-    cfg = CrossbarConfig(rows=32, adc_bits=adc_bits, encoding=encoding, differential_adc=pairs, signed_inputs=True,
-                         frequency=1e9, temperature=400.0, noise=NOISES[noise])
+@pytest.mark.parametrize(("encoding", "pairs", "adc_bits", "gmin"), ADC_CASES)
+def test_engines_agree_bit_for_bit_with_noise(noise, encoding, pairs, adc_bits, gmin, seed):
+    cfg = CrossbarConfig(rows=32, cols=20, adc_bits=adc_bits, encoding=encoding, differential_adc=pairs,
+                         signed_inputs=True, frequency=1e9, temperature=400.0, noise=NOISES[noise], gmin_removal=gmin)
     q, x = _random_problem(cfg, 70, 11, 4, seed)
     m = program(q, cfg, rng=np.random.default_rng(seed))
     a = m.matmul(x, rng=np.random.default_rng(seed + 1), engine="numpy")

@@ -202,10 +202,12 @@ def test_the_default_separate_adcs_keep_the_json_and_design_key_of_earlier_versi
     import dataclasses
 
     cfg = CrossbarConfig(adc_bits=6)
-    earlier = {f.name for f in dataclasses.fields(CrossbarConfig)} - {"differential_adc"}
+    earlier = {f.name for f in dataclasses.fields(CrossbarConfig)} - {"differential_adc", "gmin_removal"}
     assert set(cfg.to_dict()) == earlier and CrossbarConfig.from_json(cfg.to_json()) == cfg
     sub = cfg.replace(differential_adc="subtract", adc_bits=7)
     assert sub.to_dict()["differential_adc"] == "subtract" and CrossbarConfig.from_dict(sub.to_dict()) == sub
+    ref = cfg.replace(gmin_removal="reference")
+    assert set(ref.to_dict()) == earlier | {"gmin_removal"} and CrossbarConfig.from_json(ref.to_json()) == ref
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4])

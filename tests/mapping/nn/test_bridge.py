@@ -92,6 +92,24 @@ def test_torch_engine_equals_numba_bit_for_bit(noise, adc_bits, pairs, signed, s
     np.testing.assert_array_equal(got.numpy(), want)
 
 
+@pytest.mark.parametrize(("adc_bits", "pairs"),
+                         [(None, "separate"), ((2, 3, 4, 1), "separate"), ((2, 3, 4, 5), "subtract")])
+def test_torch_engine_equals_numba_with_reference_columns(adc_bits, pairs, seed):
+    """``gmin_removal="reference"``: the torch twin reads the same levels (cells minus their array's
+    reference cell), so it stays bit for bit with the Numba engine."""
+    cfg = CrossbarConfig(rows=24, cols=20, adc_bits=adc_bits, noise=NOISY, frequency=1e9, differential_adc=pairs,
+                         gmin_removal="reference")
+    r = np.random.default_rng(seed)
+    q = r.integers(-127, 128, size=(61, 13))
+    x = r.integers(0, 256, size=(7, 61))
+    m = program(q, cfg, rng=np.random.default_rng(seed))
+    want = m.matmul(x, rng=np.random.default_rng(seed + 1), fast_path=False)
+    got = matmul_torch(m, torch.as_tensor(x), rng=np.random.default_rng(seed + 1), batch_chunk=3)
+    np.testing.assert_array_equal(got.numpy(), want)
+    digital = program(q, cfg.replace(gmin_removal="digital"), rng=np.random.default_rng(seed))
+    assert not np.array_equal(digital.matmul(x, rng=np.random.default_rng(seed + 1)), want)
+
+
 def test_slice_levels_match_crossbar_slicing(seed):
     for cfg in (CrossbarConfig(), CrossbarConfig(encoding="offset", cell_bits=3, weight_bits=7)):
         q = np.random.default_rng(seed).integers(-cfg.q_max, cfg.q_max + 1, size=(9, 4))

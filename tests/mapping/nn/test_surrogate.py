@@ -154,12 +154,17 @@ def test_hardware_grad_setting_is_validated_and_kept():
         TrainConfig(epochs=1, hardware_grad="clip")
 
 
-def test_surrogate_sees_the_programmed_levels_but_not_read_noise(seed):
-    """With programming noise the twin multiplies the programmed (noisy) levels: with ideal ADCs it
-    equals the engine up to the engine's fixed-point rounding of those levels."""
+@pytest.mark.parametrize("gmin", ["digital", "reference"])
+def test_surrogate_sees_the_programmed_levels_but_not_read_noise(seed, gmin):
+    """With programming noise the twin multiplies the programmed (noisy) levels, reference column
+    included: with ideal ADCs it equals the engine up to the engine's fixed-point rounding of those
+    levels."""
     from crossbar import NoiseConfig
 
-    cfg, q, x = _case(dict(rows=16, adc_bits=None, noise=NoiseConfig(program_sigma=0.1)), seed)
+    noise = NoiseConfig(program_sigma=0.1, stuck_on_rate=0.05)
+    # 6 weight columns per array: a weight's 8 (sign, slice) columns straddle arrays, so the reference
+    # cells' errors do not cancel between its plus and minus columns (they do within one array)
+    cfg, q, x = _case(dict(rows=16, cols=7, adc_bits=None, noise=noise, gmin_removal=gmin), seed)
     m = program(q, cfg, rng=np.random.default_rng(seed))
     got = matmul_surrogate(m, torch.tensor(x, dtype=torch.float64), torch.tensor(q, dtype=torch.float64)).numpy()
     want = m.matmul(x)
@@ -167,6 +172,9 @@ def test_surrogate_sees_the_programmed_levels_but_not_read_noise(seed):
     scale = np.abs(want).max()
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * scale)
     assert np.abs(got - noiseless).max() > 1e-3 * scale, "the programming noise must show"
+    if gmin == "reference":  # the same cells without their reference column: another product
+        cells_only = program(q, cfg.replace(gmin_removal="digital"), rng=np.random.default_rng(seed)).matmul(x)
+        assert np.abs(want - cells_only).max() > 1e-3 * scale
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
