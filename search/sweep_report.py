@@ -34,24 +34,42 @@ def _adc_texts(c: Mapping[str, np.ndarray]) -> list[str]:
     return out
 
 
+def _variant_texts(c: Mapping[str, np.ndarray]) -> list[str]:
+    """Each design's departures from the default column layout, read from the stored config:
+    ``offset`` (``encoding="offset"``) and ``ref`` (``gmin_removal="reference"``), else ``""``."""
+    out = []
+    for config in c["config"]:
+        d = json.loads(str(config))
+        parts = (["offset"] if d.get("encoding") == "offset" else []) + (
+            ["ref"] if d.get("gmin_removal") == "reference" else [])
+        out.append(",".join(parts))
+    return out
+
+
 def report_table(res: SweepResult) -> str:
     """A fixed-width text table of a sweep: design fields, area, energy, latency, accuracy, status
-    (``adc``: bits per conversion, ``±`` for a signed ADC per differential pair)."""
-    head = (f"{'key':<16} {'rows':>5} {'cols':>5} {'cell':>4} {'wbits':>5} {'ibits':>5} {'dac':>3} "
-            f"{'adc':>10} {'MHz':>7} {'area mm^2':>10} {'energy uJ':>10} {'latency us':>11} {'inf/s':>10} "
-            f"{'accuracy %':>12} status")
-    lines = [head, "-" * len(head)]
+    (``adc``: bits per conversion, ``±`` for a signed ADC per differential pair; a ``variant``
+    column, only when some design has one: ``offset`` encoding, ``ref`` for a reference column)."""
     c = res.columns
     adc_texts = _adc_texts(c)
+    variants = _variant_texts(c)
+    width = max(len(v) for v in variants) if any(variants) else 0
+    width = max(width, 7) if width else 0
+    var_head = f" {'variant':>{width}}" if width else ""
+    head = (f"{'key':<16} {'rows':>5} {'cols':>5} {'cell':>4} {'wbits':>5} {'ibits':>5} {'dac':>3} "
+            f"{'adc':>10}{var_head} {'MHz':>7} {'area mm^2':>10} {'energy uJ':>10} {'latency us':>11} "
+            f"{'inf/s':>10} {'accuracy %':>12} status")
+    lines = [head, "-" * len(head)]
     for i in range(len(res)):
         acc = c["accuracy_mean"][i]
         acc_s = "-" if not math.isfinite(acc) else f"{100 * acc:.2f}+-{100 * c['accuracy_std'][i]:.2f}"
         status = str(c["status"][i]) if c["status"][i] == "ok" else f"failed: {c['error'][i][:60]}"
         adc = adc_texts[i]
+        var = f" {variants[i]:>{width}}" if width else ""
         lines.append(
             f"{c['key'][i]:<16} {c['rows'][i]:>5} {c['cols'][i]:>5} {c['cell_bits'][i]:>4} "
-            f"{c['weight_bits'][i]:>5} {c['input_bits'][i]:>5} {c['dac_bits'][i]:>3} {adc:>10} "
-            f"{_fmt(c['frequency'][i], 1e-6, 1):>7} {_fmt(c['area'][i], 1e6, 4):>10} "
+            f"{c['weight_bits'][i]:>5} {c['input_bits'][i]:>5} {c['dac_bits'][i]:>3} {adc:>10}{var}"
+            f" {_fmt(c['frequency'][i], 1e-6, 1):>7} {_fmt(c['area'][i], 1e6, 4):>10} "
             f"{_fmt(c['energy'][i], 1e6, 4):>10} {_fmt(c['latency'][i], 1e6, 2):>11} "
             f"{_fmt(c['throughput'][i], 1.0, 0):>10} {acc_s:>12} {status}")
     return "\n".join(lines)
@@ -59,11 +77,14 @@ def report_table(res: SweepResult) -> str:
 
 _LABEL_FIELDS = (("rows", "R"), ("cols", "C"), ("cell_bits", "c"), ("weight_bits", "W"), ("input_bits", "A"),
                  ("dac_bits", "d"), ("adc_bits", "adc"), ("frequency", "f"), ("encoding", ""))
+"""Design fields of the report's order and of the plot labels (in labels ``encoding`` shows as
+the ``variant`` text, which also names a reference column)."""
 
 
 def _labels(c: Mapping[str, np.ndarray], idx: np.ndarray) -> list[str]:
-    c = {**c, "adc_bits": np.array(_adc_texts(c))}
-    varying = [(f, short) for f, short in _LABEL_FIELDS if len(set(c[f][idx].tolist())) > 1]
+    c = {**c, "adc_bits": np.array(_adc_texts(c)), "variant": np.array(_variant_texts(c))}
+    fields = [("variant" if f == "encoding" else f, short) for f, short in _LABEL_FIELDS]
+    varying = [(f, short) for f, short in fields if len(set(c[f][idx].tolist())) > 1]
     out = []
     for i in idx:
         parts = []

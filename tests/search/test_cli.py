@@ -169,13 +169,18 @@ def test_report_refuses_other_stores(tmp_path, capsys):
     assert "not a sweep results store" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["sweep_digits.toml", "sweep_resnet20.toml"])
+@pytest.mark.parametrize("name", ["sweep_digits.toml", "sweep_resnet20.toml", "sweep_digits_gmin.toml"])
 def test_shipped_configs_are_valid(name):
     settings = load_sweep_settings(REPO / "experiments" / "configs" / name)
     designs = settings.designs()
     if name == "sweep_resnet20.toml":
         assert len(designs) == 3 * 3 * 3 * 5 * 3 and settings.accuracy is None
         assert settings.network.input_shape == (3, 32, 32)
+    elif name == "sweep_digits_gmin.toml":
+        assert len(designs) == 8 and settings.accuracy.n_repeats == 10
+        assert {(d.encoding, d.gmin_removal) for d in designs} == {
+            (e, g) for e in ("differential", "offset") for g in ("digital", "reference")}
+        assert all(d.noise.program_sigma == 0.05 for d in designs)
     else:
         assert len(designs) == 24 and settings.accuracy.dataset == "digits"
         assert {d.differential_adc for d in designs} == {"separate", "subtract"}
@@ -201,3 +206,32 @@ def test_report_marks_signed_adcs(tmp_path, capsys):
         signed = json.loads(cfg).get("differential_adc") == "subtract"
         row = next(r for r in rows if r[0] == key)
         assert row[7] == ("±6" if signed else "6")
+
+
+def test_report_shows_the_column_layout_variant_only_when_some_design_has_one(tmp_path, capsys):
+    """``offset`` encoding and a reference column (``gmin_removal="reference"``) show in a
+    ``variant`` column, read from the stored config; a sweep without them has no such column."""
+    config = _write(tmp_path, LENET.replace("frequency = [1e7, 1e8]",
+                                            'encoding = ["differential", "offset"]\n'
+                                            'gmin_removal = ["digital", "reference"]'))
+    assert main(["sweep", str(config), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "res" / "results.h5")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[8] == "variant"
+    res = load_sweep(tmp_path / "res" / "results.h5")
+    texts = {}
+    for key, cfg in zip(res.columns["key"], res.columns["config"], strict=True):
+        d = json.loads(cfg)
+        texts[key] = ",".join((["offset"] if d["encoding"] == "offset" else [])
+                              + (["ref"] if d.get("gmin_removal") == "reference" else []))
+    assert sorted(texts.values()) == sorted(["", "", "ref", "ref", "offset", "offset", "offset,ref", "offset,ref"])
+    for line in lines[3:11]:
+        parts = line.split()
+        # an empty variant leaves a blank field: the next field is the frequency in MHz
+        assert parts[8] == (texts[parts[0]] or "10.0")
+    plain = _write(tmp_path, LENET, name="plain.toml", out="plain/results.h5")
+    assert main(["sweep", str(plain), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "plain" / "results.h5")]) == 0
+    assert "variant" not in capsys.readouterr().out
