@@ -1,8 +1,9 @@
 """Device noise of stored weights in torch (CPU or CUDA): bit slicing and conductance noise.
 
-The torch twins of :mod:`crossbar.slicing` and :mod:`crossbar.noise` for ``"noisy"`` training;
-tests check that they agree. Randomness comes only from an explicit source: a ``torch.Generator``
-on the tensor's device, or for the CPU noise kernel the random streams of :func:`noise_streams`.
+The torch twins of :mod:`crossbar.slicing` and :mod:`crossbar.noise` for ``"noisy"`` training
+(with the reference columns of ``gmin_removal="reference"``: :func:`reference_perturbation`); tests
+check that they agree. Randomness comes only from an explicit source: a ``torch.Generator`` on
+the tensor's device, or for the CPU noise kernel the random streams of :func:`noise_streams`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from crossbar import _rng
 from crossbar._kernels import njit_kernel
 from crossbar.config import BOLTZMANN, ELEMENTARY_CHARGE, CrossbarConfig
 from crossbar.errors import ConfigError
+from crossbar.noise import column_arrays, n_column_arrays
 from mapping.nn.functional import (
     _fake_quantize_weight,
     _MaskedSTE,
@@ -167,7 +169,8 @@ def weight_perturbation(q: torch.Tensor, config: CrossbarConfig,
     pass over the weights with inline random numbers (:mod:`crossbar._rng`), about 2x faster on
     CPU (LeNet-5's layers: medians 1.0 vs 1.9 ms and 2.1 vs 4.4 ms on two days,
     ``experiments.bench_bridge``), threaded over
-    blocks for large layers. Both are tested on CPU against the oracle.
+    blocks for large layers. Both are tested on CPU against the oracle. The cells only: the
+    reference columns of ``gmin_removal="reference"`` are :func:`reference_perturbation`.
     """
     if generator is None or isinstance(generator, torch.Generator):
         return _perturbation_torch(q.detach(), config, _noise_params(config), generator)
@@ -299,6 +302,85 @@ def _perturbation_torch(qd: torch.Tensor, config: CrossbarConfig, p: _NoiseParam
     return dq
 
 
+def _reference_torch(shape: tuple[int, int], p: _NoiseParams, generator: torch.Generator | None,
+                     device: torch.device) -> torch.Tensor:
+    """Errors of level-0 cells ``shape`` after one fresh draw of every source, float64 level units:
+    source by source over all cells, in :func:`reference_perturbation`'s order (the law of
+    :func:`_perturb_block` for one-cell weights at level 0)."""
+    kw = {"generator": generator, "device": device, "dtype": torch.float64}
+    out = torch.zeros(shape, device=device, dtype=torch.float64)
+    if p.lognormal_sigma > 0:
+        out = p.g_floor * torch.exp(p.lognormal_sigma * torch.randn(shape, **kw)) - p.g_floor
+    if p.gauss_sigma > 0:
+        out = out + p.gauss_sigma * torch.randn(shape, **kw)
+    if p.stuck_on > 0 or p.stuck_off > 0:
+        u = torch.rand(shape, **kw)
+        out = torch.where(u < p.stuck_on, p.top, torch.where(u < p.stuck_on + p.stuck_off, 0.0, out))
+    gl = torch.clamp(out + p.g_floor, min=0.0)  # programmed G / dg: the read terms' conductance
+    if p.rtn_p > 0:
+        x = torch.clamp(gl, min=p.g_floor)
+        hit = torch.rand(shape, **kw) < p.rtn_p
+        out = out + hit * (x * (p.rtn_b * x + p.rtn_a) / ((1.0 - p.rtn_b) * x - p.rtn_a))
+    if p.per_g > 0 or p.read_const > 0:
+        out = out + torch.sqrt(gl * p.per_g + p.read_const) * torch.randn(shape, **kw)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _reference_layout(config: CrossbarConfig, n_out: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(arrays, coef)``, ``(K, n_out)`` int64 and float64 on ``device``: output ``j``'s fields
+    lie in the arrays ``a(0, j) + k`` (:func:`crossbar.noise.column_arrays`; ``arrays`` clipped to
+    the last one where ``coef`` is 0), ``coef[k, j] = -sum pv_f`` over its fields in array ``k``."""
+    a = column_arrays(config, n_out)  # (F, n_out), nondecreasing in f
+    pv = (np.array([1.0, -1.0][:config.n_signs])[:, None]
+          * 2.0 ** (config.cell_bits * np.arange(config.n_slices))[None, :]).reshape(-1, 1)
+    k = a - a[:1]
+    coef = np.zeros((int(k.max(initial=0)) + 1, n_out))
+    np.add.at(coef, (k, np.broadcast_to(np.arange(n_out), k.shape)), np.broadcast_to(-pv, k.shape))
+    arrays = np.minimum(a[:1] + np.arange(len(coef))[:, None], n_column_arrays(config, n_out) - 1)
+    return torch.from_numpy(arrays).to(device), torch.from_numpy(coef).to(device)
+
+
+def reference_perturbation(shape: tuple[int, ...] | torch.Size, config: CrossbarConfig,
+                           generator: torch.Generator | np.ndarray | None, *,
+                           device: torch.device | None = None) -> torch.Tensor:
+    """One fresh draw of the reference columns' error in every weight (``gmin_removal="reference"``),
+    in weight integer units: float64, ``shape``, no gradient.
+
+    Weight ``[j, i]`` of ``shape = (n_out, *rest)`` (``i`` indexing ``rest`` flattened) is the
+    matrix entry ``(i, j)``. Each of the ``n_column_arrays(config, n_out)`` arrays has one level-0
+    reference cell per row ``i``, with error ``r[a, i]`` after one fresh draw of every source of
+    :mod:`crossbar.noise` (programming, stuck-at (stuck-on: the top level), Gaussian read noise at
+    its programmed conductance, RTN), independent per cell. The ADC sees ``l - r[a(f, j), i]``,
+    so the weight's error is ``-sum_f sign * 2**(c s) * r[a(f, j), i]`` (field ``f = sign *
+    n_slices + s``, ``a`` of :func:`crossbar.noise.column_arrays`), shared by the weights of row
+    ``i`` with fields in the same arrays (it cancels for a differential pair in one array).
+
+    Per cell, in cells' C order ``(array, row)`` as :func:`crossbar.engine.program`: a lognormal
+    normal, a Gaussian programming normal (``level``/``range`` and physical terms combined, as in
+    :func:`weight_perturbation`), a stuck uniform, an RTN uniform, a read normal, each when its
+    source is on. A ``torch.Generator`` (or ``None``) draws source by source over all cells on its
+    device (or ``device``); noise streams (:func:`noise_streams`) draw cell by cell from stream row
+    0 alone, advanced in place (so independent of the thread count), on CPU: the serial
+    :func:`_perturb_block` over one-cell weights at level 0 (offset 0, one slice, one sign).
+    """
+    if config.gmin_removal != "reference":
+        raise ConfigError(f"reference_perturbation needs gmin_removal='reference'; got {config.gmin_removal!r}.")
+    n_out, n_in = shape[0], math.prod(shape[1:])
+    cells = (n_column_arrays(config, n_out), n_in)
+    if generator is None or isinstance(generator, torch.Generator):
+        dev = torch.device(device if device is not None else generator.device if generator is not None else "cpu")
+        r = _reference_torch(cells, _noise_params(config), generator, dev)
+    else:
+        _check_streams(generator, torch.device(device if device is not None else "cpu"))
+        r = np.empty(cells)
+        _perturbation_serial(np.zeros(r.size), 1.0, np.inf, 1.0, 1, 1, config.cell_bits, 0,
+                             *_kernel_terms(_noise_params(config))[1:], generator[:1], r.reshape(-1), None)
+        r = torch.from_numpy(r)
+    arrays, coef = _reference_layout(config, n_out, r.device)
+    return sum(coef[k, :, None] * r.index_select(0, arrays[k]) for k in range(len(coef))).reshape(shape)
+
+
 def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
                      generator: torch.Generator | np.ndarray | None, *,
                      scale: float = 1.0) -> torch.Tensor:
@@ -309,21 +391,29 @@ def noisy_weight_ste(w: torch.Tensor, config: CrossbarConfig,
     ``sum_s 2**(c s) (l+_s - l-_s)``) is added, times ``delta``. Backward: identity with respect
     to ``w`` where the quantizer does not clamp, else 0 (the noise is a detached additive term).
     ``scale`` multiplies the drawn perturbation (per-layer training noise, as ReSNA injects less
-    into FC layers).
+    into FC layers). Under ``gmin_removal="reference"``, ``reference_perturbation(w.shape, ...)
+    * (scale * delta)`` (float64, rounded once to ``w``'s dtype; detached) is added last, drawn
+    after the cells' noise from the same source.
 
     With noise streams on a float32/float64 CPU weight, one Numba pass quantizes the weight,
     draws its noise, scales it and adds it: one autograd node, the same values and gradient as
     the step-by-step composition (tested bit for bit).
     """
     noisy = config.noise.is_noisy
-    if noisy and not (generator is None or isinstance(generator, torch.Generator)):
+    streams = noisy and not (generator is None or isinstance(generator, torch.Generator))
+    if streams:
         _check_streams(generator, w.device)
-        if _on_cpu_kernel(w):
-            delta, q_max = _weight_step(exponent_of(w), config.weight_bits)
-            out_scale = float(np.float32(scale * delta)) if w.dtype == torch.float32 else scale * delta
-            return _MaskedSTE.apply(w, lambda xn, out, inside: _kernel_perturb(
-                xn, delta, float(q_max), out_scale, config, generator, out, inside))
-    wq, delta, q_max = _fake_quantize_weight(w, config.weight_bits)
-    if not noisy:
-        return wq
-    return wq + weight_perturbation(wq.detach() / delta, config, generator).mul_(scale * delta)
+    if streams and _on_cpu_kernel(w):
+        delta, q_max = _weight_step(exponent_of(w), config.weight_bits)
+        out_scale = float(np.float32(scale * delta)) if w.dtype == torch.float32 else scale * delta
+        stored = _MaskedSTE.apply(w, lambda xn, out, inside: _kernel_perturb(
+            xn, delta, float(q_max), out_scale, config, generator, out, inside))
+    else:
+        wq, delta, q_max = _fake_quantize_weight(w, config.weight_bits)
+        if not noisy:
+            return wq
+        stored = wq + weight_perturbation(wq.detach() / delta, config, generator).mul_(scale * delta)
+    if config.gmin_removal == "reference":
+        stored = stored + reference_perturbation(w.shape, config, generator, device=w.device).mul_(
+            scale * delta).to(w.dtype)
+    return stored
