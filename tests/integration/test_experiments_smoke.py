@@ -176,6 +176,29 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
     assert "wall clock (evaluation + proposal seconds)" in capsys.readouterr().out
 
 
+def test_front_budget_smoke(tmp_path, capsys):
+    """Greedy counts: the first prefix reaching the target (and not one point earlier); on the
+    synthetic problems the fraction is points / NSGA-II's evaluations."""
+    import h5py
+    import numpy as np
+
+    from experiments import front_budget
+
+    assert front_budget.main(["--smoke", "--problems", "dtlz2_accuracy_cost", "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        g = f["dtlz2_accuracy_cost"]
+        target, k = float(g["target"][0]), int(g["k_nsga2"][0])
+        curve, front = g["curve_nsga2_seed0"][()], g["curve_front"][()]
+        assert 0 < k <= int(g["n_full"][0]) == 40 and g["fraction_nsga2"][0] == k / 40
+        assert curve[k - 1] >= target - 1e-12 and (k == 1 or curve[k - 2] < target)
+        assert np.all(np.diff(curve) > 0) and np.all(np.diff(front) > 0)
+        k_f = int(g["k_front"][0])
+        assert front[k_f - 1] >= target - 1e-12 and (k_f == 1 or front[k_f - 2] < target)
+        assert g["fraction_front"][0] == k_f / 40
+    assert (tmp_path / "front_budget.png").exists()
+    assert "median greedy points from NSGA-II's evaluations" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--adc-finetune-epochs", "-1"], "--adc-finetune-epochs must be an integer >= 0 .*got -1"),
     (["--adc-lr", "0"], "--adc-lr must be a finite number > 0; got 0.0"),

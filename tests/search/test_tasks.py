@@ -7,7 +7,7 @@ import pytest
 
 from search.benchmarks import BENCHMARKS, hypervolume
 from search.loop import Evaluation, RandomSearch, run_search
-from search.tasks import BenchmarkSearch, cost_to_reach, hypervolume_trace
+from search.tasks import BenchmarkSearch, cost_to_reach, greedy_hypervolume_subset, hypervolume_trace
 
 
 def test_benchmark_adapter_splits_expensive_and_exact_objectives():
@@ -77,3 +77,52 @@ def test_reram_task_training_clips_are_validated_forwarded_and_absent_from_old_j
     monkeypatch.setattr(train, "fit", lambda m, d, cfg, **kw: seen.append(cfg) or real_fit(m, d, cfg, **kw))
     evaluate_accuracy(task.to_json(), CrossbarConfig().to_json(), 1.0, pretrain(task), seed=0)
     assert [getattr(c, name) for c in seen if c.mode == "noisy"] == [0.5]
+
+
+def _plain_greedy(pts, ideal, nadir, k):
+    """Oracle: recompute every row's contribution at every step (ties: the lowest index)."""
+    order, hv, best = [], [], 0.0
+    for _ in range(k):
+        gains = [(-np.inf if i in order else hypervolume(pts[order + [i]], ideal=ideal, nadir=nadir) - best)
+                 for i in range(len(pts))]
+        i = int(np.argmax(gains))
+        if gains[i] <= 0.0:
+            break
+        order.append(i)
+        best = hypervolume(pts[order], ideal=ideal, nadir=nadir)
+        hv.append(best)
+    return order, hv
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_greedy_hypervolume_subset_equals_plain_greedy(m, seed):
+    """Lazy greedy picks what recomputing every contribution picks; prefix hypervolumes are those
+    of the chosen rows; dominated rows and rows outside the reference box are never picked."""
+    r = np.random.default_rng(seed)
+    front = r.random((30, m))
+    front /= np.linalg.norm(front, axis=1, keepdims=True)  # a sphere-like front: all nondominated
+    pts = np.vstack([front, front[:5] + 0.05, np.full((2, m), 1.5)])  # + dominated rows, + outside the box
+    ideal, nadir = np.zeros(m), np.ones(m)
+    order, hv = greedy_hypervolume_subset(pts, ideal=ideal, nadir=nadir)
+    want_order, want_hv = _plain_greedy(pts, ideal, nadir, len(pts))
+    assert order.tolist() == want_order
+    np.testing.assert_allclose(hv, want_hv, rtol=1e-12, atol=1e-15)
+    assert np.all(np.diff(hv) > 0) and order.max() < 30  # only front rows add hypervolume
+    assert hv[-1] == pytest.approx(hypervolume(pts, ideal=ideal, nadir=nadir), rel=1e-12)
+    k_order, k_hv = greedy_hypervolume_subset(pts, ideal=ideal, nadir=nadir, k=4)
+    assert k_order.tolist() == want_order[:4] and len(k_hv) == 4
+
+
+def test_greedy_hypervolume_subset_is_within_the_submodular_bound_of_the_best_subset(seed):
+    """Against brute force over every k-subset (2-D, 10 points): greedy >= (1 - 1/e) x best."""
+    from itertools import combinations
+
+    r = np.random.default_rng(seed)
+    t = np.sort(r.random(10))
+    pts = np.column_stack([t, (1 - t) ** 2 + 0.1 * r.random(10)])  # mostly nondominated
+    ideal, nadir = np.zeros(2), np.ones(2)
+    _, hv = greedy_hypervolume_subset(pts, ideal=ideal, nadir=nadir)
+    for k in range(1, len(hv) + 1):
+        best = max(hypervolume(pts[list(c)], ideal=ideal, nadir=nadir) for c in combinations(range(10), k))
+        assert best * (1 - 1 / np.e) <= hv[k - 1] <= best + 1e-12
+    assert greedy_hypervolume_subset(np.full((3, 2), 2.0), ideal=ideal, nadir=nadir)[0].size == 0
