@@ -195,6 +195,11 @@ def test_front_budget_smoke(tmp_path, capsys):
         k_f = int(g["k_front"][0])
         assert front[k_f - 1] >= target - 1e-12 and (k_f == 1 or front[k_f - 2] < target)
         assert g["fraction_front"][0] == k_f / 40
+        chosen = g["chosen_nsga2_seed0"][()]  # the greedy prefix: 6 design variables, then 4 objectives
+        from search.benchmarks import hypervolume
+
+        assert chosen.shape == (k, 10)
+        assert hypervolume(chosen[:, 6:], ideal=np.zeros(4), nadir=np.ones(4)) == pytest.approx(curve[k - 1], rel=1e-12)
     assert (tmp_path / "front_budget.png").exists()
     assert "median greedy points from NSGA-II's evaluations" in capsys.readouterr().out
 
