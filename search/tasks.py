@@ -140,8 +140,8 @@ def greedy_hypervolume_subset(points: np.ndarray, *, ideal: np.ndarray, nadir: n
     Example:
         >>> order, hv = greedy_hypervolume_subset(np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]]),
         ...                                       ideal=np.zeros(2), nadir=np.ones(2))
-        >>> order.tolist(), [round(v, 4) for v in hv]
-        [[1, 0, 2], [0.36, 0.41, 0.46]]
+        >>> order.tolist(), hv.round(4).tolist()
+        ([1, 0, 2], [0.36, 0.41, 0.46])
     """
     import heapq
 
