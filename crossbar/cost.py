@@ -449,13 +449,13 @@ def estimate_costs(workload: Workload | SupportsWorkload, designs: DesignSet,
     d = designs
     n_slices, n_cycles = d.n_slices, d.n_cycles
     units = _units(tech, d)
-    col = {"rows": d.rows[:, None], "cols": d.data_cols[:, None], "T": n_cycles[:, None],
+    col = {"rows": d.rows[:, None], "data_cols": d.data_cols[:, None], "T": n_cycles[:, None],
            "ab": d.input_bits[:, None], "phys": (n_slices * d.n_signs)[:, None],
            "converted": (n_slices * d.n_converted_signs)[:, None]}
     n_in, n_out, n_vec = workload.n_in[None, :], workload.n_out[None, :], workload.n_vectors[None, :]
     tiles = -(-n_in // col["rows"])
     phys = n_out * col["phys"]
-    col_arrays = -(-phys // col["cols"])
+    col_arrays = -(-phys // col["data_cols"])
     arrays = tiles * col_arrays
     vec_cycles = n_vec * col["T"]
     conv = (vec_cycles * tiles * n_out * col["converted"]).astype(np.float64)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 from crossbar.config import CrossbarConfig
 from crossbar.errors import ConfigError, ShapeError
+from crossbar.noise import n_column_arrays
 
 __all__ = ["OpCounts", "matrix_op_counts"]
 
@@ -108,8 +109,7 @@ def matrix_op_counts(shape: tuple[int, int], config: CrossbarConfig, *, batch: i
     n_out = _check_count("matrix_op_counts", "shape[1] (n_out)", shape[1], 1)
     batch = _check_count("matrix_op_counts", "batch", batch)
     n_tiles = -(-n_in // config.rows)
-    phys_cols = n_out * config.n_slices * config.n_signs
-    col_arrays = -(-phys_cols // config.data_cols)
+    col_arrays = n_column_arrays(config, n_out)
     per_vec_conv = n_tiles * n_out * config.n_slices * config.n_converted_signs * config.n_cycles
     return OpCounts(
         n_macs=batch * n_in * n_out,

@@ -158,12 +158,17 @@ def plot(results: dict, stem: Path, fraction: float) -> list[Path]:
     return save_figure(fig, stem)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_protocol_args(p: argparse.ArgumentParser) -> None:
+    """The options of the protocol's problems, seeds and NSGA-II reference run (:func:`nsga2_reference`)."""
     p.add_argument("--problems", nargs="+", default=["branin_currin", "dtlz2_accuracy_cost", "reram_digits"])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--pop", type=int, default=20, help="NSGA-II population")
     p.add_argument("--nsga-budget", type=int, default=200, help="NSGA-II full-fidelity evaluations")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_protocol_args(p)
     p.add_argument("--fraction", type=float, default=0.25, help="others' budget / NSGA-II's cost")
     p.add_argument("--samples", type=int, default=5, help="posterior samples S")
     p.add_argument("--candidates", type=int, default=500)

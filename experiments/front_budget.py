@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments._common import provenance, save_figure, write_h5
-from experiments.cfmesmo_vs_nsga2 import make_problem, nsga2_reference
+from experiments.cfmesmo_vs_nsga2 import add_protocol_args, make_problem, nsga2_reference
 from search.tasks import greedy_hypervolume_subset, hypervolume_trace
 
 
@@ -111,10 +111,7 @@ def plot(results: dict, stem: Path, budget: int) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--problems", nargs="+", default=["branin_currin", "dtlz2_accuracy_cost", "reram_digits"])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--pop", type=int, default=20, help="NSGA-II population")
-    p.add_argument("--nsga-budget", type=int, default=200, help="NSGA-II full-fidelity evaluations")
+    add_protocol_args(p)
     p.add_argument("--front-points", type=int, default=1000, help="true-front sample (synthetic problems)")
     p.add_argument("--k-max", type=int, default=200, help="greedy points from the true front, at most")
     p.add_argument("--out", type=Path, default=Path("results/front_budget"))

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from crossbar import CrossbarConfig
 from crossbar.cost import CostReport, OpCounts, Workload, estimate_cost, matrix_op_counts
 from crossbar.errors import ConfigError, ShapeError
+from crossbar.noise import n_column_arrays
 from crossbar.tech import Technology
 from mapping.layers import Conv2dSpec, LayerSpec, LinearSpec
 
@@ -304,5 +305,5 @@ def place(network: Sequence[LayerInstance | LayerSpec], config: CrossbarConfig |
         phys_cols = n_out * cfg.n_slices * cfg.n_signs
         layers.append(PlacedLayer(
             name=name, instance=inst, config=cfg, n_row_tiles=-(-n_in // cfg.rows),
-            n_col_arrays=-(-phys_cols // cfg.data_cols), n_cells_used=n_in * phys_cols, counts=counts))
+            n_col_arrays=n_column_arrays(cfg, n_out), n_cells_used=n_in * phys_cols, counts=counts))
     return NetworkPlan(layers=tuple(layers))
