@@ -187,8 +187,8 @@ class MESSearch(_Stateless):
             of expensive objectives).
         n_samples: Posterior samples ``S``. n_init: Random evaluations before the model is used
             (at mixed fidelities for CF-MESMO, one at the target fidelity included).
-        n_candidates: Random candidates per proposal (the sampled Pareto sets' designs are
-            candidates too).
+        n_candidates: Random candidates per proposal (with ``refine``, the sampled Pareto sets'
+            designs are candidates too).
         nsga_pop, nsga_gen: NSGA-II population and generations per posterior sample's front.
         refine: Seed the candidates with the sampled Pareto sets' designs and refine the best by
             local search (``search._optimize``; ``experiments/cfmesmo_vs_nsga2.py --mes-refine``).

@@ -8,12 +8,14 @@ lower-fidelity accuracy is a lower bound, not a measurement of the design.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from crossbar.errors import ConfigError
 from search.benchmarks import hypervolume
-from search.loop import Evaluation
+from search.loop import Evaluation, _evaluate_one
 
 
 @dataclass(eq=False)
@@ -115,6 +117,54 @@ def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *,
             pts.append(np.concatenate([e.f, e.cheap]))
         hv[k] = hypervolume(np.array(pts), ideal=ideal, nadir=nadir) if pts else 0.0
     return cost, hv
+
+
+def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, repeats: int, seed: int,
+            cache: dict | None = None) -> list[Evaluation]:
+    """The evaluations with every full-fidelity design's expensive objectives measured afresh.
+
+    A noisy objective (the ReRAM accuracy: fine-tuning and device draws follow the evaluation
+    seed) rewards a search that evaluates near-identical designs many times: its front keeps the
+    luckiest draws, and a front built so is a target no measurement of the same designs
+    reproduces. Rescoring scores what a search found rather than how lucky its measurements were.
+
+    Every ``"ok"`` evaluation at ``z = 1`` gets ``f`` = the mean over ``r < repeats`` of
+    ``problem.evaluate(x, 1.0, seed + r)``. The seeds are the same for every design (common random
+    numbers), so designs are compared under the same draws. Order, ``x``, ``z``, ``cheap``,
+    ``cost``, ``seed`` and the other evaluations are kept. A design whose re-measurement fails
+    becomes ``"failed"`` (its ``error`` says so) and leaves the front instead of keeping its
+    recorded value. For a deterministic problem rescoring returns the recorded objectives.
+
+    Args:
+        problem: The :class:`search.loop.SearchProblem` the evaluations came from.
+        evaluations: Any order.
+        repeats: Measurements per design (>= 1).
+        seed: Seed of the first measurement (an integer >= 0).
+        cache: ``{x.tobytes(): (f, error)}``; designs found in it are not measured again, new ones
+            are added. Share it between runs rescored with the same ``repeats`` and ``seed``.
+
+    Returns:
+        The rescored evaluations, in the same order.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int | np.integer) or repeats < 1:
+        raise ConfigError(f"rescore: repeats must be an integer >= 1; got {repeats!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"rescore: seed must be an integer >= 0; got {seed!r}.")
+    cache = {} if cache is None else cache
+    out = []
+    for e in evaluations:
+        if e.status != "ok" or e.z != 1.0:
+            out.append(e)
+            continue
+        key = np.asarray(e.x, dtype=np.float64).tobytes()
+        if key not in cache:
+            runs = [_evaluate_one(problem, e.x, 1.0, int(seed) + r) for r in range(repeats)]
+            bad = [err for _, _, status, err in runs if status != "ok"]
+            cache[key] = ((np.full(len(e.f), np.nan), f"rescore: {bad[0]}") if bad
+                          else (np.mean([f for f, *_ in runs], axis=0), ""))
+        f, err = cache[key]
+        out.append(dataclasses.replace(e, f=f.copy(), status="failed" if err else "ok", error=err))
+    return out
 
 
 def greedy_hypervolume_subset(points: np.ndarray, *, ideal: np.ndarray, nadir: np.ndarray,

@@ -165,15 +165,35 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
     from experiments import cfmesmo_vs_nsga2
 
     assert cfmesmo_vs_nsga2.main(["--smoke", "--problems", "reram_digits", "--algorithms", "random",
-                                  "--no-qnehvi", "--out", str(tmp_path)]) == 0
+                                  "--no-qnehvi", "--rescore", "2", "--out", str(tmp_path)]) == 0
     with h5py.File(tmp_path / "results.h5") as f:
         # the target's own run reaches its final HV at its last improvement: within its own cost
         assert 0 < f["reram_digits/nsga2/fraction_to_reach_nsga2_wall"][()][0] <= 1.0
+        assert 0 < f["reram_digits/nsga2/fraction_to_reach_nsga2_rescored"][()][0] <= 1.0
         runs = json.loads(f["reram_digits/random"].attrs["evaluations"])
         assert all(e["propose_seconds"] >= 0 for e in runs[0])
         hv = f["reram_digits/random/hv_at_wall"][()]
         assert hv.shape == (1,) and 0 <= hv[0] <= 1.1**4
-    assert "wall clock (evaluation + proposal seconds)" in capsys.readouterr().out
+        g, r = f["reram_digits/nsga2"], f["reram_digits/random"]
+        target, target_r = g["final_hv"][()][0], g["final_hv_rescored"][()][0]
+        assert target > 0 and target_r > 0
+        assert r["hv_ratio"][()][0] == r["hv_at_budget"][()][0] / target
+        assert r["hv_ratio_rescored"][()][0] == r["hv_at_budget_rescored"][()][0] / target_r
+        # rescored: full-fidelity designs only, a design's value the same in every run (common seeds)
+        by_x: dict = {}
+        n_changed = 0
+        for grp in (g, r):
+            evs, new = json.loads(grp.attrs["evaluations"])[0], json.loads(grp.attrs["f_rescored"])[0]
+            assert len(new) == len(evs)
+            for e, fr in zip(evs, new, strict=True):
+                if e["z"] < 1 or e["status"] != "ok":
+                    assert e["status"] != "ok" or fr == e["f"]
+                    continue
+                assert -1 <= fr[0] <= 0 and by_x.setdefault(tuple(e["x"]), fr) == fr
+                n_changed += fr != e["f"]
+        assert n_changed > 0  # the accuracy is noisy: fresh measurements differ
+    out = capsys.readouterr().out
+    assert "wall clock (evaluation + proposal seconds)" in out and "rescored (2 fresh measurements" in out
 
 
 def test_front_budget_smoke(tmp_path, capsys):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from crossbar.errors import ConfigError
 from search.benchmarks import BENCHMARKS, hypervolume
 from search.loop import Evaluation, RandomSearch, run_search
-from search.tasks import BenchmarkSearch, cost_to_reach, greedy_hypervolume_subset, hypervolume_trace
+from search.tasks import BenchmarkSearch, cost_to_reach, greedy_hypervolume_subset, hypervolume_trace, rescore
 
 
 def test_benchmark_adapter_splits_expensive_and_exact_objectives():
@@ -126,3 +127,86 @@ def test_greedy_hypervolume_subset_is_within_the_submodular_bound_of_the_best_su
         best = max(hypervolume(pts[list(c)], ideal=ideal, nadir=nadir) for c in combinations(range(10), k))
         assert best * (1 - 1 / np.e) <= hv[k - 1] <= best + 1e-12
     assert greedy_hypervolume_subset(np.full((3, 2), 2.0), ideal=ideal, nadir=nadir)[0].size == 0
+
+
+class _NoisyToy:
+    """f = (sum x, -x0) + noise(seed), cost 1; fails for a seed listed in ``fail``."""
+
+    n_var, n_expensive = 2, 2
+
+    def __init__(self, fail=()):
+        self.calls: list[tuple[tuple, float, int]] = []
+        self.fail = set(fail)
+
+    def exact(self, x):
+        return np.atleast_2d(x)[:, :1] * 2.0
+
+    def noise(self, seed):
+        return np.random.default_rng(seed).normal(size=2)
+
+    def evaluate(self, x, z, seed):
+        self.calls.append((tuple(x), z, seed))
+        if seed in self.fail:
+            raise RuntimeError(f"diverged at seed {seed}")
+        return np.array([x.sum(), -x[0]]) + self.noise(seed), 1.0
+
+
+def _evals(prob, rows):
+    return [Evaluation(index=i, x=np.array(x, dtype=float), z=z, f=np.array(f, dtype=float),
+                       cheap=prob.exact(np.array(x, dtype=float))[0], cost=c, seed=i, status=st,
+                       error="" if st == "ok" else "boom", propose_seconds=0.5)
+            for i, (x, z, f, c, st) in enumerate(rows)]
+
+
+def test_rescore_replaces_full_fidelity_objectives_by_the_mean_of_common_seed_measurements():
+    prob = _NoisyToy()
+    ev = _evals(prob, [([0.1, 0.2], 1.0, [9, 9], 2.0, "ok"), ([0.3, 0.4], 0.5, [8, 8], 1.0, "ok"),
+                       ([0.5, 0.6], 1.0, [np.nan, np.nan], 0.3, "failed"), ([0.1, 0.2], 1.0, [7, 7], 2.5, "ok"),
+                       ([0.7, 0.8], 1.0, [6, 6], 2.0, "ok")])
+    cache: dict = {}
+    out = rescore(prob, ev, repeats=3, seed=40, cache=cache)
+
+    def mean(x):  # the same draws (seeds 40, 41, 42) for every design
+        return np.mean([np.array([sum(x), -x[0]]) + prob.noise(40 + r) for r in range(3)], axis=0)
+
+    for e, o in zip(ev, out, strict=True):
+        for name in ("index", "z", "cost", "seed", "propose_seconds"):
+            assert getattr(o, name) == getattr(e, name)
+        np.testing.assert_array_equal(o.x, e.x)
+        np.testing.assert_array_equal(o.cheap, e.cheap)
+    np.testing.assert_array_equal(out[0].f, mean([0.1, 0.2]))
+    np.testing.assert_array_equal(out[3].f, out[0].f)  # the same design, measured once
+    np.testing.assert_array_equal(out[4].f, mean([0.7, 0.8]))
+    assert out[1] is ev[1] and out[2] is ev[2]  # lower fidelity and failed: kept as they are
+    assert [c[2] for c in prob.calls] == [40, 41, 42] * 2 and {c[1] for c in prob.calls} == {1.0}
+    assert len(cache) == 2 and ev[0].f.tolist() == [9, 9]  # the input is not modified
+    # a shared cache measures nothing again
+    again = rescore(prob, ev, repeats=3, seed=40, cache=cache)
+    assert len(prob.calls) == 6
+    np.testing.assert_array_equal(again[4].f, out[4].f)
+
+
+def test_rescore_marks_a_design_failed_when_a_measurement_fails():
+    prob = _NoisyToy(fail={41})
+    ev = _evals(prob, [([0.1, 0.2], 1.0, [0, 0], 1.0, "ok")])
+    (o,) = rescore(prob, ev, repeats=2, seed=40)
+    assert o.status == "failed" and "diverged at seed 41" in o.error and np.isnan(o.f).all()
+    ideal, nadir = np.full(3, -2.0), np.full(3, 2.0)
+    assert hypervolume_trace([o], ideal=ideal, nadir=nadir)[1][0] == 0.0 < hypervolume_trace(
+        ev, ideal=ideal, nadir=nadir)[1][0]
+
+
+def test_rescore_of_a_deterministic_problem_returns_the_recorded_objectives():
+    prob = BenchmarkSearch(BENCHMARKS["branin_currin"]())
+    res = run_search(prob, RandomSearch(), budget=np.inf, seed=3, max_evaluations=8)
+    out = rescore(prob, res.evaluations, repeats=2, seed=0)
+    assert sum(e.z == 1.0 for e in res.evaluations) >= 1
+    for e, o in zip(res.evaluations, out, strict=True):
+        np.testing.assert_array_equal(o.f, e.f)
+
+
+@pytest.mark.parametrize(("repeats", "first_seed", "name"), [(0, 0, "repeats"), (2.0, 0, "repeats"),
+                                                             (True, 0, "repeats"), (1, -1, "seed"), (1, 0.5, "seed")])
+def test_rescore_rejects_bad_repeats_and_seeds(repeats, first_seed, name):
+    with pytest.raises(ConfigError, match=name):
+        rescore(_NoisyToy(), [], repeats=repeats, seed=first_seed)
