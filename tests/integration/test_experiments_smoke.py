@@ -179,6 +179,9 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
         assert target > 0 and target_r > 0
         assert r["hv_ratio"][()][0] == r["hv_at_budget"][()][0] / target
         assert r["hv_ratio_rescored"][()][0] == r["hv_at_budget_rescored"][()][0] / target_r
+        for suffix in ("", "_rescored"):  # 99 % of the target is reached no later than the target
+            assert g[f"fraction_to_reach_99pct{suffix}"][()][0] <= g[f"fraction_to_reach_nsga2{suffix}"][()][0]
+            assert r[f"fraction_to_reach_99pct{suffix}"][()][0] <= r[f"fraction_to_reach_nsga2{suffix}"][()][0]
         # rescored: full-fidelity designs only, a design's value the same in every run (common seeds)
         by_x: dict = {}
         n_changed = 0
