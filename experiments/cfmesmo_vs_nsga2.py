@@ -52,6 +52,9 @@ from search.tasks import BenchmarkSearch, cost_to_reach, hypervolume_trace, resc
 
 RESCORE_SEED = 10**9  # above every evaluation seed of a run (seed * 100003 + i)
 NEAR = 0.99  # also reported: the cost to reach this fraction of NSGA-II's final hypervolume
+_ROW_KEYS = ("fraction", "hv_at_budget", "hv_ratio", "fraction_near", "seconds", "traces", "fraction_wall",
+             "hv_at_wall", "fraction_rescored", "hv_at_budget_rescored", "hv_ratio_rescored",
+             "fraction_near_rescored", "f_rescored")  # per algorithm, one entry per seed (rescored: --rescore)
 
 
 def algorithms(k_expensive: int, a) -> dict:
@@ -122,12 +125,11 @@ def run_problem(name: str, a) -> dict:
             c, hv = hypervolume_trace(res.evaluations, ideal=ideal, nadir=nadir)
             runs[alg_name] = (res, c, hv, time.perf_counter() - t0)
         for alg_name, (res, c, hv, secs) in runs.items():
-            row = out["runs"].setdefault(alg_name, {"fraction": [], "hv_at_budget": [], "seconds": [],
-                                                    "traces": [], "fraction_wall": [], "hv_at_wall": []})
+            row = out["runs"].setdefault(alg_name, {k: [] for k in _ROW_KEYS})
             row["fraction"].append(cost_to_reach(c, hv, target) / ref_cost)
             row["hv_at_budget"].append(_hv_at(c, hv, a.fraction * ref_cost))
-            row.setdefault("hv_ratio", []).append(row["hv_at_budget"][-1] / target)
-            row.setdefault("fraction_near", []).append(cost_to_reach(c, hv, NEAR * target) / ref_cost)
+            row["hv_ratio"].append(row["hv_at_budget"][-1] / target)
+            row["fraction_near"].append(cost_to_reach(c, hv, NEAR * target) / ref_cost)
             if wall:
                 cw = np.cumsum([e.charged_cost(True) for e in res.evaluations])  # same HV trace, wall-clock axis
                 row["fraction_wall"].append(cost_to_reach(cw, hv, target) / ref_wall)
@@ -143,12 +145,11 @@ def run_problem(name: str, a) -> dict:
             for alg_name, (_, c, _, _) in runs.items():
                 row = out["runs"][alg_name]
                 hv_b = _hv_at(c, hv_r[alg_name], a.fraction * ref_cost)
-                row.setdefault("fraction_rescored", []).append(cost_to_reach(c, hv_r[alg_name], target_r) / ref_cost)
-                row.setdefault("hv_at_budget_rescored", []).append(hv_b)
-                row.setdefault("hv_ratio_rescored", []).append(hv_b / target_r)
-                row.setdefault("fraction_near_rescored", []).append(
-                    cost_to_reach(c, hv_r[alg_name], NEAR * target_r) / ref_cost)
-                row.setdefault("f_rescored", []).append([e.f.tolist() for e in rescored[alg_name]])
+                row["fraction_rescored"].append(cost_to_reach(c, hv_r[alg_name], target_r) / ref_cost)
+                row["hv_at_budget_rescored"].append(hv_b)
+                row["hv_ratio_rescored"].append(hv_b / target_r)
+                row["fraction_near_rescored"].append(cost_to_reach(c, hv_r[alg_name], NEAR * target_r) / ref_cost)
+                row["f_rescored"].append([e.f.tolist() for e in rescored[alg_name]])
         print(f"{name} seed {seed}: NSGA-II HV {target:.4f} at cost {ref_cost:.1f}; " + ", ".join(
             f"{n} {out['runs'][n]['fraction'][-1]:.3f}" for n in runs if n != "nsga2"), flush=True)
         if noisy:
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                                              "propose_seconds": e.propose_seconds}
                                             for e in tr[2]] for tr in row["traces"]]),
             }
-            if row.get("fraction_rescored"):
+            if row["fraction_rescored"]:
                 groups[f"{name}/{alg}"] |= {
                     "fraction_to_reach_nsga2_rescored": np.array(row["fraction_rescored"]),
                     "hv_at_budget_rescored": np.array(row["hv_at_budget_rescored"]),
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             for alg, row in res["runs"].items():
                 print(f"{alg:<18}{np.median(row['fraction_wall']):>34.4f}{np.median(row['hv_at_wall']):>26.4f}")
     for name, res in results.items():
-        if any(row.get("fraction_rescored") for row in res["runs"].values()):
+        if any(row["fraction_rescored"] for row in res["runs"].values()):
             print(f"\n{name}, rescored ({a.rescore} fresh measurements per design, common seeds)")
             print(f"{'algorithm':<18}{'median cost to reach NSGA-II HV':>34}{'median HV at budget':>22}"
                   f"{'median HV / NSGA-II HV':>25}{'median cost to reach 99 %':>28}")
