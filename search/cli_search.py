@@ -1,4 +1,5 @@
-"""``xbarsim search CONFIG.toml`` and ``xbarsim plot STORE.h5 [STORE.h5 ...] [--reference ...]``.
+"""``xbarsim search CONFIG.toml``, ``xbarsim plot STORE.h5 [STORE.h5 ...] [--reference ...]`` and
+``xbarsim rescore STORE.h5`` (:mod:`search.rescore`).
 
 Search configuration (TOML; unknown keys are an error)::
 
@@ -298,5 +299,46 @@ def _add_plot(subparsers) -> None:
         for path in plot_stores(args.stores, reference=args.reference, out=args.out):
             print(f"wrote {path}")
         return 0
+
+    p.set_defaults(run=run)
+
+
+@subcommand
+def _add_rescore(subparsers) -> None:
+    from search.rescore import DEFAULT_REPEATS, DEFAULT_SEED
+
+    p = subparsers.add_parser(
+        "rescore", help="measure a search store's Pareto designs afresh (mean +- std over fresh evaluations)",
+        description="Re-evaluate the designs of a search store with fresh seeds, the same seeds for every design, "
+        "into a resumable store next to it (STORE_rescored.h5); print recorded vs measured accuracy and the "
+        "measured front, and plot them. A search's front keeps its luckiest measurements; this measures the designs.")
+    p.add_argument("store", type=Path, help="search store (.h5) written by 'xbarsim search'")
+    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="fresh evaluations per design")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the first evaluation (then seed+1, ...)")
+    p.add_argument("--all", action="store_true", help="every full-fidelity design, not only the recorded front's")
+    p.add_argument("--out", type=Path, default=None, help="rescore store (default: STORE_rescored.h5)")
+    p.add_argument("--executor", default="serial", help="'serial', 'local' or tcp://host:port")
+    p.add_argument("--max-workers", type=int, default=None, help="local worker processes")
+    p.add_argument("--no-plot", action="store_true", help="no figure")
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args) -> int:
+        from search.executors import make_executor
+        from search.rescore import plot_rescore, rescore_store, rescore_table
+
+        executor = None if args.executor == "serial" else make_executor(args.executor, max_workers=args.max_workers)
+        try:
+            res = rescore_store(args.store, repeats=args.repeats, seed=args.seed,
+                                designs="all" if args.all else "front", out=args.out, executor=executor,
+                                progress=not args.no_progress)
+        finally:
+            if executor is not None:
+                executor.shutdown()
+        print(rescore_table(res))
+        print(f"rescore store: {res.out} ({res.n_new} new evaluations)")
+        if not args.no_plot:
+            for path in plot_rescore(res):
+                print(f"wrote {path}")
+        return 0 if all(d.ok for d in res.designs) else 1
 
     p.set_defaults(run=run)

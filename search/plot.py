@@ -147,3 +147,44 @@ def parallel_coordinates(values: dict[str, np.ndarray], stem: Path, *, color_by:
         ax.set_title(title + (f" (colour: {color_by})" if color_by else ""), fontsize=10)
     fig.tight_layout()
     return _save(fig, stem)
+
+
+def measured_vs_recorded(cheap: np.ndarray, recorded: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                         on_front: np.ndarray, names: Sequence[str], stem: Path, *, label: str = "accuracy [%]",
+                         factor: float = -100.0, title: str = "") -> list[Path]:
+    """The expensive objective of re-measured designs against each exact objective: recorded
+    value (open grey), measured mean with +-1 std bars (blue; red on the measured front), a grey
+    segment from one to the other.
+
+    Args:
+        cheap: Exact objectives ``(n, m)``. recorded, mean, std: The expensive objective ``(n,)``
+            (NaN mean: failed, drawn as recorded only). on_front: ``(n,)`` bool.
+        names: The ``m`` exact objectives' names. label, factor: The expensive objective is shown
+            as ``factor * value`` under ``label`` (default: ``-neg_accuracy`` in percent).
+    """
+    plt = _plt()
+    cheap = np.asarray(cheap, dtype=np.float64)
+    rec, mu, sd = (factor * np.asarray(a, dtype=np.float64) for a in (recorded, mean, std))
+    sd = np.abs(sd)
+    front = np.asarray(on_front, dtype=bool)
+    ok = np.isfinite(mu)
+    m = cheap.shape[1]
+    fig, axes = plt.subplots(1, m, figsize=(4.0 * m, 3.4), squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        c = cheap[:, j]
+        for i in np.flatnonzero(ok):
+            ax.plot([c[i], c[i]], [rec[i], mu[i]], color="0.7", lw=0.8, zorder=1)
+        ax.scatter(c, rec, s=20, facecolors="none", edgecolors="0.5", label="recorded", zorder=2)
+        for mask, color, name in ((ok & ~front, "C0", "measured"), (ok & front, "C3", "measured, Pareto-optimal")):
+            if mask.any():
+                ax.errorbar(c[mask], mu[mask], yerr=np.nan_to_num(sd[mask]), fmt="o", ms=4, color=color,
+                            capsize=2, lw=1, label=name, zorder=3)
+        ax.set_xlabel(names[j])
+        ax.set_ylabel(label)
+        if np.all(c > 0) and c.max() / c.min() > 100:
+            ax.set_xscale("log")
+    axes.flat[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return _save(fig, stem)

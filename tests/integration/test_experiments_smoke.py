@@ -34,9 +34,17 @@ def test_demo_smoke(tmp_path, capsys):
     assert sum(e.cost for e in evs) >= 2.0  # the loop ran until the smoke budget was spent
     for name in ("fronts", "pareto_designs", "hypervolume"):
         assert (tmp_path / f"search_store_{name}.png").exists()
-    # a second run resumes from the store instead of starting over
+    # part 3: the recorded front's designs measured afresh, 2 rows each
+    from search.store import ResultStore
+
+    rows = ResultStore.read(tmp_path / "search_store_rescored.h5").rows()
+    assert rows and len(rows) % 2 == 0 and {r["repeat"] for r in rows} == {0, 1}
+    assert "recorded, measured mean +- std over 2 fresh evaluations" in out
+    assert (tmp_path / "search_store_rescored.png").stat().st_size > 5_000
+    # a second run resumes from the stores instead of starting over
     assert demo.main(["--smoke", "--out", str(tmp_path)]) == 0
     assert len(load_evaluations(tmp_path / "search_store.h5")) == len(evs)
+    assert len(ResultStore.read(tmp_path / "search_store_rescored.h5")) == len(rows)
 
 
 def test_bench_smoke(capsys):

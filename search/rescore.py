@@ -1,0 +1,321 @@
+"""Measure a search store's designs afresh: ``xbarsim rescore STORE.h5``.
+
+Why: the ReRAM accuracy is a noisy measurement (fine-tuning and the device draws follow the
+evaluation seed), and a search keeps each design's recorded value. A front built from recorded
+values keeps the lucky draws, above all after a search that evaluates near-identical designs many
+times (NSGA-II). Plotting it as "the accuracy of these designs" overstates them; rescoring measures
+the designs themselves.
+
+What it computes. The designs are the store's successful full-fidelity (``z = 1``) evaluations,
+unique by ``x``: by default those on the recorded Pareto front (all objectives, recorded values),
+with ``designs="all"`` every one of them. Measurement ``r`` of a design is
+``problem.evaluate(x, 1.0, seed + r)`` for ``r < repeats``: a fresh evaluation, the same seeds for
+every design (common random numbers), none equal to a recorded one (the recorded value is not
+reused: it is the selected, biased one). A design's measured objectives are the mean of its
+measurements; ``std`` is their sample standard deviation (``ddof = 1``), the spread of one
+evaluation. A design with a failed measurement is failed (first error kept) and has no mean. The
+measured front is the Pareto front of the measured designs' means and exact objectives; with the
+default selection it is a front among the recorded front's designs only (a design the recorded
+front dropped may belong to it: ``designs="all"`` measures everything).
+
+Storage and resume. Each measurement is appended to its own results store (default
+``<store>_rescored.h5``) the moment it finishes, one row per ``(x, r)``. A re-run measures only
+what is missing: more ``repeats`` or ``designs="all"`` later add rows, a killed run loses only the
+measurements in flight. The rescore store's fingerprint is the source's problem (task, space,
+objectives) and the seed, so stores of different searches of the same problem can share one
+rescore store (``out=``), and each design is measured once. The ReRAM problem is rebuilt from the
+source's metadata: its task is pretrained again (the same seed gives the same model on the same
+software and thread count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from crossbar.errors import ConfigError
+from search.benchmarks import non_dominated
+from search.loop import _evaluate_one
+from search.run import evaluations_of
+from search.store import ResultStore, StoreError, fingerprint
+
+__all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
+           "default_out", "plot_rescore", "problem_of_store", "rescore_store", "rescore_table"]
+
+#: Columns of a rescore store (besides ``key``, ``status`` and ``error``): one row per measurement.
+RESCORE_COLUMNS = {"x": "str", "design": "str", "repeat": "int64", "seed": "int64", "f": "str",
+                   "seconds": "float64"}
+#: Measurements per design by default.
+DEFAULT_REPEATS = 4
+#: Seed of the first measurement by default: far from the seeds a search gives its evaluations
+#: (``seed * 100003 + i``, :func:`search.loop.run_search`) for search seeds below 10^4.
+DEFAULT_SEED = 10**9
+DESIGN_SETS = ("front", "all")
+
+
+@dataclass(frozen=True, eq=False)
+class RescoredDesign:
+    """One design of the source store and its fresh measurements.
+
+    Attributes:
+        index: Store index of its recorded evaluation (on the recorded front when one is).
+        x: Design in the unit cube ``(n_var,)``. design: Its decoded variables (as stored).
+        cheap: Exact objectives ``(m,)``. recorded: Recorded expensive objectives ``(K,)`` of
+            evaluation ``index``. n_recorded: Its successful full-fidelity evaluations in the store.
+        measured: Successful measurements ``(n, K)``, by repeat. error: First failed measurement's
+            message, ``""`` when all succeeded.
+        on_recorded_front: One of its evaluations is on the recorded front.
+        on_measured_front: Its mean is on the measured front (False when failed).
+    """
+
+    index: int
+    x: np.ndarray
+    design: dict
+    cheap: np.ndarray
+    recorded: np.ndarray
+    n_recorded: int
+    measured: np.ndarray
+    error: str
+    on_recorded_front: bool
+    on_measured_front: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean measured expensive objectives ``(K,)``; NaN when failed."""
+        if self.error or not len(self.measured):
+            return np.full(len(self.recorded), np.nan)
+        return self.measured.mean(axis=0)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Sample standard deviation of the measurements ``(K,)`` (``ddof = 1``); NaN below 2."""
+        if self.error or len(self.measured) < 2:
+            return np.full(len(self.recorded), np.nan)
+        return self.measured.std(axis=0, ddof=1)
+
+
+@dataclass(frozen=True, eq=False)
+class RescoreResult:
+    """What :func:`rescore_store` measured.
+
+    Attributes:
+        source: The search store. out: The rescore store. repeats, seed: As given.
+        objectives: Objective names (expensive first, then exact). designs: The measured designs.
+        n_new: Measurements made by this call (the others were in the rescore store).
+    """
+
+    source: Path
+    out: Path
+    repeats: int
+    seed: int
+    objectives: list[str]
+    designs: list[RescoredDesign]
+    n_new: int
+
+
+def default_out(source: str | Path) -> Path:
+    """``<source stem>_rescored.h5`` next to the source store."""
+    source = Path(source)
+    return source.with_name(source.stem + "_rescored.h5")
+
+
+def problem_of_store(meta: dict, *, progress: bool = False):
+    """The ReRAM search problem a store's metadata describes (its task pretrained again).
+
+    Raises:
+        ConfigError: The store's problem is not a ReRAM task (e.g. a synthetic benchmark).
+    """
+    from search.design_space import DesignSpace
+    from search.evaluate import ReramTask, pretrain
+    from search.tasks import ReramSearch
+
+    problem = meta.get("problem", {})
+    if not isinstance(problem, dict) or "task" not in problem or "space" not in problem:
+        raise ConfigError(f"rescore: the store's problem {json.dumps(problem)[:80]} is not a ReRAM task "
+                          "(no task and space in its metadata); pass the problem explicitly.")
+    task = ReramTask.from_json(json.dumps(problem["task"]))
+    space = DesignSpace.from_dict(problem["space"])
+    return ReramSearch(space, task, pretrain(task, progress=progress))
+
+
+def _x_key(x: np.ndarray) -> str:
+    return hashlib.sha256(np.asarray(x, dtype=np.float64).tobytes()).hexdigest()[:24]
+
+
+def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: int = DEFAULT_SEED,
+                  designs: str = "front", out: str | Path | None = None, problem=None, executor=None,
+                  progress: bool = True) -> RescoreResult:
+    """Measure the designs of a search store afresh (see the module docstring).
+
+    Args:
+        source: A search store (``xbarsim search``, :func:`search.run.run_stored_search`).
+        repeats: Measurements per design (>= 1).
+        seed: Seed of measurement 0 (an integer >= 0); measurement ``r`` uses ``seed + r``.
+        designs: ``"front"`` (the recorded Pareto front's designs) or ``"all"``.
+        out: Rescore store (created or resumed); default :func:`default_out`.
+        problem: The :class:`search.loop.SearchProblem` to evaluate with; default rebuilt from the
+            store's metadata (:func:`problem_of_store`).
+        executor: A :mod:`search.executors` executor (default: in process).
+        progress: tqdm bar over the measurements.
+
+    Returns:
+        The designs with their measurements.
+
+    Raises:
+        ConfigError: Bad ``repeats``, ``seed`` or ``designs``; a store with no successful
+            full-fidelity evaluation; a problem whose sizes do not match the store.
+        StoreError: ``source`` is not a search store; ``out`` was written for another problem or seed.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int | np.integer) or repeats < 1:
+        raise ConfigError(f"rescore: repeats must be an integer >= 1; got {repeats!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"rescore: seed must be an integer >= 0; got {seed!r}.")
+    if designs not in DESIGN_SETS:
+        raise ConfigError(f"rescore: designs must be one of {list(DESIGN_SETS)}; got {designs!r}.")
+    source = Path(source)
+    src = ResultStore.read(source)
+    meta = src.meta
+    if "problem" not in meta or "x" not in src.columns:
+        raise StoreError(f"rescore: {str(source)!r} is not a search store (kind {meta.get('kind')!r}); "
+                         "'xbarsim rescore' reads stores written by 'xbarsim search'.")
+    evs = evaluations_of(src)
+    stored_designs = src.to_dict_of_arrays(["design"])["design"]
+    full = [(e, d) for e, d in zip(evs, stored_designs, strict=True) if e.status == "ok" and e.z == 1.0]
+    if not full:
+        raise ConfigError(f"rescore: {str(source)!r} has no successful full-fidelity evaluation to measure.")
+    F = np.array([np.concatenate([e.f, e.cheap]) for e, _ in full])
+    front = non_dominated(F)
+    chosen: dict[str, dict] = {}  # x key -> its evaluations, first one on the front first
+    for (e, d), on_front in zip(full, front, strict=True):
+        entry = chosen.setdefault(_x_key(e.x), {"evs": [], "design": d, "front": False})
+        if on_front and not entry["front"]:
+            entry["evs"].insert(0, e)
+        else:
+            entry["evs"].append(e)
+        entry["front"] |= bool(on_front)
+    if designs == "front":
+        chosen = {k: v for k, v in chosen.items() if v["front"]}
+    K = len(full[0][0].f)
+    if problem is None:
+        problem = problem_of_store(meta, progress=progress)
+    if int(problem.n_var) != len(full[0][0].x) or int(problem.n_expensive) != K:
+        raise ConfigError(f"rescore: the problem has {problem.n_var} variables and {problem.n_expensive} expensive "
+                          f"objectives; the store's designs have {len(full[0][0].x)} and {K}.")
+
+    out = default_out(source) if out is None else Path(out)
+    store = ResultStore.open(out, columns=RESCORE_COLUMNS,
+                             fingerprint=fingerprint("rescore", meta["problem"], int(seed)),
+                             meta={"kind": "rescore", "problem": meta["problem"], "seed": int(seed),
+                                   "objectives": meta.get("objectives"), "source": str(source)})
+    rows = store.rows()
+    have = {r["key"] for r in rows}
+    todo = [(k, r) for k in chosen for r in range(repeats) if f"{k}:{r}" not in have]
+    bar = tqdm(total=len(todo), disable=not progress or not todo, desc="rescore", unit="eval")
+    new_rows = []
+
+    def record(k: str, r: int, result) -> None:
+        f, seconds, status, error = result
+        entry = chosen[k]
+        row = {"key": f"{k}:{r}", "status": status, "error": error,
+               "x": json.dumps(entry["evs"][0].x.tolist()), "design": entry["design"], "repeat": r,
+               "seed": int(seed) + r, "f": json.dumps([float(v) for v in f]), "seconds": seconds}
+        store.append(row)
+        new_rows.append(row)
+        bar.update(1)
+
+    try:
+        if executor is None:
+            for k, r in todo:
+                record(k, r, _evaluate_one(problem, chosen[k]["evs"][0].x, 1.0, int(seed) + r))
+        else:
+            futures = {executor.submit(_evaluate_one, problem, chosen[k]["evs"][0].x, 1.0, int(seed) + r): (k, r)
+                       for k, r in todo}
+            for fut in executor.as_completed(list(futures)):
+                record(*futures[fut], fut.result())
+    finally:
+        bar.close()
+
+    by_key = {r["key"]: r for r in rows + new_rows}
+    result = []
+    for k, entry in chosen.items():
+        measured, error = [], ""
+        for r in range(repeats):
+            row = by_key[f"{k}:{r}"]
+            if row["status"] != "ok":
+                error = error or f"rescore (seed {row['seed']}): {row['error']}"
+            else:
+                measured.append(json.loads(row["f"]))
+        e = entry["evs"][0]
+        result.append(dict(index=e.index, x=e.x, design=json.loads(entry["design"]), cheap=e.cheap, recorded=e.f,
+                           n_recorded=len(entry["evs"]), measured=np.array(measured, dtype=np.float64).reshape(-1, K),
+                           error=error, on_recorded_front=entry["front"]))
+    ok = [i for i, d in enumerate(result) if not d["error"]]
+    on_measured = np.zeros(len(result), dtype=bool)
+    if ok:
+        G = np.array([np.concatenate([result[i]["measured"].mean(axis=0), result[i]["cheap"]]) for i in ok])
+        on_measured[ok] = non_dominated(G)
+    names = list(meta.get("objectives") or [f"f{j}" for j in range(F.shape[1])])
+    return RescoreResult(source=source, out=out, repeats=int(repeats), seed=int(seed), objectives=names,
+                         designs=[RescoredDesign(**d, on_measured_front=bool(m))
+                                  for d, m in zip(result, on_measured, strict=True)],
+                         n_new=len(new_rows))
+
+
+def _shown(result: RescoreResult) -> tuple[str, float]:
+    """Label and factor of the first expensive objective in tables and figures."""
+    return ("accuracy [%]", -100.0) if result.objectives[0] == "neg_accuracy" else (result.objectives[0], 1.0)
+
+
+def rescore_table(result: RescoreResult) -> str:
+    """The designs, best measured first (failed last): recorded and measured first expensive
+    objective (mean +- std over the repeats), their difference, the exact objectives, which front
+    each design is on (``R`` recorded, ``M`` measured) and the design."""
+    label, factor = _shown(result)
+    K = len(result.designs[0].recorded) if result.designs else 1
+    cheap_names = result.objectives[K:]
+    order = sorted(result.designs, key=lambda d: (not d.ok, float(d.mean[0]) if d.ok else 0.0))  # minimized
+    head = (f"{'recorded':>9} {'measured':>17} {'change':>7}  " + " ".join(f"{n:>10}" for n in cheap_names)
+            + "  front  design")
+    lines = [f"{label}: recorded, measured mean +- std over {result.repeats} fresh evaluations", head]
+    for d in order:
+        rec = factor * d.recorded[0]
+        if d.ok:
+            mu, sd = factor * d.mean[0], abs(factor * d.std[0])
+            meas, change = f"{mu:9.2f} +- {sd:5.2f}", f"{mu - rec:+7.2f}"
+        else:
+            meas, change = f"{'failed':>17}", f"{'':>7}"
+        fronts = ("R" if d.on_recorded_front else "-") + ("M" if d.on_measured_front else "-")
+        design = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in d.design.items())
+        lines.append(f"{rec:9.2f} {meas} {change}  " + " ".join(f"{v:10.4g}" for v in d.cheap)
+                     + f"  {fronts:>5}  {design}")
+    ok = [d for d in result.designs if d.ok]
+    if ok:
+        delta = np.array([factor * (d.mean[0] - d.recorded[0]) for d in ok])
+        lines.append(f"{len(result.designs)} designs ({len(result.designs) - len(ok)} failed), "
+                     f"{sum(d.on_measured_front for d in ok)} on the measured front; measured - recorded: "
+                     f"mean {delta.mean():+.2f}, range {delta.min():+.2f} to {delta.max():+.2f}")
+    return "\n".join(lines)
+
+
+def plot_rescore(result: RescoreResult, stem: str | Path | None = None) -> list[Path]:
+    """:func:`search.plot.measured_vs_recorded` of a rescore (default stem: the rescore store's path
+    without suffix)."""
+    from search.plot import measured_vs_recorded
+
+    label, factor = _shown(result)
+    ds = result.designs
+    K = len(ds[0].recorded)
+    return measured_vs_recorded(np.array([d.cheap for d in ds]), np.array([d.recorded[0] for d in ds]),
+                                np.array([d.mean[0] for d in ds]), np.array([d.std[0] for d in ds]),
+                                np.array([d.on_measured_front for d in ds]), result.objectives[K:],
+                                Path(stem) if stem is not None else result.out.with_suffix(""), label=label,
+                                factor=factor, title=f"{len(ds)} designs, {result.repeats} fresh evaluations each")
