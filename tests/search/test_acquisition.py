@@ -51,6 +51,33 @@ def test_gp_recovers_a_toy_function(seed):
     assert s1[0] < 0.5 * s0[0]
 
 
+def test_fit_does_not_depend_on_the_callers_torch_thread_count():
+    """Unpinned, these 30 points' fitted length-scales differ by ~1e-3 between 1 and 2 threads
+    (search.surrogate.FIT_THREADS)."""
+    import torch
+
+    from search.benchmarks import AccuracyCostDTLZ2
+
+    bench = AccuracyCostDTLZ2(n_obj=4, n_distance=5)
+    r = np.random.default_rng(0)
+    x = r.random((30, bench.n_var))
+    z = r.choice([0.4, 0.7, 1.0], 30)
+    y = np.array([bench.evaluate(xi[None], zi)[0, 0] for xi, zi in zip(x, z, strict=True)])
+    xz = np.hstack([x, z[:, None]])
+    before = torch.get_num_threads()
+    fits = []
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            fits.append(fit_surrogate(xz, y))
+            assert torch.get_num_threads() == n  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.lengthscales, fits[0].lengthscales)
+        np.testing.assert_array_equal(other.predict(xz)[0], fits[0].predict(xz)[0])
+
+
 def test_fit_surrogate_rejects_bad_input():
     with pytest.raises(ConfigError, match="unit cube"):
         fit_surrogate(np.array([[0.0, 2.0], [0.5, 0.5]]), np.array([0.0, 1.0]))
