@@ -112,6 +112,35 @@ def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):
     return fixed, frac, layout, layout.pack(fixed)
 
 
+def _column_sums(digits: np.ndarray, fixed: np.ndarray, *, rows: int) -> np.ndarray:
+    """The column sums of every field, row tile and cycle: the array of
+    :func:`crossbar._reference.column_sums`, shape ``(n_fields, n_tiles, n_cycles, batch, n_out)``
+    int64, computed with one float64 GEMM per tile.
+
+    Exact: every product and partial sum is an integer of magnitude at most
+    ``max|digit| * max_column sum_rows |level|``, and where that bound is below 2**53 (which
+    :func:`_frac_bits` guarantees for every read) float64 represents them all, whatever the GEMM's
+    summation order. A tile above the bound takes the int64 reference.
+    """
+    from crossbar import _reference
+
+    n_cycles, batch, n_in = digits.shape
+    n_fields, _, n_out = fixed.shape
+    n_tiles = -(-n_in // rows)
+    out = np.empty((n_fields, n_tiles, n_cycles, batch, n_out), dtype=np.int64)
+    d_max = int(np.abs(digits).max()) if digits.size else 0
+    for k in range(n_tiles):
+        rs = slice(k * rows, min((k + 1) * rows, n_in))
+        levels = fixed[:, rs, :]
+        if levels.size and d_max * int(np.abs(levels).sum(axis=1).max()) >= 2**53:
+            out[:, k] = _reference.column_sums(digits[:, :, rs], levels, rows=rows)[:, 0]
+            continue
+        d = digits[:, :, rs].reshape(n_cycles * batch, -1).astype(np.float64)
+        w = levels.transpose(1, 0, 2).reshape(levels.shape[1], n_fields * n_out).astype(np.float64)
+        out[:, k] = (d @ w).reshape(n_cycles, batch, n_fields, n_out).transpose(2, 0, 1, 3)
+    return out
+
+
 def _numba_mvm(x, cfg, layout, packed, cycle_weights, adc):
     n_cycles, d = cfg.n_cycles, cfg.dac_bits
     plane_bit = np.full((n_cycles, d), -1, dtype=np.int64)

@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from crossbar import _reference
-from crossbar._packing import _exact_product, _frac_bits, _numba_mvm, _prepare
+from crossbar._packing import _column_sums, _exact_product, _frac_bits, _numba_mvm, _prepare
 from crossbar._packing import _Layout as _Layout  # re-exported: tests build layouts directly
 from crossbar.config import CrossbarConfig
 from crossbar.counts import OpCounts, matrix_op_counts
@@ -329,7 +329,7 @@ class ProgrammedMatrix:
             raise ShapeError(f"x must be (batch, {self.shape[0]}); got shape {x.shape}.")
         _check_rng(rng, "column_sums", needed=cfg.noise.has_read_noise, why="read noise is on")
         fixed, frac, _, _ = self._static_or_read(rng)
-        sums = _reference.column_sums(input_digits(x, cfg), fixed, rows=cfg.rows)
+        sums = _column_sums(input_digits(x, cfg), fixed, rows=cfg.rows)
         return np.ldexp(sums.astype(np.float64), -frac).reshape(
             (cfg.n_signs, cfg.n_slices) + sums.shape[1:])
 
@@ -432,14 +432,15 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
     if x.shape[0] == 0 or x.shape[1] != matrix.shape[0]:
         raise ShapeError(f"x must be (batch >= 1, {matrix.shape[0]}); got shape {x.shape}.")
-    static = _prepare(cfg, matrix.shape[0], *matrix._fixed_levels(matrix.effective_levels))
+    static = matrix._static if matrix._static is not None else _prepare(  # the same levels, once
+        cfg, matrix.shape[0], *matrix._fixed_levels(matrix.effective_levels))
     fixed, frac = static[0], static[1]
     digits = input_digits(x, cfg)
     per_slice: list[list[np.ndarray]] = [[] for _ in range(cfg.n_slices)]
     chunk = max(1, 2**22 // max(1, fixed.shape[0] * matrix.shape[1] * cfg.n_cycles
                                  * (-(-matrix.shape[0] // cfg.rows))))
     for start in range(0, x.shape[0], chunk):
-        sums = _reference.column_sums(digits[:, start:start + chunk], fixed, rows=cfg.rows)
+        sums = _column_sums(digits[:, start:start + chunk], fixed, rows=cfg.rows)
         if cfg.differential_adc == "subtract":
             sums = np.abs(sums[: cfg.n_slices] - sums[cfg.n_slices:])
         for f in range(sums.shape[0]):

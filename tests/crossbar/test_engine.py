@@ -275,6 +275,33 @@ def test_column_sums_match_slicing(seed):
     np.testing.assert_array_equal(sums[1, 2, 1, 5], digits[5][:, 16:32] @ levels[1, 2, 16:32])
 
 
+@pytest.mark.parametrize(("rows", "dac_bits", "noise", "signed"), [
+    (16, 1, NoiseConfig(), False),
+    (32, 2, NoiseConfig(program_sigma=0.3), False),  # fixed point with 2^-frac levels, large values
+    (64, 4, NoiseConfig(physical_programming=True, thermal=True, shot=True), True),
+    (128, 1, NoiseConfig(program_sigma=0.05), True)])
+def test_gemm_column_sums_equal_the_int64_reference_bit_for_bit(seed, rows, dac_bits, noise, signed):
+    from crossbar import _reference
+    from crossbar._packing import _column_sums
+
+    cfg = CrossbarConfig(rows=rows, dac_bits=dac_bits, noise=noise, signed_inputs=signed)
+    q, x = _random_problem(cfg, 150, 7, 5, seed)
+    m = program(q, cfg, rng=np.random.default_rng(seed))
+    fixed, frac, _, _ = m._static_or_read(np.random.default_rng(seed + 1))
+    assert noise == NoiseConfig() or frac > 0
+    digits = input_digits(x, cfg)
+    got = _column_sums(digits, fixed, rows=rows)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, _reference.column_sums(digits, fixed, rows=rows))
+    # above 2^53 a float64 GEMM would round; such a tile takes the int64 reference
+    big = np.full((2, 3 * rows, 4), 2**52 // rows + 7, dtype=np.int64)
+    big[1, ::3] = -(2**50)  # negative levels, odd sums
+    ones = np.ones((1, 3, 3 * rows), dtype=np.int64)
+    ones[0, 1, ::2] = 3
+    np.testing.assert_array_equal(_column_sums(ones, big, rows=rows), _reference.column_sums(ones, big, rows=rows))
+    assert 3 * rows * (2**52 // rows + 7) >= 2**53  # the case is above the bound
+
+
 def test_import_crossbar_does_not_import_torch():
     code = "import sys, crossbar; print('torch' in sys.modules, 'mapping' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
