@@ -121,6 +121,10 @@ def _column_sums(digits: np.ndarray, fixed: np.ndarray, *, rows: int) -> np.ndar
     ``max|digit| * max_column sum_rows |level|``, and where that bound is below 2**53 (which
     :func:`_frac_bits` guarantees for every read) float64 represents them all, whatever the GEMM's
     summation order. A tile above the bound takes the int64 reference.
+
+    The GEMMs run on one BLAS thread: OpenBLAS's threads keep spinning after a call and, on a
+    2-core machine, took the CPU from the torch training around it (a ReRAM search evaluation went
+    from 0.14 s to 0.20 s with threaded GEMMs; 0.09 s with one thread).
     """
     from crossbar import _reference
 
@@ -129,16 +133,31 @@ def _column_sums(digits: np.ndarray, fixed: np.ndarray, *, rows: int) -> np.ndar
     n_tiles = -(-n_in // rows)
     out = np.empty((n_fields, n_tiles, n_cycles, batch, n_out), dtype=np.int64)
     d_max = int(np.abs(digits).max()) if digits.size else 0
-    for k in range(n_tiles):
-        rs = slice(k * rows, min((k + 1) * rows, n_in))
-        levels = fixed[:, rs, :]
-        if levels.size and d_max * int(np.abs(levels).sum(axis=1).max()) >= 2**53:
-            out[:, k] = _reference.column_sums(digits[:, :, rs], levels, rows=rows)[:, 0]
-            continue
-        d = digits[:, :, rs].reshape(n_cycles * batch, -1).astype(np.float64)
-        w = levels.transpose(1, 0, 2).reshape(levels.shape[1], n_fields * n_out).astype(np.float64)
-        out[:, k] = (d @ w).reshape(n_cycles, batch, n_fields, n_out).transpose(2, 0, 1, 3)
+    with _one_blas_thread():
+        for k in range(n_tiles):
+            rs = slice(k * rows, min((k + 1) * rows, n_in))
+            levels = fixed[:, rs, :]
+            if levels.size and d_max * int(np.abs(levels).sum(axis=1).max()) >= 2**53:
+                out[:, k] = _reference.column_sums(digits[:, :, rs], levels, rows=rows)[:, 0]
+                continue
+            d = digits[:, :, rs].reshape(n_cycles * batch, -1).astype(np.float64)
+            w = levels.transpose(1, 0, 2).reshape(levels.shape[1], n_fields * n_out).astype(np.float64)
+            out[:, k] = (d @ w).reshape(n_cycles, batch, n_fields, n_out).transpose(2, 0, 1, 3)
     return out
+
+
+_BLAS_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """A context in which NumPy's BLAS runs one thread (threadpoolctl; the controller, which scans
+    the loaded libraries, is built once)."""
+    global _BLAS_CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _numba_mvm(x, cfg, layout, packed, cycle_weights, adc):

@@ -17,7 +17,7 @@ is left untouched.
 Fits run on :data:`FIT_THREADS` torch threads whatever the caller's setting
 (:func:`torch_threads`): torch's multi-threaded kernels change the last bits of the marginal
 likelihood with the thread count, L-BFGS amplifies them (fitted length-scales differed by up to
-1e-3 between 1 and 2 threads on 30 points), and a search's later proposals follow (a seeded
+0.5 % between 1 and 2 threads on 30 points), and a search's later proposals follow (a seeded
 CF-MESMO trade-off run on the DTLZ2 variant diverged at its 69th evaluation between 1 and 2
 threads, qLogNEHVI on Branin-Currin at its 30th; with the fits pinned neither diverged in 102 and
 60 evaluations). A fixed count makes a seeded search the same on machines with different core

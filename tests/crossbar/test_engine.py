@@ -290,7 +290,11 @@ def test_gemm_column_sums_equal_the_int64_reference_bit_for_bit(seed, rows, dac_
     fixed, frac, _, _ = m._static_or_read(np.random.default_rng(seed + 1))
     assert noise == NoiseConfig() or frac > 0
     digits = input_digits(x, cfg)
-    got = _column_sums(digits, fixed, rows=rows)
+    from threadpoolctl import threadpool_info
+
+    before = [lib["num_threads"] for lib in threadpool_info()]
+    got = _column_sums(digits, fixed, rows=rows)  # its GEMMs on one BLAS thread
+    assert [lib["num_threads"] for lib in threadpool_info()] == before  # the caller's setting is back
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, _reference.column_sums(digits, fixed, rows=rows))
     # above 2^53 a float64 GEMM would round; such a tile takes the int64 reference
