@@ -69,12 +69,22 @@ def pairwise_fronts(F: np.ndarray, names: Sequence[str], stem: Path, *, title: s
         ax.scatter(shown[front, i], shown[front, j], s=22, color="C3", label="Pareto-optimal")
         ax.set_xlabel(labels[i])
         ax.set_ylabel(labels[j])
-        if np.all(shown[:, i] > 0) and shown[:, i].max() / shown[:, i].min() > 100:
+        if _wide(shown[:, i]):
             ax.set_xscale("log")
-        if np.all(shown[:, j] > 0) and shown[:, j].max() / shown[:, j].min() > 100:
+        if _wide(shown[:, j]):
             ax.set_yscale("log")
     for ax in list(axes.flat)[len(pairs):]:
         ax.axis("off")
+    return _finish(fig, axes, title, stem)
+
+
+def _wide(values: np.ndarray) -> bool:
+    """Positive values spanning more than two decades: drawn on a log axis."""
+    return bool(np.all(values > 0) and values.max() / values.min() > 100)
+
+
+def _finish(fig, axes, title: str, stem: Path) -> list[Path]:
+    """Legend in the first panel, the title, tight layout, then :func:`_save`."""
     axes.flat[0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=11)
@@ -181,10 +191,6 @@ def measured_vs_recorded(cheap: np.ndarray, recorded: np.ndarray, mean: np.ndarr
                             capsize=2, lw=1, label=name, zorder=3)
         ax.set_xlabel(names[j])
         ax.set_ylabel(label)
-        if np.all(c > 0) and c.max() / c.min() > 100:
+        if _wide(c):
             ax.set_xscale("log")
-    axes.flat[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return _save(fig, stem)
+    return _finish(fig, axes, title, stem)
