@@ -314,11 +314,20 @@ class ProgrammedMatrix:
             y -= cfg.offset * x.sum(axis=1, dtype=np.int64).astype(np.float64)[:, None]
         return y
 
-    def column_sums(self, x, *, rng: np.random.Generator | None = None) -> np.ndarray:
+    def _programmed(self) -> tuple:
+        """Fixed-point levels (and packing) of a read without read noise: the programmed,
+        effective levels."""
+        if self._static is not None:
+            return self._static
+        return _prepare(self.config, self.shape[0], *self._fixed_levels(self.effective_levels))
+
+    def column_sums(self, x, *, rng: np.random.Generator | None = None, read_noise: bool = True) -> np.ndarray:
         """Column sums of a batch: every tile, cycle and field, in cell-level units.
 
         These are the ADC inputs, except under ``differential_adc="subtract"``, whose ADC sees
-        ``sums[0] - sums[1]`` (plus minus minus column) once per slice.
+        ``sums[0] - sums[1]`` (plus minus minus column) once per slice. With read noise on, one
+        read is drawn from ``rng``; ``read_noise=False`` sums the programmed levels instead (a
+        noise-free read of these devices; no ``rng`` needed).
 
         Returns:
             Shape ``(n_signs, n_slices, n_tiles, n_cycles, batch, n_out)``, float64.
@@ -327,8 +336,13 @@ class ProgrammedMatrix:
         x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
         if x.shape[1] != self.shape[0]:
             raise ShapeError(f"x must be (batch, {self.shape[0]}); got shape {x.shape}.")
-        _check_rng(rng, "column_sums", needed=cfg.noise.has_read_noise, why="read noise is on")
-        fixed, frac, _, _ = self._static_or_read(rng)
+        if not isinstance(read_noise, bool):
+            raise ConfigError(f"column_sums: read_noise must be True or False; got {read_noise!r}.")
+        if read_noise:
+            _check_rng(rng, "column_sums", needed=cfg.noise.has_read_noise, why="read noise is on")
+            fixed, frac, _, _ = self._static_or_read(rng)
+        else:
+            fixed, frac, _, _ = self._programmed()
         sums = _column_sums(input_digits(x, cfg), fixed, rows=cfg.rows)
         return np.ldexp(sums.astype(np.float64), -frac).reshape(
             (cfg.n_signs, cfg.n_slices) + sums.shape[1:])
@@ -432,9 +446,7 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     x = _as_int_matrix(x, "x", lo=cfg.x_min, hi=cfg.x_max, what="(batch, n_in)")
     if x.shape[0] == 0 or x.shape[1] != matrix.shape[0]:
         raise ShapeError(f"x must be (batch >= 1, {matrix.shape[0]}); got shape {x.shape}.")
-    static = matrix._static if matrix._static is not None else _prepare(  # the same levels, once
-        cfg, matrix.shape[0], *matrix._fixed_levels(matrix.effective_levels))
-    fixed, frac = static[0], static[1]
+    fixed, frac, _, _ = matrix._programmed()
     digits = input_digits(x, cfg)
     per_slice: list[list[np.ndarray]] = [[] for _ in range(cfg.n_slices)]
     chunk = max(1, 2**22 // max(1, fixed.shape[0] * matrix.shape[1] * cfg.n_cycles

@@ -215,7 +215,7 @@ def column_sum_report(model: nn.Module, x: np.ndarray, *, coverages: tuple[float
             probe = layer.xbar.probe
             matrix = probe[-1][1]
             xs = np.concatenate([p[0] for p in probe if p[1] is matrix])[:max_vectors]
-            sums = matrix.column_sums(xs)  # (signs, slices, tiles, cycles, batch, n_out), no read noise
+            sums = matrix.column_sums(xs, read_noise=False)  # (signs, slices, tiles, cycles, batch, n_out)
             signed = matrix.config.differential_adc == "subtract"
             if signed:
                 sums = np.abs(sums[0] - sums[1])[None]

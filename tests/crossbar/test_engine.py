@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossbar import CrossbarConfig, NoiseConfig, calibrate_adc, program
+from crossbar import ConfigError, CrossbarConfig, NoiseConfig, calibrate_adc, program
 from crossbar.slicing import encode_weights, input_digits
 
 
@@ -273,6 +273,23 @@ def test_column_sums_match_slicing(seed):
     sums = program(q, cfg).column_sums(x)
     levels, digits = encode_weights(q, cfg), input_digits(x, cfg)
     np.testing.assert_array_equal(sums[1, 2, 1, 5], digits[5][:, 16:32] @ levels[1, 2, 16:32])
+
+
+@pytest.mark.parametrize("gmin", ["digital", "reference"])
+def test_column_sums_without_read_noise_sum_the_programmed_levels(seed, gmin):
+    prog = dict(program_sigma=0.2, stuck_off_rate=0.05)
+    cfg = CrossbarConfig(rows=16, gmin_removal=gmin, noise=NoiseConfig(**prog, read_sigma=0.1, thermal=True))
+    quiet = CrossbarConfig(rows=16, gmin_removal=gmin, noise=NoiseConfig(**prog))
+    q, x = _random_problem(cfg, 40, 6, 3, seed)
+    m = program(q, cfg, rng=np.random.default_rng(seed))
+    expect = program(q, quiet, rng=np.random.default_rng(seed)).column_sums(x)  # the same programming draws
+    np.testing.assert_array_equal(m.column_sums(x, read_noise=False), expect)
+    read = m.column_sums(x, rng=np.random.default_rng(1))
+    assert not np.array_equal(read, expect)  # a read adds its noise
+    with pytest.raises(ConfigError, match="column_sums: rng is required"):
+        m.column_sums(x)
+    with pytest.raises(ConfigError, match="read_noise must be True or False; got 0"):
+        m.column_sums(x, read_noise=0)
 
 
 @pytest.mark.parametrize(("rows", "dac_bits", "noise", "signed"), [

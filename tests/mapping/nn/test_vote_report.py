@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,19 @@ def test_column_sum_report_matches_the_engine():
         assert rep.adc_bits[0, s, 0] == max(1, int(per_slice[s].max()).bit_length())
         assert rep.adc_bits[0, s, 1] <= rep.adc_bits[0, s, 0]
     assert all(layer.xbar.probe is None and layer.xbar.mode == "float" for _, layer in crossbar_layers(xn))
+
+
+def test_column_sum_report_under_read_noise_sums_the_programmed_levels():
+    """With read noise the report still needs no rng: the sums of a noise-free read of the
+    programmed devices, as without the read noise (first layer: the later layers' inputs follow
+    the earlier layers' noisy reads)."""
+    prog = NoiseConfig(program_sigma=0.1)
+    noisy, quiet = _model(dataclasses.replace(prog, read_sigma=0.2)), _model(prog)
+    x = np.random.default_rng(0).random((30, 12)).astype(np.float32)
+    a, b = column_sum_report(noisy, x), column_sum_report(quiet, x)
+    np.testing.assert_array_equal(a.adc_bits[0], b.adc_bits[0])
+    np.testing.assert_array_equal(a.histograms[0], b.histograms[0])
+    assert a.histograms[0].sum() > 0 and a.layers == ("0", "2")
 
 
 def test_column_sum_report_of_signed_adcs_pools_the_pair_differences():
