@@ -3,7 +3,8 @@
 Each subcommand is one function decorated with :func:`subcommand` that adds its parser to the
 ``subparsers`` it is given and sets ``run=<function(args) -> int>``; :func:`main` builds the
 parser from every registered function, so a new subcommand is one more decorated function, here
-or in a module listed in :data:`EXTENSIONS` (``search.cli_search``: ``search`` and ``plot``).
+or in a module listed in :data:`EXTENSIONS` (``search.cli_search``: ``search``, ``plot`` and
+``rescore``; ``search.cli_train``: ``train``).
 Errors of this package (bad configs, damaged stores) are printed as one line on stderr with exit
 status 2; anything else is a bug and shows its traceback.
 
@@ -42,8 +43,9 @@ __all__ = ["AccuracySettings", "NetworkSettings", "SweepSettings", "build_parser
            "main", "run_sweep_settings", "subcommand"]
 
 _SUBCOMMANDS: list[Callable[[Any], None]] = []
-EXTENSIONS: tuple[str, ...] = ("search.cli_search",)
-"""Modules that register more subcommands with :func:`subcommand` (``search``, ``plot``)."""
+EXTENSIONS: tuple[str, ...] = ("search.cli_search", "search.cli_train")
+"""Modules that register more subcommands with :func:`subcommand` (``search``, ``plot``,
+``rescore``, ``train``)."""
 
 
 def subcommand(add: Callable[[Any], None]) -> Callable[[Any], None]:

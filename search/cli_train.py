@@ -1,0 +1,578 @@
+"""``xbarsim train CONFIG.toml``: train a network for a target crossbar and measure it (users' job 2).
+
+What it computes, stage by stage (every stage resumes from the output folder):
+
+1. Data: ``[data]`` through :func:`mapping.data.load_dataset` (the digits split is seeded by ``seed``).
+2. Float model: ``[model] name`` initialized under ``torch.manual_seed(seed)`` and trained for
+   ``[pretrain] epochs`` of float SGD (:func:`mapping.nn.train.fit`, checkpoint
+   ``pretrain.ckpt.pt``), or loaded from ``[model] weights`` (a float state dict, e.g. another
+   job's ``float.pt``, so that one pretrained model serves many targets). Saved as ``float.pt``.
+3. Conversion: every Linear/Conv2d runs on the ``[crossbar]`` design (:func:`mapping.nn.convert`,
+   ``seed``). A ``[layers."NAME"]`` table changes one layer: its ``CrossbarConfig`` fields replace
+   ``[crossbar]``'s (a ``noise`` table replaces single noise fields), ``float = true`` keeps the layer
+   digital, and ``noise_scale`` multiplies the noise that training injects there (ReSNA trains
+   the FC layers with less; :func:`mapping.nn.vote.set_noise_scale`). Layer names are
+   ``model.named_modules()`` names; a wrong one is an error that lists them.
+4. Fine-tuning: ``[finetune]`` (:class:`mapping.nn.train.TrainConfig` fields; ``mode = "noisy"`` by
+   default: fresh device noise every forward pass, the noise-free float weights are the master
+   copy; ``"hardware"`` trains through the exact crossbar, ``"quantized"`` is the no-noise
+   ablation) from the float model, checkpoint ``finetune.ckpt.pt``; ``vote = true`` first replaces
+   the last layer by a 3-copy majority vote (:func:`mapping.nn.vote.add_majority_vote`).
+   ``prune = t`` zeroes every weight with ``|w| < t`` first and keeps it zero (fixed mask,
+   :func:`mapping.nn.bitslice.prune`); ``l1 = "bitslice"`` adds the bit-slice L1 term
+   (:func:`mapping.nn.bitslice.bitslice_l1`, alpha ``l1_alpha``, default 0.5, over the target's
+   ``weight_bits - 1`` magnitude bits in ``cell_bits`` slices) and ``l1 = "plain"`` plain L1
+   (default alpha 1.0), as the bit-slice sparsity reference does. The converted model's state dict
+   is saved as ``model.pt`` (:func:`load_trained` rebuilds the model).
+5. Measurement on the test split, of the converted model before fine-tuning (the float weights)
+   and after, in four modes: ``float``; ``quantized`` (fixed point only); ``hardware`` with noise
+   off (the same designs with ``NoiseConfig()``: what bit slicing and the ADCs cost); and
+   ``hardware`` on the target, over ``[evaluate] n_repeats`` independent devices (repeat ``r``
+   draws new programming and read noise from ``[evaluate.seed, r]``, the same draws before and
+   after, so the two are paired). From these: the noise loss ``L = noise-free hardware -
+   hardware`` before fine-tuning, and the fraction of it that fine-tuning recovers,
+   ``(hardware after - hardware before) / L`` (reported when ``L > 0``). For the fine-tuned model
+   also each layer's per-slice zero ratio and the ADC bits each slice needs to cover the max /
+   99.9 % / 99 % of its column sums on the test inputs (:func:`mapping.nn.bitslice.column_sum_report`).
+
+Resuming: ``job.json`` in the output folder records the settings each finished stage was made
+with. A later run with other settings for a stage that exists is refused (the message names what
+changed): use another output folder, or delete it. Raising ``epochs`` is allowed and continues
+training from the checkpoint, exactly as an uninterrupted longer run (shuffling and noise depend
+only on ``(seed, epoch)``); fewer epochs than a checkpoint holds is an error. Measurements are kept
+in ``report.json`` with the settings they were made with and repeated only when those changed.
+
+Config file (TOML; unknown keys are an error naming the allowed ones; paths relative to the
+current directory)::
+
+    output = "results/train/lenet5_digits"    # folder: checkpoints, float.pt, model.pt, report.json
+    seed = 0                                  # split, initialization, shuffling, device seeds
+
+    [data]
+    dataset = "digits"                        # digits | mnist | cifar10
+    directory = "/data/mnist"                 # mnist / cifar10 files (nothing is downloaded)
+    limit = 1000                              # optional: the first `limit` samples of each split
+
+    [model]
+    name = "lenet5"                           # mlp | lenet5 | resnet20 | vgg11
+    weights = "results/other/float.pt"        # optional, instead of [pretrain]
+
+    [pretrain]                                # TrainConfig fields but mode and seed (float SGD)
+    epochs = 40
+    lr = 0.05
+
+    [crossbar]                                # CrossbarConfig fields: the target design
+    cell_bits = 2
+    frequency = 1e9
+    temperature = 400.0
+    noise = {physical_programming = true, thermal = true, shot = true, rtn = true}
+
+    [layers."7"]                              # optional per-layer changes
+    noise_scale = 0.5
+
+    [finetune]                                # TrainConfig fields but seed; mode "noisy" by default
+    epochs = 30
+    lr = 0.01
+    grad_clip = 1.0
+    weight_clip_sigma = 2.0
+    vote = false
+    prune = 0.01                              # optional: magnitude pruning, fixed mask
+    l1 = "bitslice"                           # optional: "plain" | "bitslice"
+    l1_alpha = 0.5
+
+    [evaluate]
+    n_repeats = 5
+    seed = 1000
+    batch_size = 256
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from crossbar.config import CrossbarConfig, NoiseConfig
+from crossbar.errors import ConfigError
+from search.cli import subcommand
+
+_TOP = ("output", "seed", "data", "model", "pretrain", "crossbar", "layers", "finetune", "evaluate")
+_DATA = ("dataset", "directory", "limit")
+_MODEL = ("name", "weights")
+_TRAIN = ("epochs", "lr", "momentum", "batch_size", "lr_step", "lr_factor", "mode", "grad_clip",
+          "weight_clip_sigma", "hardware_grad")
+_LAYER_EXTRA = ("float", "noise_scale")
+_EVALUATE = ("n_repeats", "seed", "batch_size")
+MODES = ("float", "quantized", "hardware_noise_free", "hardware")
+"""The measured modes, in report order (:func:`run_train_job`)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainJob:
+    """A checked ``xbarsim train`` config (the module docstring says what each part does)."""
+
+    output: Path
+    """The output folder."""
+    seed: int
+    """Seed of the split, the initialization, the training and the converted layers."""
+    data: dict
+    """``[data]``: :func:`mapping.data.load_dataset` arguments."""
+    model: str
+    """Model name (:func:`mapping.nn.models.build_model`)."""
+    weights: Path | None
+    """A float state dict to start from instead of pretraining."""
+    pretrain: Any
+    """:class:`mapping.nn.train.TrainConfig` of the float training, or None with ``weights``."""
+    crossbar: CrossbarConfig
+    """The target design."""
+    overrides: dict
+    """Per-layer designs by layer name (None: the layer stays float)."""
+    noise_scales: dict
+    """Per-layer training noise scales."""
+    finetune: Any
+    """:class:`mapping.nn.train.TrainConfig` of the fine-tuning."""
+    vote: bool
+    """3-copy majority vote on the last layer."""
+    prune: float | None
+    """Magnitude pruning threshold before fine-tuning (None: no pruning)."""
+    l1: str
+    """Fine-tuning regularizer: ``"none"``, ``"plain"`` or ``"bitslice"``."""
+    l1_alpha: float
+    """Its alpha."""
+    n_repeats: int
+    """Devices per hardware measurement."""
+    eval_seed: int
+    """Seed of the measured devices."""
+    eval_batch: int
+    """Samples per forward pass when measuring."""
+    raw: dict
+    """The file's content."""
+
+
+def _table(path: Path, where: str, value: Any, allowed: tuple[str, ...]) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {where} must be a table; got {value!r:.80}.")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} in {where}; allowed keys: {list(allowed)}.")
+    return dict(value)
+
+
+def _integer(path: Path, where: str, value: Any, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise ConfigError(f"{path}: {where} must be an integer >= {lo}; got {value!r}.")
+    return value
+
+
+def _positive(path: Path, where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{path}: {where} must be a finite number > 0; got {value!r}.")
+    return float(value)
+
+
+def _train_config(path: Path, where: str, table: dict, *, seed: int, mode: str):
+    from mapping.nn.train import TrainConfig
+
+    if "epochs" not in table:
+        raise ConfigError(f"{path}: {where} needs 'epochs' (an integer >= 0).")
+    try:
+        return TrainConfig(**{"mode": mode, **table, "seed": seed})
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {where}: {err}") from err
+
+
+def _merged(base: dict, change: dict) -> dict:
+    """``base`` with ``change``'s fields; a ``noise`` table changes single noise fields."""
+    out = {**base, **{k: v for k, v in change.items() if k != "noise"}}
+    if "noise" in change:
+        noise = change["noise"]
+        out["noise"] = {**base.get("noise", {}), **noise} if isinstance(noise, dict) else noise
+    return out
+
+
+def load_train_job(path: str | Path) -> TrainJob:
+    """Read and check an ``xbarsim train`` config file (format: the module docstring).
+
+    Raises:
+        ConfigError: An unreadable file, invalid TOML, an unknown key (named with the allowed ones),
+            a missing or invalid value (named with what is allowed).
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read train config {str(path)!r}: {err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from err
+    top = _table(path, "the top level", raw, _TOP)
+    for key in ("output", "model", "crossbar", "finetune"):
+        if key not in top:
+            raise ConfigError(f"{path}: missing {'key' if key == 'output' else 'section'} "
+                              f"{key if key == 'output' else f'[{key}]'}.")
+    if not isinstance(top["output"], str) or not top["output"]:
+        raise ConfigError(f"{path}: output must be a folder path string; got {top['output']!r}.")
+    seed = _integer(path, "seed", top.get("seed", 0), 0)
+    data = _table(path, "[data]", top.get("data", {"dataset": "digits"}), _DATA)
+    data.setdefault("dataset", "digits")
+    if data["dataset"] not in ("digits", "mnist", "cifar10"):
+        raise ConfigError(f"{path}: data.dataset must be one of ['digits', 'mnist', 'cifar10']; "
+                          f"got {data['dataset']!r}.")
+    if "limit" in data:
+        _integer(path, "data.limit", data["limit"], 1)
+    if "directory" in data and not isinstance(data["directory"], str):
+        raise ConfigError(f"{path}: data.directory must be a path string; got {data['directory']!r}.")
+    model = _table(path, "[model]", top["model"], _MODEL)
+    if model.get("name") not in ("mlp", "lenet5", "resnet20", "vgg11"):
+        raise ConfigError(f"{path}: model.name must be one of ['mlp', 'lenet5', 'resnet20', 'vgg11']; "
+                          f"got {model.get('name')!r}.")
+    weights = model.get("weights")
+    if weights is not None and (not isinstance(weights, str) or not weights):
+        raise ConfigError(f"{path}: model.weights must be the path of a float state dict; got {weights!r}.")
+    if (weights is None) == ("pretrain" not in top):
+        raise ConfigError(f"{path}: give exactly one of [pretrain] (train the float model) and model.weights "
+                          f"(load it); got {'both' if weights is not None else 'neither'}.")
+    pretrain = None
+    if "pretrain" in top:
+        table = _table(path, "[pretrain]", top["pretrain"], tuple(k for k in _TRAIN if k != "mode"))
+        pretrain = _train_config(path, "[pretrain]", table, seed=seed, mode="float")
+    xbar = _table(path, "[crossbar]", top["crossbar"], tuple(f.name for f in dataclasses.fields(CrossbarConfig)))
+    try:
+        crossbar = CrossbarConfig.from_dict(xbar)
+    except (ConfigError, TypeError) as err:
+        raise ConfigError(f"{path}: [crossbar]: {err}") from err
+    layers = top.get("layers", {})
+    if not isinstance(layers, dict):
+        raise ConfigError(f"{path}: [layers] must be tables by layer name, e.g. [layers.\"0\"]; got {layers!r:.80}.")
+    overrides, scales = {}, {}
+    allowed = tuple(f.name for f in dataclasses.fields(CrossbarConfig)) + _LAYER_EXTRA
+    for name, change in layers.items():
+        change = _table(path, f"[layers.{name!r}]", change, allowed)
+        keep_float = change.pop("float", False)
+        if not isinstance(keep_float, bool):
+            raise ConfigError(f"{path}: layers.{name!r}.float must be true or false; got {keep_float!r}.")
+        if "noise_scale" in change:
+            s = change.pop("noise_scale")
+            if isinstance(s, bool) or not isinstance(s, (int, float)) or not (math.isfinite(s) and s >= 0):
+                raise ConfigError(f"{path}: layers.{name!r}.noise_scale must be a finite number >= 0; got {s!r}.")
+            scales[name] = float(s)
+        if keep_float:
+            if change or name in scales:
+                raise ConfigError(f"{path}: layers.{name!r}: a float layer takes no crossbar fields or noise_scale; "
+                                  f"got {sorted(change) + (['noise_scale'] if name in scales else [])}.")
+            overrides[name] = None
+        elif change:
+            try:
+                overrides[name] = CrossbarConfig.from_dict(_merged(xbar, change))
+            except (ConfigError, TypeError) as err:
+                raise ConfigError(f"{path}: [layers.{name!r}]: {err}") from err
+    ft = _table(path, "[finetune]", top["finetune"], _TRAIN + ("vote", "prune", "l1", "l1_alpha"))
+    vote = ft.pop("vote", False)
+    if not isinstance(vote, bool):
+        raise ConfigError(f"{path}: finetune.vote must be true or false; got {vote!r}.")
+    l1 = ft.pop("l1", "none")
+    if l1 not in ("none", "plain", "bitslice"):
+        raise ConfigError(f"{path}: finetune.l1 must be one of ['none', 'plain', 'bitslice']; got {l1!r}.")
+    alpha = _positive(path, "finetune.l1_alpha", ft.pop("l1_alpha", 0.5 if l1 == "bitslice" else 1.0))
+    prune = ft.pop("prune", None)
+    if prune is not None:
+        _positive(path, "finetune.prune", prune)
+    finetune = _train_config(path, "[finetune]", ft, seed=seed, mode="noisy")
+    if finetune.mode == "float":
+        raise ConfigError(f"{path}: finetune.mode must be 'noisy', 'hardware' or 'quantized' (float training "
+                          "is [pretrain]); got 'float'.")
+    ev = _table(path, "[evaluate]", top.get("evaluate", {}), _EVALUATE)
+    return TrainJob(output=Path(top["output"]), seed=seed, data=data, model=model["name"],
+                    weights=Path(weights) if weights is not None else None, pretrain=pretrain, crossbar=crossbar,
+                    overrides=overrides, noise_scales=scales, finetune=finetune, vote=vote, prune=prune, l1=l1,
+                    l1_alpha=float(alpha),
+                    n_repeats=_integer(path, "evaluate.n_repeats", ev.get("n_repeats", 5), 1),
+                    eval_seed=_integer(path, "evaluate.seed", ev.get("seed", 1000), 0),
+                    eval_batch=_integer(path, "evaluate.batch_size", ev.get("batch_size", 256), 1), raw=raw)
+
+
+# ---- stage keys: what a finished stage depends on --------------------------------------------
+
+
+def _without_epochs(cfg) -> dict:
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k != "epochs"}
+
+
+def _stage_keys(job: TrainJob) -> dict[str, dict]:
+    """Settings each stage depends on; ``epochs`` is left out of a stage's own key (raising it
+    continues training) but is part of every later stage's."""
+    if job.weights is not None:
+        if not job.weights.is_file():
+            raise ConfigError(f"model.weights {str(job.weights)!r} does not exist.")
+        start = {"weights_sha256": hashlib.sha256(job.weights.read_bytes()).hexdigest()}
+    else:
+        start = {"pretrain": _without_epochs(job.pretrain)}
+    pre = {"seed": job.seed, "data": job.data, "model": job.model, **start}
+    done_pre = {**pre, "pretrain_epochs": job.pretrain.epochs if job.pretrain is not None else None}
+    target = {"crossbar": job.crossbar.to_dict(),
+              "layers": {k: (v.to_dict() if v is not None else None) for k, v in sorted(job.overrides.items())}}
+    ft = {**done_pre, **target, "noise_scales": job.noise_scales, "vote": job.vote, "prune": job.prune,
+          "l1": job.l1, "l1_alpha": job.l1_alpha,
+          "finetune": _without_epochs(job.finetune)}
+    measure = {"n_repeats": job.n_repeats, "seed": job.eval_seed, "batch_size": job.eval_batch}
+    return {"pretrain": pre, "finetune": ft,
+            "before": {**done_pre, **target, **measure},
+            "after": {**ft, "finetune_epochs": job.finetune.epochs, **measure}}
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def _check_stage(out: Path, stage: str, recorded: dict | None, key: dict) -> None:
+    if recorded is None or recorded == key:
+        return
+    a, b = _flat(json.loads(json.dumps(recorded))), _flat(json.loads(json.dumps(key)))
+    changed = [f"{k}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}" for k in sorted(set(a) | set(b))
+               if a.get(k, "(unset)") != b.get(k, "(unset)")]
+    raise ConfigError(f"train output {str(out)!r} holds a {stage} stage made with other settings "
+                      f"({'; '.join(changed[:4])}{'; ...' if len(changed) > 4 else ''}); nothing was changed. "
+                      "Use another output folder, or delete it to start over.")
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _checkpoint_epochs(path: Path) -> int:
+    import torch
+
+    return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"]) if path.exists() else 0
+
+
+def _train(model, data, cfg, ckpt: Path, what: str, *, progress: bool, regularizer=None):
+    from mapping.nn.train import fit
+
+    done = _checkpoint_epochs(ckpt)
+    if done > cfg.epochs:
+        raise ConfigError(f"{ckpt} holds {done} epochs of {what}, more than {what}.epochs = {cfg.epochs}; raise "
+                          f"epochs to at least {done}, or use another output folder.")
+    return fit(model, data, cfg, checkpoint=ckpt, progress=progress, regularizer=regularizer)
+
+
+# ---- the stages -------------------------------------------------------------------------------
+
+
+def _data(job: TrainJob):
+    from mapping.data import load_dataset
+
+    return load_dataset(job.data["dataset"], directory=job.data.get("directory"), limit=job.data.get("limit"),
+                        seed=job.seed)
+
+
+def _float_model(job: TrainJob, data, *, progress: bool, train: bool = True):
+    """Stage 2: ``(model, history)``: the float model, trained (resumed from its checkpoint) or
+    loaded (history None); with ``train=False`` only initialized."""
+    import torch
+
+    from mapping.nn.convert import load_state
+    from mapping.nn.models import build_model
+
+    c, h = data.sample_shape[0], data.sample_shape[1]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(job.seed)
+        model = build_model(job.model, in_channels=c, image_size=h, n_classes=data.n_classes)
+    if job.weights is not None:
+        try:
+            load_state(model, job.weights)
+        except (RuntimeError, KeyError, OSError) as err:
+            raise ConfigError(f"model.weights {str(job.weights)!r} is not a float state dict of {job.model} for "
+                              f"{data.name} ({str(err).splitlines()[0]}).") from err
+        return model, None
+    hist = _train(model, data, job.pretrain, job.output / "pretrain.ckpt.pt", "pretrain",
+                  progress=progress) if train else None
+    return model, hist
+
+
+def _converted(job: TrainJob, float_model, *, fine_tuned: bool):
+    """Stage 3: the converted model (with the vote, for the fine-tuned one)."""
+    from mapping.nn.convert import convert, crossbar_layers
+    from mapping.nn.vote import add_majority_vote, set_noise_scale
+
+    xnet = convert(float_model, job.crossbar, overrides=job.overrides, seed=job.seed)
+    if fine_tuned and job.vote:
+        names = [n for n, _ in crossbar_layers(xnet)]
+        if not names:
+            raise ConfigError("finetune.vote needs a crossbar layer to copy; every layer is float.")
+        add_majority_vote(xnet, names[-1])
+    for name, s in job.noise_scales.items():  # after the vote: its copies take the scale too
+        set_noise_scale(xnet, s, names=[name])
+    return xnet
+
+
+def load_trained(job: TrainJob | str | Path):
+    """The fine-tuned converted model of a finished ``xbarsim train`` job (a :class:`TrainJob`
+    or its config path), loaded from ``model.pt`` (``torch.load(weights_only=True)``).
+
+    Raises:
+        ConfigError: The job has no finished fine-tuning in its output folder.
+    """
+    from mapping.nn.convert import load_state
+
+    job = job if isinstance(job, TrainJob) else load_train_job(job)
+    path = job.output / "model.pt"
+    recorded = _read_json(job.output / "job.json", _RESTART).get("finetune")
+    if not path.exists() or recorded is None:
+        raise ConfigError(f"{path} does not exist: run `xbarsim train` on this config first.")
+    _check_stage(job.output, "finetune", recorded, _stage_keys(job)["finetune"])
+    data = _data(job)
+    model, _ = _float_model(job, data, progress=False, train=False)
+    return load_state(_converted(job, model, fine_tuned=True), path)
+
+
+def _read_json(path: Path, remedy: str) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path} is damaged ({err}); {remedy}.") from err
+
+
+_RESTART = "delete the output folder to start over"
+_REMEASURE = "delete it (the measurements are made again)"
+
+
+def _regularizer(job: TrainJob):
+    from mapping.nn.bitslice import bitslice_l1, plain_l1
+
+    if job.l1 == "bitslice":
+        bits, cell = job.crossbar.weight_bits - 1, job.crossbar.cell_bits
+        return lambda m: bitslice_l1(m, alpha=job.l1_alpha, magnitude_bits=bits, cell_bits=cell)
+    if job.l1 == "plain":
+        return lambda m: plain_l1(m, alpha=job.l1_alpha)
+    return None
+
+
+def _measure(job: TrainJob, model, data) -> dict[str, dict]:
+    """Stage 5 for one model: accuracy in every mode of :data:`MODES` (fractions)."""
+    from mapping.nn.convert import crossbar_layers, reconfigure
+    from mapping.nn.train import evaluate
+
+    x, y = data.x_test, data.y_test
+    kw = dict(seed=job.eval_seed, batch_size=job.eval_batch)
+    quiet = reconfigure(model, {n: dataclasses.replace(layer.xbar.config, noise=NoiseConfig())
+                                for n, layer in crossbar_layers(model)})
+    runs = {"float": evaluate(model, x, y, mode="float", **kw),
+            "quantized": evaluate(model, x, y, mode="quantized", **kw),
+            "hardware_noise_free": evaluate(quiet, x, y, mode="hardware", **kw),
+            "hardware": evaluate(model, x, y, mode="hardware", n_repeats=job.n_repeats, **kw)}
+    return {m: {"mean": r.mean, "std": r.std, "accuracies": list(r.accuracies)} for m, r in runs.items()}
+
+
+def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
+    """Run (or resume) every stage of ``job``; returns the report (also in ``report.json``):
+    ``before``/``after`` ``{mode: {mean, std, accuracies}}`` for the modes of :data:`MODES`,
+    ``noise_loss`` and ``recovered_fraction`` (None when the loss is not positive), ``history``
+    (per-epoch loss and test accuracy of both trainings) and ``layers`` (the converted layers and
+    their designs)."""
+    from mapping.nn.bitslice import column_sum_report, prune, slice_zero_ratios
+    from mapping.nn.convert import crossbar_layers, save_state
+
+    out = job.output
+    out.mkdir(parents=True, exist_ok=True)
+    keys = _stage_keys(job)
+    recorded = _read_json(out / "job.json", _RESTART)
+    for stage in ("pretrain", "finetune"):
+        if (out / f"{stage}.ckpt.pt").exists() and stage not in recorded:
+            raise ConfigError(f"train output {str(out)!r} holds {stage}.ckpt.pt but job.json has no record of its "
+                              f"settings; {_RESTART}.")
+        _check_stage(out, stage, recorded.get(stage), keys[stage])
+    data = _data(job)
+    _write_json(out / "job.json", {**recorded, "pretrain": keys["pretrain"]})
+    float_model, pre_hist = _float_model(job, data, progress=progress)
+    save_state(float_model, out / "float.pt")
+    report = _read_json(out / "report.json", _REMEASURE)
+    say = print if progress else (lambda *_a, **_k: None)
+    if report.get("before_key") != keys["before"]:
+        say(f"measuring the converted model before fine-tuning ({job.n_repeats} devices)", flush=True)
+        report.update(before=_measure(job, _converted(job, float_model, fine_tuned=False), data),
+                      before_key=keys["before"])
+        _write_json(out / "report.json", report)
+    xnet = _converted(job, float_model, fine_tuned=True)
+    if job.prune is not None:
+        prune(xnet, threshold=job.prune)  # the same mask on a resume: the float weights are the same
+    _write_json(out / "job.json", {"pretrain": keys["pretrain"], "finetune": keys["finetune"]})
+    hist = _train(xnet, data, job.finetune, out / "finetune.ckpt.pt", "finetune", progress=progress,
+                  regularizer=_regularizer(job))
+    save_state(xnet, out / "model.pt")
+    if report.get("after_key") != keys["after"]:
+        say(f"measuring the fine-tuned model ({job.n_repeats} devices) and its slices", flush=True)
+        zeros = slice_zero_ratios(xnet)
+        sums = column_sum_report(xnet, data.x_test, batch_size=job.eval_batch)
+        report.update(after=_measure(job, xnet, data), after_key=keys["after"],
+                      slices={"layers": list(zeros.layers), "zero_ratio": zeros.zero_ratio.tolist(),
+                              "mean_zero_ratio": zeros.mean_zero_ratio, "coverages": list(sums.coverages),
+                              "adc_bits": sums.adc_bits.tolist()})
+    before, after = report["before"], report["after"]
+    loss = before["hardware_noise_free"]["mean"] - before["hardware"]["mean"]
+    report.update(noise_loss=loss,
+                  recovered_fraction=(after["hardware"]["mean"] - before["hardware"]["mean"]) / loss if loss > 0
+                  else None,
+                  history={"pretrain": dataclasses.asdict(pre_hist) if pre_hist is not None else None,
+                           "finetune": dataclasses.asdict(hist)},
+                  layers={n: layer.xbar.config.to_dict() for n, layer in crossbar_layers(xnet)},
+                  dataset=data.name, n_test=len(data.y_test), model=job.model)
+    _write_json(out / "report.json", report)
+    return report
+
+
+def report_table(report: dict, *, n_repeats: int) -> str:
+    """The report as text: accuracy per mode before and after fine-tuning, the loss and recovery."""
+    names = {"float": "float", "quantized": "quantized (fixed point)",
+             "hardware_noise_free": "hardware, noise off", "hardware": f"hardware ({n_repeats} devices)"}
+    lines = [f"{report['model']} on {report['dataset']}: test accuracy [%] ({report['n_test']} images)",
+             f"{'mode':<28}{'before fine-tuning':>22}{'after fine-tuning':>22}"]
+    for m in MODES:
+        cells = []
+        for part in ("before", "after"):
+            r = report[part][m]
+            cells.append(f"{100 * r['mean']:.2f}" + (f" +- {100 * r['std']:.2f}" if m == "hardware" else ""))
+        lines.append(f"{names[m]:<28}{cells[0]:>22}{cells[1]:>22}")
+    rec = report["recovered_fraction"]
+    lines.append(f"device noise costs the model before fine-tuning {100 * report['noise_loss']:.2f} points"
+                 + (f"; fine-tuning recovers {100 * rec:.0f} % of them" if rec is not None else ""))
+    sl = report["slices"]
+    lines.append(f"after fine-tuning, per layer and slice (least significant first; mean zero ratio "
+                 f"{sl['mean_zero_ratio']:.3f}): zero ratio; ADC bits for "
+                 + " / ".join("max" if c == 100 else f"{c:g} %" for c in sl["coverages"]) + " of the column sums")
+    for name, zr, bits in zip(sl["layers"], sl["zero_ratio"], sl["adc_bits"], strict=True):
+        per_cov = " / ".join(" ".join(str(b[k]) for b in bits) for k in range(len(sl["coverages"])))
+        lines.append(f"  {name:<12} {' '.join(f'{z:.2f}' for z in zr)};  {per_cov}")
+    return "\n".join(lines)
+
+
+@subcommand
+def _add_train(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a network for a target crossbar (noise-aware) and measure it",
+                              description="Pretrain (or load) a float model, convert it to the target crossbar, "
+                              "fine-tune it against the crossbar (noise-aware by default) and measure it before and "
+                              "after, over independent devices. Resumable; see search.cli_train for the config.")
+    p.add_argument("config", type=Path)
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args) -> int:
+        job = load_train_job(args.config)
+        report = run_train_job(job, progress=not args.no_progress)
+        print(report_table(report, n_repeats=job.n_repeats))
+        print(f"wrote {job.output / 'model.pt'} (load_trained) and {job.output / 'report.json'}")
+        return 0
+
+    p.set_defaults(run=run)
