@@ -27,16 +27,18 @@ def test_demo_smoke(tmp_path, capsys):
     assert "relative RMS error" in out and "Pareto-optimal designs" in out
     # part 2: the search store holds every evaluation, and its figures exist
     from search.run import load_evaluations
+    from search.store import ResultStore
 
     evs = load_evaluations(tmp_path / "search_store.h5")
     # the budget is measured wall time, so how many evaluations fit depends on the machine's load
     assert len(evs) >= 1 and all(e.status == "ok" for e in evs) and evs[0].z == 1.0
-    assert sum(e.cost for e in evs) >= 2.0  # the loop ran until the smoke budget was spent
+    # the budget counts evaluation and proposal seconds; the loop ran until it was spent
+    assert sum(e.charged_cost(True) for e in evs) >= 3.0
+    meta = ResultStore.read(tmp_path / "search_store.h5").meta
+    assert meta["charge_proposals"] is True and meta["algorithm"]["truncation"] == "tradeoff"
     for name in ("fronts", "pareto_designs", "hypervolume"):
         assert (tmp_path / f"search_store_{name}.png").exists()
     # part 3: the recorded front's designs measured afresh, 2 rows each
-    from search.store import ResultStore
-
     rows = ResultStore.read(tmp_path / "search_store_rescored.h5").rows()
     assert rows and len(rows) % 2 == 0 and {r["repeat"] for r in rows} == {0, 1}
     assert "recorded, measured mean +- std over 2 fresh evaluations" in out
