@@ -217,7 +217,8 @@ class ResultStore:
                 raise StoreError(
                     f"Results store {str(path)!r} was written for different inputs (fingerprint "
                     f"{store._fingerprint[:16]}... != {fingerprint[:16]}...): another network, technology, "
-                    "data set or model. Its rows would not mean the same thing; nothing was changed. Use "
+                    "data set or model, or for a search another problem, algorithm, setting or seed. Its rows "
+                    "would not mean the same thing; nothing was changed. Use "
                     "another output path, or delete the file to start over.")
             return store
         try:

@@ -47,6 +47,12 @@ def test_demo_smoke(tmp_path, capsys):
     assert demo.main(["--smoke", "--out", str(tmp_path)]) == 0
     assert len(load_evaluations(tmp_path / "search_store.h5")) == len(evs)
     assert len(ResultStore.read(tmp_path / "search_store_rescored.h5")) == len(rows)
+    # a store written by another search (here: another seed) is refused with a message, not a traceback
+    capsys.readouterr()
+    assert demo.main(["--smoke", "--out", str(tmp_path), "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("demo: Results store") and "another problem, algorithm, setting or seed" in err
+    assert len(load_evaluations(tmp_path / "search_store.h5")) == len(evs)  # nothing was changed
 
 
 def test_bench_smoke(capsys):
