@@ -1,4 +1,4 @@
-"""``xbarsim search CONFIG.toml``, ``xbarsim plot STORE.h5 [STORE.h5 ...] [--reference ...]`` and
+"""``xbarsim search CONFIG.toml``, ``xbarsim plot STORE.h5 [STORE.h5 ...] [--reference ...] [--measured]`` and
 ``xbarsim rescore STORE.h5`` (:mod:`search.rescore`).
 
 Search configuration (TOML; unknown keys are an error)::
@@ -166,8 +166,8 @@ def plot_store(path: str | Path) -> list[Path]:
     return plot_stores([path])
 
 
-def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: str | Path | None = None
-                ) -> list[Path]:
+def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: str | Path | None = None,
+                measured: bool | str | Path = False) -> list[Path]:
     """Figures of one or several search stores of the same problem: pairwise fronts and Pareto
     designs of all their full-fidelity evaluations together, hypervolume vs cost per algorithm
     (median and inter-quartile band over the stores of each algorithm, e.g. seeds), and a JSON file
@@ -180,17 +180,26 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     ``reference`` (:func:`parse_reference`) the reference point is the given one
     (``nadir = ideal + (reference - ideal) / 1.1``), fixed across runs: the region of interest.
 
+    With ``measured``, every figure uses measured instead of recorded accuracies: each successful
+    full-fidelity evaluation's expensive objectives become its design's mean over the fresh
+    measurements of ``xbarsim rescore --all`` (:func:`search.rescore.measured_evaluations`; a design
+    whose measurement failed counts as failed), from each store's own rescore store
+    (``measured=True``) or from one shared by all (a path). Every such design must have been
+    measured. Output files get ``_measured`` in their names.
+
     Args:
         paths: Search stores (``xbarsim search`` / :func:`search.run.run_stored_search`).
         reference: Reference point text, or None.
         out: Stem of the output files; default the single store's path without suffix, or
             ``comparison`` next to the first store.
+        measured: False (recorded values), True or a rescore store path (see above).
 
     Raises:
         ConfigError: No store, stores of different problems or cost accounting, no successful
             full-fidelity evaluation, a bad reference point.
     """
     from search.plot import hypervolume_vs_cost, pairwise_fronts, parallel_coordinates, pareto_mask
+    from search.rescore import measured_evaluations
     from search.run import evaluations_of
     from search.store import ResultStore
     from search.tasks import hypervolume_trace
@@ -198,7 +207,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     paths = [Path(p) for p in paths]
     if not paths:
         raise ConfigError("plot: give at least one search store.")
-    runs = []
+    runs, fewest = [], np.inf
     for path in paths:
         store = ResultStore.read(path)
         meta = store.meta
@@ -211,6 +220,9 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
             raise ConfigError(f"plot: {str(path)!r} and {str(paths[0])!r} count cost differently "
                               f"(charge_proposals): their hypervolume-vs-cost curves are not comparable.")
         evs = evaluations_of(store)
+        if measured is not False:
+            evs, n = measured_evaluations(path, evs, None if measured is True else measured)
+            fewest = min(fewest, n)
         rows = store.to_dict_of_arrays(["design"])["design"]
         runs.append((path, meta, evs, {int(e.index): json.loads(d) for e, d in zip(evs, rows, strict=True)}))
     names = runs[0][1].get("objectives") or ["f0", "c0", "c1", "c2"]
@@ -220,8 +232,12 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     F = np.array([np.concatenate([e.f, e.cheap]) for e, _ in full])
     stem = Path(out) if out is not None else (paths[0].with_suffix("") if len(paths) == 1
                                               else paths[0].parent / "comparison")
+    title = f"{len(full)} full-fidelity designs"
+    if measured is not False:
+        stem = stem.with_name(stem.name + "_measured")
+        title += f", measured afresh (mean of >= {fewest} evaluations)"
     figs = pairwise_fronts(F, names, stem.with_name(stem.name + "_fronts"),
-                           transforms={0: ("accuracy [%]", -100.0)}, title=f"{len(full)} full-fidelity designs")
+                           transforms={0: ("accuracy [%]", -100.0)}, title=title)
     front = pareto_mask(F)
     pareto = [(e, d) for (e, d), keep in zip(full, front, strict=True) if keep]
     cols: dict[str, list] = {}
@@ -257,18 +273,29 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     summary = stem.with_name(stem.name + "_hypervolume.json")
     summary.write_text(json.dumps({"objectives": list(names), "ideal": ideal.tolist(), "nadir": nadir.tolist(),
                                    "reference_point": ref.tolist(), "reference_given": reference is not None,
-                                   "charge_proposals": charged, "runs": record}, indent=1))
+                                   "charge_proposals": charged, "runs": record,
+                                   "measured": measured if isinstance(measured, bool) else str(measured)}, indent=1))
     figs.append(summary)
     print(f"hypervolume reference point ({', '.join(names)}): {', '.join(f'{v:.4g}' for v in ref)}")
     for r in record:
         print(f"  {r['label']:<22} {r['store']}: hypervolume {r['hypervolume'][-1] if r['hypervolume'] else 0.0:.4f}"
               f" at cost {r['cost'][-1] if r['cost'] else 0.0:.1f}")
-    print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations:")
+    print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations"
+          + (" (accuracy: measured mean)" if measured is not False else "") + ":")
     for e, designs in sorted(pareto, key=lambda p: p[0].f[0]):
         d = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in designs[e.index].items())
-        print(f"  accuracy {-100 * e.f[0]:5.1f}%  area {e.cheap[0]:.4g} mm^2  energy {e.cheap[1]:.3g} J  "
-              f"latency {e.cheap[2]:.3g} s  | {d}")
+        values = "  ".join(_shown_value(n, v) for n, v in zip(names, np.concatenate([e.f, e.cheap]), strict=True))
+        print(f"  {values}  | {d}")
     return figs
+
+
+_SHOWN = {"neg_accuracy": lambda v: f"accuracy {-100 * v:5.1f}%", "area_mm2": lambda v: f"area {v:.4g} mm^2",
+          "energy_j": lambda v: f"energy {v:.3g} J", "latency_s": lambda v: f"latency {v:.3g} s"}
+
+
+def _shown_value(name: str, value: float) -> str:
+    """An objective's value as printed: the ReRAM objectives with units, others by name."""
+    return _SHOWN[name](value) if name in _SHOWN else f"{name} {value:.4g}"
 
 
 @subcommand
@@ -294,9 +321,12 @@ def _add_plot(subparsers) -> None:
                    help="hypervolume reference point, e.g. accuracy=0.9,area_mm2=5,energy_j=1e-5,latency_s=1e-3 "
                         "(default: from the stores' own ranges)")
     p.add_argument("--out", type=Path, default=None, help="output stem (default: next to the first store)")
+    p.add_argument("--measured", nargs="?", const=True, default=False, metavar="RESCORED.h5",
+                   help="plot measured instead of recorded accuracies: the designs' means from `xbarsim rescore "
+                        "STORE --all` (each store's STORE_rescored.h5, or the one given, shared by all stores)")
 
     def run(args) -> int:
-        for path in plot_stores(args.stores, reference=args.reference, out=args.out):
+        for path in plot_stores(args.stores, reference=args.reference, out=args.out, measured=args.measured):
             print(f"wrote {path}")
         return 0
 

@@ -45,7 +45,8 @@ from search.run import evaluations_of
 from search.store import ResultStore, StoreError, fingerprint
 
 __all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
-           "default_out", "plot_rescore", "problem_of_store", "rescore_store", "rescore_table"]
+           "default_out", "measured_evaluations", "plot_rescore", "problem_of_store", "rescore_store",
+           "rescore_table"]
 
 #: Columns of a rescore store (besides ``key``, ``status`` and ``error``): one row per measurement.
 RESCORE_COLUMNS = {"x": "str", "design": "str", "repeat": "int64", "seed": "int64", "f": "str",
@@ -149,6 +150,56 @@ def problem_of_store(meta: dict, *, progress: bool = False):
 
 def _x_key(x: np.ndarray) -> str:
     return hashlib.sha256(np.asarray(x, dtype=np.float64).tobytes()).hexdigest()[:24]
+
+
+def measured_evaluations(source: str | Path, evaluations: list, rescored: str | Path | None = None
+                         ) -> tuple[list, int]:
+    """``evaluations`` of search store ``source`` with every successful full-fidelity one's expensive
+    objectives replaced by its design's measured mean (all measurements of the design in the rescore
+    store ``rescored``, default :func:`default_out`); a design whose measurement failed becomes a
+    failed evaluation. Other evaluations are returned unchanged. Returns ``(evaluations, fewest
+    measurements of a design)``.
+
+    Raises:
+        ConfigError: ``rescored`` does not exist, or lacks a successful full-fidelity design (the
+            message says how to measure them all: ``xbarsim rescore SOURCE --all``).
+        StoreError: ``rescored`` is not a rescore store of ``source``'s problem.
+    """
+    import dataclasses
+
+    source = Path(source)
+    path = default_out(source) if rescored is None else Path(rescored)
+    command = f"xbarsim rescore {source} --all" + ("" if rescored is None else f" --out {path}")
+    if not path.exists():
+        raise ConfigError(f"{str(path)!r} does not exist: measure the designs of {str(source)!r} with `{command}`.")
+    store = ResultStore.read(path)
+    meta = store.meta
+    if meta.get("kind") != "rescore" or meta.get("problem") != ResultStore.read(source).meta.get("problem"):
+        raise StoreError(f"{str(path)!r} is not a rescore store of the problem of {str(source)!r} "
+                         f"(kind {meta.get('kind')!r}); `{command}` writes one.")
+    rows: dict[str, list] = {}
+    for r in store.rows():
+        rows.setdefault(r["key"].rpartition(":")[0], []).append(r)
+    out, missing, fewest = [], 0, None
+    full = [e for e in evaluations if e.status == "ok" and e.z == 1.0]
+    for e in evaluations:
+        if e.status == "ok" and e.z == 1.0:
+            measured = rows.get(_x_key(e.x))
+            if not measured:
+                missing += 1
+                continue
+            fewest = len(measured) if fewest is None else min(fewest, len(measured))
+            bad = [r for r in measured if r["status"] != "ok"]
+            if bad:
+                e = dataclasses.replace(e, status="failed",
+                                        error=f"rescore (seed {bad[0]['seed']}): {bad[0]['error']}")
+            else:
+                e = dataclasses.replace(e, f=np.mean([json.loads(r["f"]) for r in measured], axis=0))
+        out.append(e)
+    if missing:
+        raise ConfigError(f"{missing} of the {len(full)} full-fidelity evaluations of {str(source)!r} have no "
+                          f"measurement in {str(path)!r}; measure every design with `{command}`.")
+    return out, int(fewest or 0)
 
 
 def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: int = DEFAULT_SEED,

@@ -191,6 +191,52 @@ def test_table_and_figure(tmp_path):
     assert [p.name for p in paths] == ["fig.png", "fig.pdf"] and all(p.stat().st_size > 5_000 for p in paths)
 
 
+def test_plot_measured_scores_every_figure_by_the_designs_means(tmp_path, capsys):
+    from search.cli import main
+    from search.cli_search import plot_stores
+    from search.rescore import measured_evaluations
+    from search.tasks import hypervolume_trace
+
+    extra = [dict(x=np.array([0.3, 0.3]), z=0.5, f=np.array([-0.2]), cheap=np.array([0.3]), cost=0.5, seed=1)]
+    evs = _store(tmp_path / "s.h5", extra=extra)
+    with pytest.raises(ConfigError, match=r"s_rescored.h5' does not exist: .*`xbarsim rescore .*s.h5 --all`"):
+        plot_stores([tmp_path / "s.h5"], measured=True)
+    rescore_store(tmp_path / "s.h5", repeats=3, seed=50, problem=Toy(), progress=False)  # the front only
+    with pytest.raises(ConfigError, match=r"of the 24 full-fidelity evaluations .* have no measurement"):
+        plot_stores([tmp_path / "s.h5"], measured=True)
+    rescore_store(tmp_path / "s.h5", repeats=3, seed=50, problem=Toy(), designs="all", progress=False)
+    files = plot_stores([tmp_path / "s.h5"], measured=True)
+    assert {p.name for p in files} >= {"s_measured_fronts.png", "s_measured_hypervolume.json"}
+    summary = json.loads((tmp_path / "s_measured_hypervolume.json").read_text())
+    # oracle: every full-fidelity evaluation scored by the mean of the toy at seeds 50, 51, 52
+    by_hand = [Evaluation(index=e.index, x=e.x, z=e.z, cheap=e.cheap, cost=e.cost, seed=e.seed,
+                          f=np.mean([Toy.f(e.x, 50 + r) for r in range(3)], axis=0) if e.z == 1.0 else e.f)
+               for e in evs]
+    c, hv = hypervolume_trace(by_hand, ideal=np.array(summary["ideal"]), nadir=np.array(summary["nadir"]))
+    np.testing.assert_allclose(summary["runs"][0]["hypervolume"], hv, rtol=1e-12)
+    np.testing.assert_array_equal(summary["runs"][0]["cost"], c)
+    recorded = plot_stores([tmp_path / "s.h5"])  # the recorded figures are other files, with other values
+    assert recorded[0].name == "s_fronts.png"
+    assert json.loads((tmp_path / "s_hypervolume.json").read_text())["runs"][0]["hypervolume"][-1] != hv[-1]
+    # a failed fresh measurement fails its design; the low-fidelity evaluation is left as it was
+    _store(tmp_path / "f.h5", extra=extra)
+    bad = evs[5]
+    rescore_store(tmp_path / "f.h5", repeats=2, seed=0, designs="all", progress=False,
+                  problem=Toy(fail=(float(bad.x[0]), 1)))
+    got, fewest = measured_evaluations(tmp_path / "f.h5", evs)
+    assert fewest == 2 and got[-1] is evs[-1]
+    assert got[5].status == "failed" and "toy diverged" in got[5].error
+    assert all(g.status == "ok" for i, g in enumerate(got) if i != 5)
+    # the CLI flag, and a rescore store of another problem is refused
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path / "s.h5"), "--measured"]) == 0
+    assert "(accuracy: measured mean)" in capsys.readouterr().out
+    other = ResultStore.open(tmp_path / "o.h5", columns=RESCORE_COLUMNS, fingerprint="o",
+                             meta={"kind": "rescore", "problem": {"toy": 2}})
+    with pytest.raises(StoreError, match="is not a rescore store of the problem"):
+        plot_stores([tmp_path / "s.h5"], measured=other.path)
+
+
 def test_bad_input_and_mismatched_stores_are_refused(tmp_path):
     _store(tmp_path / "s.h5")
     for kwargs, match in (({"repeats": 0}, "repeats must be"), ({"seed": -1}, "seed must be"),
