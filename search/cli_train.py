@@ -47,6 +47,7 @@ current directory)::
 
     output = "results/train/lenet5_digits"    # folder: checkpoints, float.pt, model.pt, report.json
     seed = 0                                  # split, initialization, shuffling, device seeds
+    device = "cpu"                            # or "cuda" / "cuda:1": where torch trains and measures
 
     [data]
     dataset = "digits"                        # digits | mnist | cifar10
@@ -102,7 +103,7 @@ from crossbar.config import CrossbarConfig, NoiseConfig
 from crossbar.errors import ConfigError
 from search.cli import subcommand
 
-_TOP = ("output", "seed", "data", "model", "pretrain", "crossbar", "layers", "finetune", "evaluate")
+_TOP = ("output", "seed", "device", "data", "model", "pretrain", "crossbar", "layers", "finetune", "evaluate")
 _DATA = ("dataset", "directory", "limit")
 _MODEL = ("name", "weights")
 _TRAIN = ("epochs", "lr", "momentum", "batch_size", "lr_step", "lr_factor", "mode", "grad_clip",
@@ -121,6 +122,10 @@ class TrainJob:
     """The output folder."""
     seed: int
     """Seed of the split, the initialization, the training and the converted layers."""
+    device: str
+    """Torch device of training and measurement (``"cpu"``, ``"cuda"``, ``"cuda:N"``); not part of
+    a stage's settings, so a job may move between devices (results agree only up to the devices'
+    arithmetic)."""
     data: dict
     """``[data]``: :func:`mapping.data.load_dataset` arguments."""
     model: str
@@ -167,6 +172,23 @@ def _table(path: Path, where: str, value: Any, allowed: tuple[str, ...]) -> dict
 def _integer(path: Path, where: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo:
         raise ConfigError(f"{path}: {where} must be an integer >= {lo}; got {value!r}.")
+    return value
+
+
+def _device(path: Path, value: Any) -> str:
+    import torch
+
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: device must be 'cpu', 'cuda' or 'cuda:N'; got {value!r}.")
+    try:
+        dev = torch.device(value)
+    except RuntimeError as err:
+        raise ConfigError(f"{path}: device must be 'cpu', 'cuda' or 'cuda:N'; got {value!r}.") from err
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"{path}: device must be 'cpu', 'cuda' or 'cuda:N'; got {value!r}.")
+    if dev.type == "cuda" and not (torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()):
+        raise ConfigError(f"{path}: device {value!r} is not available here ({torch.cuda.device_count()} CUDA "
+                          "devices); use device = \"cpu\".")
     return value
 
 
@@ -218,6 +240,7 @@ def load_train_job(path: str | Path) -> TrainJob:
     if not isinstance(top["output"], str) or not top["output"]:
         raise ConfigError(f"{path}: output must be a folder path string; got {top['output']!r}.")
     seed = _integer(path, "seed", top.get("seed", 0), 0)
+    device = _device(path, top.get("device", "cpu"))
     data = _table(path, "[data]", top.get("data", {"dataset": "digits"}), _DATA)
     data.setdefault("dataset", "digits")
     if data["dataset"] not in ("digits", "mnist", "cifar10"):
@@ -287,7 +310,7 @@ def load_train_job(path: str | Path) -> TrainJob:
         raise ConfigError(f"{path}: finetune.mode must be 'noisy', 'hardware' or 'quantized' (float training "
                           "is [pretrain]); got 'float'.")
     ev = _table(path, "[evaluate]", top.get("evaluate", {}), _EVALUATE)
-    return TrainJob(output=Path(top["output"]), seed=seed, data=data, model=model["name"],
+    return TrainJob(output=Path(top["output"]), seed=seed, device=device, data=data, model=model["name"],
                     weights=Path(weights) if weights is not None else None, pretrain=pretrain, crossbar=crossbar,
                     overrides=overrides, noise_scales=scales, finetune=finetune, vote=vote, prune=prune, l1=l1,
                     l1_alpha=float(alpha),
@@ -389,6 +412,7 @@ def _float_model(job: TrainJob, data, *, progress: bool, train: bool = True):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(job.seed)
         model = build_model(job.model, in_channels=c, image_size=h, n_classes=data.n_classes)
+    model.to(job.device)  # initialized on the CPU: the same weights on every device
     if job.weights is not None:
         try:
             load_state(model, job.weights)

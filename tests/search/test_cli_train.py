@@ -224,6 +224,8 @@ def test_pruning_and_l1_are_the_reference_steps(tmp_path, l1):
     (("seed = 7", 'seed = 7\n[layers."1"]\nfloat = true\nadc_bits = 4'), r"a float layer takes no crossbar fields"),
     (("seed = 7", 'seed = 7\n[layers."1"]\nadc_bitz = 4'), r"unknown key 'adc_bitz' in \[layers.'1'\]"),
     (("limit = 240", "limit = = 240"), r"invalid TOML"),
+    (("seed = 3", 'seed = 3\ndevice = "tpu"'), r"device must be 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
+    (("seed = 3", "seed = 3\ndevice = 0"), r"device must be 'cpu', 'cuda' or 'cuda:N'; got 0"),
     (("grad_clip = 1.0", 'grad_clip = 1.0\nl1 = "l2"'), r"finetune.l1 must be one of \['none', 'plain', 'bitslice'\]"),
     (("grad_clip = 1.0", 'grad_clip = 1.0\nl1 = "plain"\nl1_alpha = 0'), r"finetune.l1_alpha must be a finite"),
     (("grad_clip = 1.0", "grad_clip = 1.0\nprune = -0.1"), r"finetune.prune must be a finite number > 0; got -0.1"),
@@ -234,6 +236,14 @@ def test_bad_configs_name_the_key_and_what_is_allowed(tmp_path, change, message)
     assert change[0] in text
     path.write_text(text.replace(change[0], change[1], 1))
     with pytest.raises(ConfigError, match=message):
+        load_train_job(path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_cuda_without_a_gpu_is_refused(tmp_path):
+    path = _config(tmp_path)
+    path.write_text(path.read_text().replace("seed = 3", 'seed = 3\ndevice = "cuda"', 1))
+    with pytest.raises(ConfigError, match=r"device 'cuda' is not available here \(0 CUDA devices\)"):
         load_train_job(path)
 
 
