@@ -178,13 +178,11 @@ def _integer(path: Path, where: str, value: Any, lo: int) -> int:
 def _device(path: Path, value: Any) -> str:
     import torch
 
-    if not isinstance(value, str):
-        raise ConfigError(f"{path}: device must be 'cpu', 'cuda' or 'cuda:N'; got {value!r}.")
     try:
-        dev = torch.device(value)
-    except RuntimeError as err:
-        raise ConfigError(f"{path}: device must be 'cpu', 'cuda' or 'cuda:N'; got {value!r}.") from err
-    if dev.type not in ("cpu", "cuda"):
+        dev = torch.device(value) if isinstance(value, str) else None
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
         raise ConfigError(f"{path}: device must be 'cpu', 'cuda' or 'cuda:N'; got {value!r}.")
     if dev.type == "cuda" and not (torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()):
         raise ConfigError(f"{path}: device {value!r} is not available here ({torch.cuda.device_count()} CUDA "
