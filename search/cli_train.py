@@ -22,8 +22,9 @@ What it computes, stage by stage (every stage resumes from the output folder):
    :func:`mapping.nn.bitslice.prune`); ``l1 = "bitslice"`` adds the bit-slice L1 term
    (:func:`mapping.nn.bitslice.bitslice_l1`, alpha ``l1_alpha``, default 0.5, over the target's
    ``weight_bits - 1`` magnitude bits in ``cell_bits`` slices) and ``l1 = "plain"`` plain L1
-   (default alpha 1.0), as the bit-slice sparsity reference does. The converted model's state dict
-   is saved as ``model.pt`` (:func:`load_trained` rebuilds the model).
+   (default alpha 1.0), as the bit-slice sparsity reference does (not with ``weight_clip_sigma``: the
+   clip, recomputed after every step, would chase the shrinking weights down to zero). The
+   converted model's state dict is saved as ``model.pt`` (:func:`load_trained` rebuilds it).
 5. Measurement on the test split, of the converted model before fine-tuning (the float weights)
    and after, in four modes: ``float``; ``quantized`` (fixed point only); ``hardware`` with noise
    off (the same designs with ``NoiseConfig()``: what bit slicing and the ADCs cost); and
@@ -304,6 +305,11 @@ def load_train_job(path: str | Path) -> TrainJob:
     if prune is not None:
         _positive(path, "finetune.prune", prune)
     finetune = _train_config(path, "[finetune]", ft, seed=seed, mode="noisy")
+    if l1 != "none" and finetune.weight_clip_sigma is not None:
+        raise ConfigError(f"{path}: finetune.l1 = {l1!r} cannot be combined with finetune.weight_clip_sigma: the clip "
+                          "is recomputed from the weights' std after every step and L1 shrinks the weights, so the "
+                          "power-of-two clip halves again and again (LeNet-5 on digits fell to 18 % float accuracy "
+                          "in 3 epochs). Use one of them.")
     if finetune.mode == "float":
         raise ConfigError(f"{path}: finetune.mode must be 'noisy', 'hardware' or 'quantized' (float training "
                           "is [pretrain]); got 'float'.")

@@ -229,6 +229,8 @@ def test_pruning_and_l1_are_the_reference_steps(tmp_path, l1):
     (("grad_clip = 1.0", 'grad_clip = 1.0\nl1 = "l2"'), r"finetune.l1 must be one of \['none', 'plain', 'bitslice'\]"),
     (("grad_clip = 1.0", 'grad_clip = 1.0\nl1 = "plain"\nl1_alpha = 0'), r"finetune.l1_alpha must be a finite"),
     (("grad_clip = 1.0", "grad_clip = 1.0\nprune = -0.1"), r"finetune.prune must be a finite number > 0; got -0.1"),
+    (("grad_clip = 1.0", 'grad_clip = 1.0\nl1 = "plain"\nweight_clip_sigma = 2.0'),
+     r"finetune.l1 = 'plain' cannot be combined with finetune.weight_clip_sigma"),
 ])
 def test_bad_configs_name_the_key_and_what_is_allowed(tmp_path, change, message):
     path = _config(tmp_path)
