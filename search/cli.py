@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
     parser = argparse.ArgumentParser(prog="xbarsim", description="ReRAM crossbar accelerator simulator: "
-                                     "design sweeps, reports and design search.")
+                                     "design sweeps, reports, design search and training for a target crossbar.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _SUBCOMMANDS:
         add(subparsers)
