@@ -36,7 +36,8 @@ selected model (before ADC-aware fine-tuning) at ``--rows`` with the 1-bit / 3-b
   and all others ideal;
 - two greedy plans: one more bit at a time (same step, doubled range) to the (layer, slice) ADC
   that helps most (``plan``), or that adds the most accuracy per joule of energy per inference
-  (``energy_plan``), until within ``L`` points of the ideal-ADC accuracy, both selected on the
+  (``energy_plan``), until within ``L`` points of the ideal-ADC accuracy (``--adc-trim``: then
+  trimmed to a 1-minimal plan, :func:`mapping.nn.adc.plan_adc_bits`), both selected on the
   *training* set and reported on the test set;
 - energy per inference and area (:mod:`crossbar.cost`, ``isaac_ce_32nm``) with the 1b/3b, the
   planned and ideal (lossless) ADCs;
@@ -148,9 +149,14 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
     lossy = reconfigure(xn, hw_cfg.replace(rows=args.rows))
     attr = adc_attribution(lossy, data.x_test, data.y_test)
     cost = network_cost(lossy, data.x_train.shape[1:], TECH)
-    plans = {"plan": plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss),
-             "energy_plan": plan_adc_bits(lossy, data.x_train, data.y_train, max_loss=args.adc_max_loss,
-                                          cost=lambda configs: cost(configs).energy)}
+    def energy(configs):
+        return cost(configs).energy
+
+    def planned(model, by=None):
+        return plan_adc_bits(model, data.x_train, data.y_train, max_loss=args.adc_max_loss, cost=by,
+                             trim=args.adc_trim)
+
+    plans = {"plan": planned(lossy), "energy_plan": planned(lossy, energy)}
     out = {"attribution_ideal_accuracy": attr.ideal_accuracy, "attribution_accuracy": attr.accuracy,
            "attribution_layer_accuracy": attr.layer_accuracy, "attribution_slice_accuracy": attr.slice_accuracy,
            "start_bits": plans["plan"].start_bits}
@@ -160,9 +166,7 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
     out["signed_bits"] = np.array([c.adc_bits for c in configs["signed"].values()])
     signed = reconfigure(lossy, configs["signed"])
     out["signed_test_accuracy"] = evaluate(signed, data.x_test, data.y_test, mode="hardware").mean
-    plans |= {"signed_plan": plan_adc_bits(signed, data.x_train, data.y_train, max_loss=args.adc_max_loss),
-              "signed_energy_plan": plan_adc_bits(signed, data.x_train, data.y_train, max_loss=args.adc_max_loss,
-                                                  cost=lambda configs: cost(configs).energy)}
+    plans |= {"signed_plan": planned(signed), "signed_energy_plan": planned(signed, energy)}
     for key, plan in plans.items():
         configs[key] = plan.configs
         path = [configs["signed" if key.startswith("signed") else "1b3b"], *plan.path]  # start, then each step
@@ -348,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                         "resolution and doubles the range)")
     p.add_argument("--adc-max-loss", type=float, default=1.0,
                    help="ADC study: accuracy loss [points] the greedy ADC plan may leave against ideal ADCs")
+    p.add_argument("--adc-trim", action="store_true",
+                   help="ADC study: trim every met plan to a 1-minimal one (plan_adc_bits(trim=True))")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
     try:

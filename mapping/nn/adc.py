@@ -18,6 +18,11 @@ integer number of cell levels):
   with the most accuracy per unit of added cost (a free gain first; when no widening gains,
   the highest accuracy, then the least added cost); without one every bit costs the same, which
   is the same rule as "highest accuracy" (tested).
+  With ``trim=True`` a met plan is then trimmed: greedy steps can make earlier ones redundant, so
+  every widened ADC is tried one bit narrower again (the reverse of a widening: the same step, about
+  half the range); among those that keep the accuracy within ``max_loss``, the one saving the most
+  cost (without ``cost``: any, the highest accuracy first) is narrowed, until none can be. The
+  result is 1-minimal: no single widened ADC can lose a bit (tested by brute force).
 
 An "ideal" slice inside a layer whose other slices are not ideal is an ADC with step 1 and
 ``top(B) >= max_column_sum``: for integer column sums it returns every sum exactly, so
@@ -163,10 +168,12 @@ class AdcPlan:
         start_bits, bits: ``(n_layers, max_slices)`` ADC bits before and after (0 = ideal, -1
             where a layer has fewer slices); slice 0 is the least significant.
         steps: ``(layer index, slice, new bits, accuracy after)`` of every widening, in order.
+        trims: The same of every narrowing of the trim pass (``trim=True``), in order.
         met: Whether the plan is within ``max_loss`` of the ideal accuracy.
         start_cost, cost: ``cost`` of the configured and the planned ADCs (``None`` without one).
-        path: The layer configs after each widening (``path[-1] == configs``; empty without
-            steps): the plan's accuracy/cost trade-off curve, e.g. to evaluate on other data.
+        path: The layer configs after each widening (``path[-1] == configs`` without trims;
+            empty without steps): the plan's accuracy/cost trade-off curve, e.g. to evaluate on
+            other data.
     """
 
     layers: tuple[str, ...]
@@ -181,11 +188,12 @@ class AdcPlan:
     start_cost: float | None = None
     cost: float | None = None
     path: tuple[dict[str, CrossbarConfig], ...] = ()
+    trims: tuple[tuple[int, int, int, float], ...] = ()
 
     @property
     def extra_bits(self) -> int:
-        """Bits added over all (layer, slice) ADCs."""
-        return len(self.steps)
+        """Bits added over all (layer, slice) ADCs (widenings less trims)."""
+        return len(self.steps) - len(self.trims)
 
 
 def _bits_table(adcs: list[list[_Adc]]) -> np.ndarray:
@@ -232,7 +240,8 @@ def _preference(gain: float, extra: float) -> tuple[int, float, float]:
 
 
 def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: float = 1.0,
-                  max_steps: int | None = None, cost: Cost | None = None, batch_size: int = 256) -> AdcPlan:
+                  max_steps: int | None = None, cost: Cost | None = None, batch_size: int = 256,
+                  trim: bool = False) -> AdcPlan:
     """Greedy ADC plan: fewest extra bits, or least extra ``cost`` (module docstring).
 
     Args:
@@ -243,7 +252,10 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
         cost: Optional cost of a full set of layer configs (``{name: config}``), e.g. energy
             per inference; ``None`` counts bits.
         batch_size: Samples per forward.
+        trim: Trim a met plan to a 1-minimal one (module docstring).
     """
+    if not isinstance(trim, bool):
+        raise ConfigError(f"plan_adc_bits: trim must be True or False; got {trim!r}.")
     if isinstance(max_loss, bool) or not isinstance(max_loss, (int, float)) or not max_loss >= 0:
         raise ConfigError(f"plan_adc_bits: max_loss must be a number of percentage points >= 0; got {max_loss!r}.")
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
@@ -280,7 +292,30 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
         planned[names[k]] = _config(configs[k], adcs[k])
         steps.append((k, s, adcs[k][s].bits, current))
         path.append(dict(planned))
+    met = 100.0 * (ideal - current) <= max_loss
+    trims: list[tuple[int, int, int, float]] = []
+    while trim and met:
+        best = None
+        for k, (name, cfg) in enumerate(zip(names, configs, strict=True)):
+            for s, adc in enumerate(adcs[k]):
+                if adc.bits is None or adc.bits <= start_bits[k, s]:
+                    continue
+                step = adc.full_scale / cfg.adc_top_code(adc.bits)
+                trial = list(adcs[k])
+                trial[s] = _Adc(adc.bits - 1, step * cfg.adc_top_code(adc.bits - 1))
+                trial_configs = {**planned, name: _config(cfg, trial)}
+                acc = _accuracy(model, trial_configs, x, y, batch_size)
+                if 100.0 * (ideal - acc) > max_loss:
+                    continue
+                after = _checked_cost(cost, trial_configs)
+                order = (1.0 if cost is None else spent - after, acc)
+                if best is None or order > best[0]:
+                    best = (order, acc, after, k, s, trial)
+        if best is None:
+            break
+        _, current, spent, k, s, adcs[k] = best
+        planned[names[k]] = _config(configs[k], adcs[k])
+        trims.append((k, s, adcs[k][s].bits, current))
     return AdcPlan(layers=tuple(names), ideal_accuracy=ideal, start_accuracy=start, accuracy=current,
                    configs=planned, start_bits=start_bits, bits=_bits_table(adcs), steps=tuple(steps),
-                   met=100.0 * (ideal - current) <= max_loss, start_cost=start_cost, cost=spent,
-                   path=tuple(path))
+                   met=met, start_cost=start_cost, cost=spent, path=tuple(path), trims=tuple(trims))

@@ -273,3 +273,17 @@ def test_bitslice_sparsity_adc_range_reaches_the_hardware(tmp_path):
             accs[name] = f["bitslice"]["hardware_accuracy_by_rows"][()]
             assert json.loads(f.attrs["config"])["adc_range"] == ([1000.0] * 4 if extra else [7.0, 7.0, 7.0, 1.0])
     assert (accs["huge"] < 0.25).all() and (accs["default"] > 0.5).all(), accs
+    # --adc-trim: the same greedy plans, trimmed (never more bits, never more energy)
+    import numpy as np
+
+    assert bitslice_sparsity.main(["--smoke", "--adc-finetune-epochs", "0", "--adc-trim",
+                                   "--out", str(tmp_path / "trim")]) == 0
+    with h5py.File(tmp_path / "default" / "results.h5") as f, h5py.File(tmp_path / "trim" / "results.h5") as g:
+        assert json.loads(g.attrs["config"])["adc_trim"] is True
+        for method in ("l1", "bitslice"):
+            for key in ("plan", "energy_plan", "signed_plan", "signed_energy_plan"):
+                a, b = f[method], g[method]
+                st = "adc_study_"
+                np.testing.assert_array_equal(a[f"{st}{key}_steps"][()], b[f"{st}{key}_steps"][()])
+                assert b[f"{st}{key}_extra_bits"][()] <= a[f"{st}{key}_extra_bits"][()]
+                assert b[f"{st}energy_{key}"][()] <= a[f"{st}energy_{key}"][()] + 1e-18

@@ -124,6 +124,35 @@ def test_plan_stops_at_max_steps_and_when_nothing_is_left():
         "'max' ranges already cover every column sum: nothing to widen"
 
 
+def test_trim_leaves_a_one_minimal_plan_within_the_target():
+    from mapping.nn.adc import _slice_adcs
+
+    xn, x, y = _setup()
+    greedy = plan_adc_bits(xn, x, y, max_loss=0.0)
+    plan = plan_adc_bits(xn, x, y, max_loss=0.0, trim=True)
+    assert plan.steps == greedy.steps and plan.path == greedy.path and len(plan.trims) >= 1  # greedy was redundant
+    assert plan.met and plan.accuracy == plan.ideal_accuracy == _acc(xn, plan.configs, x, y)
+    assert plan.extra_bits == int((plan.bits - plan.start_bits).sum()) == len(greedy.steps) - len(plan.trims)
+    for k, s, bits, _ in plan.trims:  # each trim took one bit off an ADC the greedy pass had widened
+        assert plan.start_bits[k, s] <= bits < greedy.bits[k, s]
+    # brute force: no widened ADC can lose one more bit (same step) and stay within the target
+    names = list(plan.layers)
+    for k, name in enumerate(names):
+        cfg = plan.configs[name]
+        for s, adc in enumerate(_slice_adcs(name, cfg)):
+            if adc.bits is None or adc.bits <= plan.start_bits[k, s]:
+                continue
+            narrower = list(_slice_adcs(name, cfg))
+            step = adc.full_scale / cfg.adc_top_code(adc.bits)
+            narrower[s] = _Adc(adc.bits - 1, step * cfg.adc_top_code(adc.bits - 1))
+            trial = {**plan.configs, name: _config(cfg, narrower)}
+            assert _acc(xn, trial, x, y) < plan.ideal_accuracy, (name, s)
+    # an unmet plan is not trimmed; bad input
+    assert plan_adc_bits(xn, x, y, max_loss=0.0, max_steps=2, trim=True).trims == ()
+    with pytest.raises(ConfigError, match="trim must be True or False; got 1"):
+        plan_adc_bits(xn, x, y, trim=1)
+
+
 def test_adc_study_rejects_bad_inputs():
     xn, x, y = _setup()
     with pytest.raises(ConfigError, match="max_loss must be a number of percentage points >= 0; got -1"):
