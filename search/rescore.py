@@ -30,6 +30,7 @@ software and thread count).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -165,8 +166,6 @@ def measured_evaluations(source: str | Path, evaluations: list, rescored: str | 
             message says how to measure them all: ``xbarsim rescore SOURCE --all``).
         StoreError: ``rescored`` is not a rescore store of ``source``'s problem.
     """
-    import dataclasses
-
     source = Path(source)
     path = default_out(source) if rescored is None else Path(rescored)
     command = f"xbarsim rescore {source} --all" + ("" if rescored is None else f" --out {path}")
