@@ -36,6 +36,13 @@ What it computes, stage by stage (every stage resumes from the output folder):
    also each layer's per-slice zero ratio and the ADC bits each slice needs to cover the max /
    99.9 % / 99 % of its column sums on the test inputs (:func:`mapping.nn.bitslice.column_sum_report`).
 
+Grid: with a ``[grid]`` table (``CrossbarConfig`` field -> list of values, e.g. ``cell_bits = [2, 4]``,
+``temperature = [300.0, 400.0]``) the job runs once per combination (:func:`run_train_grid`): the
+float model is trained once in the output folder, and each target, ``[crossbar]`` with the grid's
+values (``[layers]`` changes applied on top), is the single-target job above in the subfolder
+``output/FIELD=VALUE,...``, started from ``output/float.pt``. A summary table (hardware accuracy
+before and after, recovered fraction) goes to ``output/summary.json``.
+
 Resuming: ``job.json`` in the output folder records the settings each finished stage was made
 with. A later run with other settings for a stage that exists is refused (the message names what
 changed): use another output folder, or delete it. Raising ``epochs`` is allowed and continues
@@ -86,12 +93,17 @@ current directory)::
     n_repeats = 5
     seed = 1000
     batch_size = 256
+
+    [grid]                                    # optional: one target per combination
+    cell_bits = [2, 4, 8]
+    temperature = [300.0, 400.0]
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -104,7 +116,7 @@ from crossbar.config import CrossbarConfig, NoiseConfig
 from crossbar.errors import ConfigError
 from search.cli import subcommand
 
-_TOP = ("output", "seed", "device", "data", "model", "pretrain", "crossbar", "layers", "finetune", "evaluate")
+_TOP = ("output", "seed", "device", "data", "model", "pretrain", "crossbar", "layers", "grid", "finetune", "evaluate")
 _DATA = ("dataset", "directory", "limit")
 _MODEL = ("name", "weights")
 _TRAIN = ("epochs", "lr", "momentum", "batch_size", "lr_step", "lr_factor", "mode", "grad_clip",
@@ -113,6 +125,8 @@ _LAYER_EXTRA = ("float", "noise_scale")
 _EVALUATE = ("n_repeats", "seed", "batch_size")
 MODES = ("float", "quantized", "hardware_noise_free", "hardware")
 """The measured modes, in report order (:func:`run_train_job`)."""
+SHOWN_LOSS = 1.0
+"""Tables show the recovered fraction only where noise costs at least this many points."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,6 +173,8 @@ class TrainJob:
     """Samples per forward pass when measuring."""
     raw: dict
     """The file's content."""
+    grid: tuple = ()
+    """``[grid]`` targets ``(name, values, crossbar, overrides, noise scales)`` (:func:`run_train_grid`)."""
 
 
 def _table(path: Path, where: str, value: Any, allowed: tuple[str, ...]) -> dict:
@@ -189,6 +205,58 @@ def _device(path: Path, value: Any) -> str:
         raise ConfigError(f"{path}: device {value!r} is not available here ({torch.cuda.device_count()} CUDA "
                           "devices); use device = \"cpu\".")
     return value
+
+
+def _layer_changes(path: Path, xbar: dict, layers: dict) -> tuple[dict, dict]:
+    """``(overrides, noise scales)`` of the ``[layers]`` tables over the target ``xbar`` (raw fields)."""
+    overrides, scales = {}, {}
+    allowed = tuple(f.name for f in dataclasses.fields(CrossbarConfig)) + _LAYER_EXTRA
+    for name, change in layers.items():
+        change = _table(path, f"[layers.{name!r}]", change, allowed)
+        keep_float = change.pop("float", False)
+        if not isinstance(keep_float, bool):
+            raise ConfigError(f"{path}: layers.{name!r}.float must be true or false; got {keep_float!r}.")
+        if "noise_scale" in change:
+            s = change.pop("noise_scale")
+            if isinstance(s, bool) or not isinstance(s, (int, float)) or not (math.isfinite(s) and s >= 0):
+                raise ConfigError(f"{path}: layers.{name!r}.noise_scale must be a finite number >= 0; got {s!r}.")
+            scales[name] = float(s)
+        if keep_float:
+            if change or name in scales:
+                raise ConfigError(f"{path}: layers.{name!r}: a float layer takes no crossbar fields or noise_scale; "
+                                  f"got {sorted(change) + (['noise_scale'] if name in scales else [])}.")
+            overrides[name] = None
+        elif change:
+            try:
+                overrides[name] = CrossbarConfig.from_dict(_merged(xbar, change))
+            except (ConfigError, TypeError) as err:
+                raise ConfigError(f"{path}: [layers.{name!r}]: {err}") from err
+    return overrides, scales
+
+
+def _grid(path: Path, xbar: dict, layers: dict, table: Any) -> tuple:
+    """The ``[grid]`` targets: ``((name, values, crossbar, overrides, noise scales), ...)``, empty
+    without one."""
+    if table is None:
+        return ()
+    fields = tuple(f.name for f in dataclasses.fields(CrossbarConfig) if f.name != "noise")
+    table = _table(path, "[grid]", table, fields)
+    if not table:
+        raise ConfigError(f"{path}: [grid] must list at least one CrossbarConfig field, e.g. cell_bits = [2, 4, 8].")
+    for k, v in table.items():
+        if not isinstance(v, list) or not v or len(set(map(repr, v))) != len(v):
+            raise ConfigError(f"{path}: grid.{k} must be a non-empty list of distinct values; got {v!r}.")
+    out = []
+    for values in itertools.product(*table.values()):
+        point = dict(zip(table, values, strict=True))
+        name = ",".join(f"{k}={format(v, 'g') if isinstance(v, float) else v}" for k, v in point.items())
+        raw = {**xbar, **point}
+        try:
+            crossbar = CrossbarConfig.from_dict(raw)
+        except (ConfigError, TypeError) as err:
+            raise ConfigError(f"{path}: [grid] point {name}: {err}") from err
+        out.append((name, point, crossbar, *_layer_changes(path, raw, layers)))
+    return tuple(out)
 
 
 def _positive(path: Path, where: str, value: Any) -> float:
@@ -271,28 +339,8 @@ def load_train_job(path: str | Path) -> TrainJob:
     layers = top.get("layers", {})
     if not isinstance(layers, dict):
         raise ConfigError(f"{path}: [layers] must be tables by layer name, e.g. [layers.\"0\"]; got {layers!r:.80}.")
-    overrides, scales = {}, {}
-    allowed = tuple(f.name for f in dataclasses.fields(CrossbarConfig)) + _LAYER_EXTRA
-    for name, change in layers.items():
-        change = _table(path, f"[layers.{name!r}]", change, allowed)
-        keep_float = change.pop("float", False)
-        if not isinstance(keep_float, bool):
-            raise ConfigError(f"{path}: layers.{name!r}.float must be true or false; got {keep_float!r}.")
-        if "noise_scale" in change:
-            s = change.pop("noise_scale")
-            if isinstance(s, bool) or not isinstance(s, (int, float)) or not (math.isfinite(s) and s >= 0):
-                raise ConfigError(f"{path}: layers.{name!r}.noise_scale must be a finite number >= 0; got {s!r}.")
-            scales[name] = float(s)
-        if keep_float:
-            if change or name in scales:
-                raise ConfigError(f"{path}: layers.{name!r}: a float layer takes no crossbar fields or noise_scale; "
-                                  f"got {sorted(change) + (['noise_scale'] if name in scales else [])}.")
-            overrides[name] = None
-        elif change:
-            try:
-                overrides[name] = CrossbarConfig.from_dict(_merged(xbar, change))
-            except (ConfigError, TypeError) as err:
-                raise ConfigError(f"{path}: [layers.{name!r}]: {err}") from err
+    overrides, scales = _layer_changes(path, xbar, layers)
+    grid = _grid(path, xbar, layers, top.get("grid"))
     ft = _table(path, "[finetune]", top["finetune"], _TRAIN + ("vote", "prune", "l1", "l1_alpha"))
     vote = ft.pop("vote", False)
     if not isinstance(vote, bool):
@@ -320,7 +368,8 @@ def load_train_job(path: str | Path) -> TrainJob:
                     l1_alpha=float(alpha),
                     n_repeats=_integer(path, "evaluate.n_repeats", ev.get("n_repeats", 5), 1),
                     eval_seed=_integer(path, "evaluate.seed", ev.get("seed", 1000), 0),
-                    eval_batch=_integer(path, "evaluate.batch_size", ev.get("batch_size", 256), 1), raw=raw)
+                    eval_batch=_integer(path, "evaluate.batch_size", ev.get("batch_size", 256), 1), raw=raw,
+                    grid=grid)
 
 
 # ---- stage keys: what a finished stage depends on --------------------------------------------
@@ -505,6 +554,26 @@ def _measure(job: TrainJob, model, data) -> dict[str, dict]:
     return {m: {"mean": r.mean, "std": r.std, "accuracies": list(r.accuracies)} for m, r in runs.items()}
 
 
+def _pretrained(job: TrainJob, keys: dict, stages: tuple[str, ...], *, progress: bool):
+    """Check the recorded ``stages`` of the output folder, then run the pretraining stage:
+    ``(data, float model, its history or None)``; ``float.pt`` is written."""
+    from mapping.nn.convert import save_state
+
+    out = job.output
+    out.mkdir(parents=True, exist_ok=True)
+    recorded = _read_json(out / "job.json", _RESTART)
+    for stage in stages:
+        if (out / f"{stage}.ckpt.pt").exists() and stage not in recorded:
+            raise ConfigError(f"train output {str(out)!r} holds {stage}.ckpt.pt but job.json has no record of its "
+                              f"settings; {_RESTART}.")
+        _check_stage(out, stage, recorded.get(stage), keys[stage])
+    data = _data(job)
+    _write_json(out / "job.json", {**recorded, "pretrain": keys["pretrain"]})
+    float_model, pre_hist = _float_model(job, data, progress=progress)
+    save_state(float_model, out / "float.pt")
+    return data, float_model, pre_hist
+
+
 def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     """Run (or resume) every stage of ``job``; returns the report (also in ``report.json``):
     ``before``/``after`` ``{mode: {mean, std, accuracies}}`` for the modes of :data:`MODES`,
@@ -514,19 +583,11 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     from mapping.nn.bitslice import column_sum_report, prune, slice_zero_ratios
     from mapping.nn.convert import crossbar_layers, save_state
 
+    if job.grid:
+        raise ConfigError("run_train_job: this job has a [grid]; run it with run_train_grid.")
     out = job.output
-    out.mkdir(parents=True, exist_ok=True)
     keys = _stage_keys(job)
-    recorded = _read_json(out / "job.json", _RESTART)
-    for stage in ("pretrain", "finetune"):
-        if (out / f"{stage}.ckpt.pt").exists() and stage not in recorded:
-            raise ConfigError(f"train output {str(out)!r} holds {stage}.ckpt.pt but job.json has no record of its "
-                              f"settings; {_RESTART}.")
-        _check_stage(out, stage, recorded.get(stage), keys[stage])
-    data = _data(job)
-    _write_json(out / "job.json", {**recorded, "pretrain": keys["pretrain"]})
-    float_model, pre_hist = _float_model(job, data, progress=progress)
-    save_state(float_model, out / "float.pt")
+    data, float_model, pre_hist = _pretrained(job, keys, ("pretrain", "finetune"), progress=progress)
     report = _read_json(out / "report.json", _REMEASURE)
     say = print if progress else (lambda *_a, **_k: None)
     if report.get("before_key") != keys["before"]:
@@ -562,6 +623,48 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     return report
 
 
+def run_train_grid(job: TrainJob, *, progress: bool = True) -> list[dict]:
+    """Run (or resume) a job with a ``[grid]``: the float model once in the output folder, then for
+    each target the single-target job (:func:`run_train_job`) in ``output/NAME`` started from
+    ``output/float.pt`` (its ``[model] weights``). Returns one summary row per target (also in
+    ``output/summary.json``): ``target`` (the grid values), ``name`` and the target report's
+    ``before``/``after`` hardware accuracy, noise-free hardware accuracy, ``noise_loss`` and
+    ``recovered_fraction``."""
+    if not job.grid:
+        raise ConfigError("run_train_grid: this job has no [grid]; run it with run_train_job.")
+    keys = _stage_keys(job)
+    _pretrained(job, keys, ("pretrain",), progress=progress)
+    rows = []
+    for name, point, crossbar, overrides, scales in job.grid:
+        if progress:
+            print(f"target {name}", flush=True)
+        target = dataclasses.replace(job, output=job.output / name, crossbar=crossbar, overrides=overrides,
+                                     noise_scales=scales, weights=job.output / "float.pt", pretrain=None, grid=())
+        report = run_train_job(target, progress=progress)
+        rows.append({"name": name, "target": point,
+                     **{f"{part}_{m}": report[part][m] for part in ("before", "after")
+                        for m in ("hardware_noise_free", "hardware")},
+                     "noise_loss": report["noise_loss"], "recovered_fraction": report["recovered_fraction"]})
+    _write_json(job.output / "summary.json", {"rows": rows})
+    return rows
+
+
+def grid_table(rows: list[dict], *, n_repeats: int) -> str:
+    """The grid summary as text: one line per target; the recovered fraction is shown where noise
+    costs at least :data:`SHOWN_LOSS` points (the fraction of a smaller loss is mostly noise)."""
+    width = max(len("target"), *(len(r["name"]) for r in rows))
+    lines = [f"{'target':<{width}}  {'noise off':>9}  {f'before ({n_repeats} devices)':>20}  {'after':>15}  "
+             f"{'loss':>6}  {'recovered':>9}"]
+    for r in rows:
+        b, a, rec = r["before_hardware"], r["after_hardware"], r["recovered_fraction"]
+        loss = 100 * r["noise_loss"]
+        shown = f"{100 * rec:.0f} %" if rec is not None and loss >= SHOWN_LOSS else "-"
+        lines.append(f"{r['name']:<{width}}  {100 * r['before_hardware_noise_free']['mean']:9.2f}  "
+                     f"{100 * b['mean']:11.2f} +- {100 * b['std']:5.2f}  "
+                     f"{100 * a['mean']:6.2f} +- {100 * a['std']:5.2f}  {loss:6.2f}  {shown:>9}")
+    return "\n".join(lines)
+
+
 def report_table(report: dict, *, n_repeats: int) -> str:
     """The report as text: accuracy per mode before and after fine-tuning, the loss and recovery."""
     names = {"float": "float", "quantized": "quantized (fixed point)",
@@ -574,9 +677,10 @@ def report_table(report: dict, *, n_repeats: int) -> str:
             r = report[part][m]
             cells.append(f"{100 * r['mean']:.2f}" + (f" +- {100 * r['std']:.2f}" if m == "hardware" else ""))
         lines.append(f"{names[m]:<28}{cells[0]:>22}{cells[1]:>22}")
-    rec = report["recovered_fraction"]
-    lines.append(f"device noise costs the model before fine-tuning {100 * report['noise_loss']:.2f} points"
-                 + (f"; fine-tuning recovers {100 * rec:.0f} % of them" if rec is not None else ""))
+    rec, loss = report["recovered_fraction"], 100 * report["noise_loss"]
+    lines.append(f"device noise costs the model before fine-tuning {loss:.2f} points"
+                 + (f"; fine-tuning recovers {100 * rec:.0f} % of them" if rec is not None and loss >= SHOWN_LOSS
+                    else ""))
     sl = report["slices"]
     lines.append(f"after fine-tuning, per layer and slice (least significant first; mean zero ratio "
                  f"{sl['mean_zero_ratio']:.3f}): zero ratio; ADC bits for "
@@ -598,6 +702,13 @@ def _add_train(subparsers) -> None:
 
     def run(args) -> int:
         job = load_train_job(args.config)
+        if job.grid:
+            rows = run_train_grid(job, progress=not args.no_progress)
+            print(f"test accuracy [%] in hardware mode, before and after fine-tuning, per target "
+                  f"({len(rows)} targets; reports in {job.output}/TARGET/report.json)")
+            print(grid_table(rows, n_repeats=job.n_repeats))
+            print(f"wrote {job.output / 'summary.json'}")
+            return 0
         report = run_train_job(job, progress=not args.no_progress)
         print(report_table(report, n_repeats=job.n_repeats))
         print(f"wrote {job.output / 'model.pt'} (load_trained) and {job.output / 'report.json'}")

@@ -296,3 +296,55 @@ def test_a_damaged_or_missing_record_is_refused_and_a_damaged_report_measured_ag
         run_train_job(job, progress=False)
     (job.output / "report.json").unlink()
     assert run_train_job(job, progress=False)["after"] == first["after"]
+
+
+def test_grid_trains_the_float_model_once_and_each_target_as_a_single_job(tmp_path, capsys):
+    from search.cli_train import run_train_grid
+
+    grid = '[grid]\ncell_bits = [2, 4]\nweight_bits = [6, 8]\n[layers."3"]\nnoise_scale = 0.5\n'
+    job = load_train_job(_config(tmp_path, name="grid", finetune_epochs=1, extra=grid))
+    assert [g[0] for g in job.grid] == ["cell_bits=2,weight_bits=6", "cell_bits=2,weight_bits=8",
+                                        "cell_bits=4,weight_bits=6", "cell_bits=4,weight_bits=8"]
+    with pytest.raises(ConfigError, match="has a \\[grid\\]; run it with run_train_grid"):
+        run_train_job(job, progress=False)
+    rows = run_train_grid(job, progress=False)
+    assert (job.output / "pretrain.ckpt.pt").exists()
+    assert not any((job.output / r["name"] / "pretrain.ckpt.pt").exists() for r in rows)  # trained once
+    # oracle: the single-target job with the grid's float model and that target, in another folder
+    one = _config(tmp_path, name="one", finetune_epochs=1, pretrain=False,
+                  crossbar="cell_bits = 4\nweight_bits = 8", extra='[layers."3"]\nnoise_scale = 0.5\n')
+    one.write_text(one.read_text().replace('name = "mlp"', f'name = "mlp"\nweights = "{job.output / "float.pt"}"'))
+    alone = run_train_job(load_train_job(one), progress=False)
+    row = rows[3]
+    assert row["target"] == {"cell_bits": 4, "weight_bits": 8}
+    assert row["after_hardware"] == alone["after"]["hardware"] and row["before_hardware"] == alone["before"]["hardware"]
+    assert row["recovered_fraction"] == alone["recovered_fraction"]
+    _same_state(torch.load(job.output / row["name"] / "model.pt", weights_only=True),
+                torch.load(tmp_path / "one" / "model.pt", weights_only=True))
+    assert json.loads((job.output / "summary.json").read_text())["rows"] == json.loads(json.dumps(rows))
+    # the targets differ, and the layer change applies to each
+    assert len({json.dumps(r["after_hardware"]) for r in rows}) == 4
+    sub = load_trained(dataclasses.replace(job, output=job.output / rows[0]["name"], crossbar=job.grid[0][2],
+                                           overrides=job.grid[0][3], noise_scales=job.grid[0][4],
+                                           weights=job.output / "float.pt", pretrain=None, grid=()))
+    assert sub[3].xbar.noise_scale == 0.5 and sub[1].xbar.config.weight_bits == 6
+    # a second run trains nothing; the CLI prints the summary
+    mtimes = [(job.output / r["name"] / "finetune.ckpt.pt").stat().st_mtime_ns for r in rows]
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "grid.toml"), "--no-progress"]) == 0
+    assert [(job.output / r["name"] / "finetune.ckpt.pt").stat().st_mtime_ns for r in rows] == mtimes
+    out = capsys.readouterr().out
+    assert "cell_bits=4,weight_bits=8" in out and f"{100 * row['after_hardware']['mean']:6.2f} +-" in out
+
+
+@pytest.mark.parametrize(("grid", "message"), [
+    ("[grid]\nrowz = [64]", r"unknown key 'rowz' in \[grid\]"),
+    ("[grid]\ncell_bits = []", r"grid.cell_bits must be a non-empty list of distinct values"),
+    ("[grid]\ncell_bits = [2, 2]", r"grid.cell_bits must be a non-empty list of distinct values"),
+    ("[grid]\nnoise = [{read_sigma = 0.1}]", r"unknown key 'noise' in \[grid\]"),
+    ("[grid]\ncell_bits = [2, 0]", r"\[grid\] point cell_bits=0: .*cell_bits"),
+    ("[grid]", r"\[grid\] must list at least one CrossbarConfig field"),
+])
+def test_bad_grids_are_refused(tmp_path, grid, message):
+    with pytest.raises(ConfigError, match=message):
+        load_train_job(_config(tmp_path, extra=grid + "\n"))
