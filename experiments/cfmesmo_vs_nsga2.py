@@ -82,11 +82,7 @@ def make_problem(name: str, a):
         task = ReramTask(pretrain_epochs=2 if a.smoke else 20, max_epochs=1 if a.smoke else 4,
                          n_repeats=1 if a.smoke else 2)
         prob = ReramSearch(default_reram_space(), task, pretrain(task))
-        # Warm-up, untimed: in a fresh checkout the first evaluations compile the Numba kernels (about
-        # 8 s), which would be charged to the first run's measured cost (NSGA-II's, seed 0) and so
-        # raise every algorithm's budget of that seed. Compiled kernels are cached on disk.
-        for u in np.random.default_rng(12345).random((1 if a.smoke else 4, prob.n_var)):
-            prob.evaluate(u, 1.0, 10**9 + 7)
+        prob.warm_up(1 if a.smoke else 4)  # else the JIT is charged to seed 0's NSGA-II cost and budgets
         return prob, np.array([-1.0, 0.0, 0.0, 0.0]), None  # nadir from the NSGA-II run
     prob = BenchmarkSearch(BENCHMARKS[name]())
     ideal, nadir = prob.normalization()

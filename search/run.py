@@ -154,14 +154,15 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
                  charge_proposals: bool = False, reference_box: bool = False):
     """The ReRAM design search on ``task`` (a :class:`search.evaluate.ReramTask`) over ``space``
     (default :func:`search.space.default_reram_space`): pretrains the task's model, builds the
-    problem and algorithm. Returns ``(problem, algorithm, spec, describe)`` for
-    :func:`run_stored_search`."""
+    problem (and warms it up, :meth:`search.tasks.ReramSearch.warm_up`) and algorithm. Returns
+    ``(problem, algorithm, spec, describe)`` for :func:`run_stored_search`."""
     from search.evaluate import OBJECTIVES, pretrain
     from search.space import default_reram_space
     from search.tasks import ReramSearch
 
     space = space if space is not None else default_reram_space()
     problem = ReramSearch(space, task, pretrain(task, progress=progress))
+    problem.warm_up()  # untimed: a fresh checkout's JIT compilation is not charged to the first evaluations
     alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init,
                          reference_box=reference_box)
     settings = {"name": algorithm, "truncation": truncation, "n_samples": n_samples, "n_init": n_init}

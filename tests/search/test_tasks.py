@@ -54,6 +54,25 @@ def test_reram_search_problem_end_to_end():
     # the exact objectives are those of the cost model for the decoded designs
     x = np.array([e.x for e in res.evaluations])
     np.testing.assert_allclose(prob.exact(x), np.array([e.cheap for e in res.evaluations]), rtol=1e-12)
+    # the warm-up evaluates n random designs at full fidelity and changes no later result
+    calls, real = [], prob.evaluate
+    prob.evaluate = lambda x, z, seed: calls.append((tuple(x), z, seed)) or real(x, z, seed)
+    prob.warm_up(2)
+    del prob.evaluate
+    assert [c[1:] for c in calls] == [(1.0, 10**9 + 7)] * 2 and calls[0][0] != calls[1][0]
+    e = res.evaluations[-1]
+    np.testing.assert_array_equal(prob.evaluate(e.x, e.z, e.seed)[0], e.f)
+
+
+def test_reram_search_warms_the_problem_up(monkeypatch):
+    from search.evaluate import ReramTask
+    from search.run import reram_search
+    from search.tasks import ReramSearch
+
+    seen = []
+    monkeypatch.setattr(ReramSearch, "warm_up", lambda self, n=4, seed=12345: seen.append((self, n)))
+    problem, *_ = reram_search(ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1), budget=1.0, progress=False)
+    assert seen == [(problem, 4)]
 
 
 @pytest.mark.parametrize("name", ["grad_clip", "weight_clip_sigma"])
