@@ -232,6 +232,16 @@ def _checked_cost(cost: Cost | None, configs: dict[str, CrossbarConfig]) -> floa
     return float(value)
 
 
+def _one_bit(cfg: CrossbarConfig, layer_adcs: list[_Adc], s: int, change: int) -> list[_Adc]:
+    """``layer_adcs`` with slice ``s``'s ADC one bit wider (``change=+1``) or narrower (``-1``) at
+    the same step ``FS / top(B)``: the range about doubles or halves."""
+    adc = layer_adcs[s]
+    step = adc.full_scale / cfg.adc_top_code(adc.bits)
+    out = list(layer_adcs)
+    out[s] = _Adc(adc.bits + change, step * cfg.adc_top_code(adc.bits + change))
+    return out
+
+
 def _preference(gain: float, extra: float) -> tuple[int, float, float]:
     """Order of a widening that gains ``gain`` accuracy for ``extra`` cost (larger is better)."""
     if gain > 0:
@@ -277,9 +287,7 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
             for s, adc in enumerate(adcs[k]):
                 if adc.bits is None or adc.full_scale >= cfg.max_column_sum or adc.bits >= 24:
                     continue
-                step = adc.full_scale / cfg.adc_top_code(adc.bits)
-                trial = list(adcs[k])
-                trial[s] = _Adc(adc.bits + 1, step * cfg.adc_top_code(adc.bits + 1))
+                trial = _one_bit(cfg, adcs[k], s, +1)
                 trial_configs = {**planned, name: _config(cfg, trial)}
                 acc = _accuracy(model, trial_configs, x, y, batch_size)
                 after = _checked_cost(cost, trial_configs)
@@ -300,9 +308,7 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
             for s, adc in enumerate(adcs[k]):
                 if adc.bits is None or adc.bits <= start_bits[k, s]:
                     continue
-                step = adc.full_scale / cfg.adc_top_code(adc.bits)
-                trial = list(adcs[k])
-                trial[s] = _Adc(adc.bits - 1, step * cfg.adc_top_code(adc.bits - 1))
+                trial = _one_bit(cfg, adcs[k], s, -1)
                 trial_configs = {**planned, name: _config(cfg, trial)}
                 acc = _accuracy(model, trial_configs, x, y, batch_size)
                 if 100.0 * (ideal - acc) > max_loss:
