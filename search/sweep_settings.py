@@ -128,6 +128,16 @@ def _check_keys(where: str, table: Any, allowed: Sequence[str], path: Path) -> d
     return dict(table)
 
 
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The TOML file ``path`` (a ``what``, e.g. "sweep config"), or a ConfigError saying why not."""
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from err
+
+
 def _int(path: Path, where: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < lo:
         raise ConfigError(f"{path}: {where} must be an integer >= {lo}; got {value!r}.")
@@ -142,12 +152,7 @@ def load_sweep_settings(path: str | os.PathLike[str]) -> SweepSettings:
             section, or an invalid value or design.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"cannot read sweep config {str(path)!r}: {err}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: invalid TOML: {err}") from err
+    raw = _read_toml(path, "sweep config")
     top = _check_keys("the top level", raw, _TOP_KEYS, path)
     for name in ("network", "grid"):
         if name not in top:
