@@ -162,7 +162,7 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
         run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
 
 
-@pytest.mark.parametrize("key", ["charge_proposals", "reference_box"])
+@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine"])
 def test_search_config_switches_must_be_bools(key, tmp_path):
     from search.cli_search import load_search_config
 
@@ -187,6 +187,29 @@ def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on():
     on = reram_search(task, truncation="tradeoff", reference_box=True, budget=1.0, progress=False)[2]
     assert "reference_box" not in off.algorithm and on.algorithm["reference_box"] is True
     assert off.fingerprint() != on.fingerprint()
+
+
+def test_refine_reaches_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path):
+    from search.cli_search import _label, load_search_config
+    from search.evaluate import ReramTask
+    from search.run import make_algorithm, reram_search
+
+    assert make_algorithm("cfmesmo", refine=True).refine is True
+    assert make_algorithm("mesmo", refine=True).refine is True
+    assert make_algorithm("cfmesmo").refine is False
+    for name in ("random", "nsga2", "qlognehvi"):
+        with pytest.raises(ConfigError, match=f"refine applies to the algorithms mesmo and cfmesmo; "
+                                              f"got algorithm='{name}'"):
+            make_algorithm(name, refine=True)
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    off = reram_search(task, budget=1.0, progress=False)[2]
+    problem, alg, on, _ = reram_search(task, refine=True, budget=1.0, progress=False)
+    assert alg.refine is True and on.algorithm["refine"] is True and "refine" not in off.algorithm
+    assert off.fingerprint() != on.fingerprint()
+    assert _label({"algorithm": on.algorithm}) == "cfmesmo refine"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('budget = 10\nalgorithm = "cfmesmo"\nrefine = true\n')
+    assert load_search_config(cfg)["refine"] is True
 
 
 SPACE_TOML = '''
