@@ -198,7 +198,8 @@ def plot(results: dict, stem: Path, fraction: float) -> list[Path]:
 
 def add_protocol_args(p: argparse.ArgumentParser) -> None:
     """The options of the protocol's problems, seeds and NSGA-II reference run (:func:`nsga2_reference`)."""
-    p.add_argument("--problems", nargs="+", default=["branin_currin", "dtlz2_accuracy_cost", "reram_digits"])
+    p.add_argument("--problems", nargs="+", default=["branin_currin", "zdt1_mf", "dtlz2_accuracy_cost",
+                                                            "reram_digits"])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--pop", type=int, default=20, help="NSGA-II population")
     p.add_argument("--nsga-budget", type=int, default=200, help="NSGA-II full-fidelity evaluations")
