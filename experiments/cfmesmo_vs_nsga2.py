@@ -66,6 +66,10 @@ def algorithms(k_expensive: int, a) -> dict:
                                    **mes),
             "cfmesmo": MESSearch(**mes), "cfmesmo_tradeoff": MESSearch(truncation="tradeoff", **mes),
             "cfmesmo_box": MESSearch(truncation="tradeoff", reference_box=True, name="cfmesmo_box", **mes)}
+    if k_expensive == 1 and a.algorithms:  # run only when named: not part of the README table's default run
+        algs |= {"mesmo_pinned": MESSearch(multi_fidelity=False, truncation="tradeoff", pinned=True,
+                                           name="mesmo_pinned", **mes),
+                 "cfmesmo_pinned": MESSearch(truncation="tradeoff", pinned=True, name="cfmesmo_pinned", **mes)}
     if not a.no_qnehvi:
         algs["qlognehvi"] = QLogNEHVISearch(n_candidates=a.candidates // 2, refine=not a.no_refine)
     if a.algorithms:

@@ -198,6 +198,14 @@ class CFMESMO:
             measures): values outside the box count as dominated (:func:`bounding_points`'s
             ``box``), and a design whose exact objectives reach the reference point gains nothing.
         prune: Apply BOCA-style fidelity pruning.
+        pinned: With ``truncation="tradeoff"`` and one expensive objective: where a candidate is in
+            a sample's Pareto set (its own sampled value is at least every value of the sampled
+            front and observed designs at least as cheap), the observation's distribution given
+            that front is pinned, ``f(x, 1) = g_s(x)``, instead of truncated there; its entropy
+            reduction is then ``1/2 ln((v + n) / (v (1 - rho^2) + n))`` (:meth:`pinned_gain`).
+            The truncated Gaussian's gain at its own value is the same constant for every such
+            candidate however uncertain it is (``gamma`` is a standard normal draw); this one grows
+            with the posterior variance over the noise.
         log_gain: Return ``ln(gain / cost)`` (same order where the gain is representable, and an
             order where it underflows to 0 for every candidate; see
             :func:`search._info_gain.log_mes_term`).
@@ -215,6 +223,7 @@ class CFMESMO:
     prune: bool = True
     iteration: int = 1
     log_gain: bool = False
+    pinned: bool = False
     _fstar: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -244,6 +253,11 @@ class CFMESMO:
                 raise ConfigError(f"CFMESMO.reference must be {k + m} finite values (expensive objectives, then "
                                   f"exact ones); got {self.reference!r}.")
             self.reference = ref
+        if self.pinned and (self.truncation != "tradeoff" or k != 1
+                            or any(f.values is None for f in self.fronts)):
+            raise ConfigError("CFMESMO.pinned needs truncation='tradeoff', one expensive objective and sampled "
+                              f"fronts with their values; got truncation={self.truncation!r}, {k} expensive "
+                              "objective(s).")
         fstar = np.stack([f.g.max(axis=0) for f in self.fronts])  # (S, K)
         if self.observed is not None and len(self.observed):
             fstar = np.maximum(fstar, self.observed.max(axis=0)[None, :])
@@ -266,17 +280,46 @@ class CFMESMO:
             cheap_x = _exact(self.exact_fn, x)
             k = mu.shape[1]
             box = None if self.reference is None else -self.reference[:k]
+            if self.pinned:
+                pin = self.pinned_gain(x, z)
+                pin = np.log(np.maximum(pin, 1e-300)) if log else pin
             for front in self.fronts:
                 own = front.values(x) if k == 1 and front.values is not None else None
-                terms.append(_info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x, box,
-                                                                                    self.observed_cheap, own),
-                                                    log=log))
+                term = _info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x, box,
+                                                                          self.observed_cheap, own), log=log)
+                if self.pinned:
+                    on = own[:, 0] >= self._others_bound(front, cheap_x)
+                    if box is not None:
+                        on &= own[:, 0] > box[0]
+                    term = np.where(on, pin, term)
+                terms.append(term)
             if self.reference is not None:
                 outside = np.any(cheap_x >= self.reference[None, k:], axis=1)
                 terms = [np.where(outside, -np.inf if log else 0.0, t) for t in terms]
         if log:
             return _info_gain.logsumexp(np.stack(terms, axis=1)) - np.log(len(self.fronts))
         return sum(terms) / len(self.fronts)
+
+    def _others_bound(self, front: ParetoSample, cheap_x: np.ndarray) -> np.ndarray:
+        """Per candidate, the best sampled-front or observed ``g`` among designs at least as cheap in
+        every exact objective (``-inf`` where none is); ``K = 1``."""
+        obs = self.observed if self.observed is not None else np.zeros((0, 1))
+        obs_cheap = self.observed_cheap if self.observed_cheap is not None else np.zeros((len(obs), cheap_x.shape[1]))
+        cheap = np.vstack([front.cheap, obs_cheap])
+        g = np.concatenate([front.g[:, 0], obs[:, 0]])
+        cheaper = np.all(cheap[None, :, :] <= cheap_x[:, None, :], axis=2)
+        return np.max(np.where(cheaper, g[None, :], -np.inf), axis=1, initial=-np.inf)
+
+    def pinned_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Entropy reduction of an observation at ``(x, z)`` once ``f(x, 1)`` is known (``pinned``):
+        ``1/2 ln((v + n) / (v (1 - rho^2) + n))``, ``v`` the posterior variance at ``(x, z)``,
+        ``rho`` its posterior correlation with ``(x, 1)``, ``n`` the fitted noise variance; at
+        ``z = 1``, ``1/2 ln(1 + v / n)``."""
+        sur = self.surrogates[0]
+        xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
+        var, _, rho = sur.pair_moments(xz, np.hstack([x, np.ones((len(x), 1))]))
+        noise = max(sur.noise_variance, 1e-300)
+        return 0.5 * (np.log(var + noise) - np.log(var * (1.0 - rho**2) + noise))
 
     def __call__(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Information gain per unit cost; ``-inf`` where a lower fidelity is pruned."""

@@ -11,6 +11,8 @@ Search configuration (TOML; unknown keys are an error)::
     refine = false                        # MESMO/CF-MESMO: also seed the acquisition's candidates with
                                           # the sampled Pareto sets and refine the best by local
                                           # search (fronts on the cube's boundary; README)
+    pinned = false                        # tradeoff only: a candidate in a sampled Pareto set gains
+                                          # the information of pinning its accuracy there (README)
     budget = 120.0                        # cost budget: seconds of evaluation
     charge_proposals = false              # true: the budget also counts the seconds spent proposing
     q = 1                                 # evaluations in flight
@@ -53,7 +55,7 @@ from search.cli import subcommand
 
 _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, float), "q": int, "seed": int,
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
-        "reference_box": bool, "refine": bool, "space": dict}
+        "reference_box": bool, "refine": bool, "pinned": bool, "space": dict}
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
          "adc_range", "grad_clip", "weight_clip_sigma")
 
@@ -109,7 +111,7 @@ def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
         n_samples=cfg.get("n_samples", 10), n_init=cfg.get("n_init", 6), budget=float(cfg["budget"]),
         q=cfg.get("q", 1), seed=cfg.get("seed", 0), progress=progress,
         charge_proposals=cfg.get("charge_proposals", False), reference_box=cfg.get("reference_box", False),
-        refine=cfg.get("refine", False), space=search_space(cfg))
+        refine=cfg.get("refine", False), pinned=cfg.get("pinned", False), space=search_space(cfg))
     spec_exec = cfg.get("executor", "serial")
     executor = None
     if spec_exec == "local":
@@ -156,12 +158,13 @@ def parse_reference(text: str, names: list[str]) -> np.ndarray:
 
 
 def _label(meta: dict) -> str:
-    """Legend label of a store's algorithm: its name, and its truncation/box when not the default."""
+    """Legend label of a store's algorithm: its name, and its truncation and switches when not the default."""
     alg = meta.get("algorithm", {})
     label = str(alg.get("name", "search"))
     if alg.get("truncation", "per_objective") != "per_objective" and label in ("mesmo", "cfmesmo"):
         label += f" {alg['truncation']}"
-    return label + (" box" if alg.get("reference_box") else "") + (" refine" if alg.get("refine") else "")
+    return " ".join([label] + [word for key, word in (("reference_box", "box"), ("refine", "refine"),
+                                                       ("pinned", "pinned")) if alg.get(key)])
 
 
 def plot_store(path: str | Path) -> list[Path]:

@@ -200,6 +200,9 @@ class MESSearch(_Stateless):
             best accuracy at any area) draw evaluations that add no hypervolume. Use it when the
             problem knows its reference point: a data-driven one also excludes designs costlier
             than any observed so far.
+        pinned: With ``truncation="tradeoff"`` and one expensive objective, a candidate in a
+            sampled Pareto set gains the information of pinning its value there
+            (:class:`search.acquisition.CFMESMO`'s ``pinned``). Off by default (README).
         log_gain: Rank candidates by ``ln(information gain / cost)``
             (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
             representable, and still an order where it underflows to 0 for every candidate.
@@ -215,12 +218,13 @@ class MESSearch(_Stateless):
     refine: bool = False
     reference_box: bool = False
     log_gain: bool = True
+    pinned: bool = False
     name: str = "cfmesmo"
 
     def __post_init__(self) -> None:
-        if self.reference_box and self.truncation != "tradeoff":
-            raise ConfigError("MESSearch.reference_box needs truncation='tradeoff'; "
-                              f"got truncation={self.truncation!r}.")
+        for key in ("reference_box", "pinned"):
+            if getattr(self, key) and self.truncation != "tradeoff":
+                raise ConfigError(f"MESSearch.{key} needs truncation='tradeoff'; got truncation={self.truncation!r}.")
 
     def ask(self, problem, done, pending, rng):
         from search.acquisition import CFMESMO, propose, sample_pareto_fronts
@@ -248,7 +252,7 @@ class MESSearch(_Stateless):
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
                            observed=-f[full], observed_cheap=cheap[full], reference=ref, iteration=len(ok),
-                           log_gain=self.log_gain)
+                           log_gain=self.log_gain, pinned=self.pinned)
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine else None

@@ -129,25 +129,28 @@ ALGORITHMS = ("random", "nsga2", "mesmo", "cfmesmo", "qlognehvi")
 
 
 def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: int = 10, n_init: int = 6,
-                   pop_size: int = 20, reference_box: bool = False, refine: bool = False):
+                   pop_size: int = 20, reference_box: bool = False, refine: bool = False, pinned: bool = False):
     """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`); ``truncation``,
-    ``reference_box`` and ``refine`` (:class:`search.loop.MESSearch`) apply to MESMO and CF-MESMO."""
+    ``reference_box``, ``refine`` and ``pinned`` (:class:`search.loop.MESSearch`) apply to MESMO and
+    CF-MESMO."""
     from crossbar.errors import ConfigError
     from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
 
     if refine and name not in ("mesmo", "cfmesmo"):
         raise ConfigError(f"refine applies to the algorithms mesmo and cfmesmo; got algorithm={name!r} "
                           "(qlognehvi always refines).")
+    if pinned and name not in ("mesmo", "cfmesmo"):
+        raise ConfigError(f"pinned applies to the algorithms mesmo and cfmesmo; got algorithm={name!r}.")
     if name == "random":
         return RandomSearch()
     if name == "nsga2":
         return NSGA2Search(pop_size=pop_size)
     if name == "mesmo":
         return MESSearch(multi_fidelity=False, name="mesmo", truncation=truncation, n_samples=n_samples,
-                         n_init=n_init, reference_box=reference_box, refine=refine)
+                         n_init=n_init, reference_box=reference_box, refine=refine, pinned=pinned)
     if name == "cfmesmo":
         return MESSearch(truncation=truncation, n_samples=n_samples, n_init=n_init, reference_box=reference_box,
-                         refine=refine)
+                         refine=refine, pinned=pinned)
     if name == "qlognehvi":
         return QLogNEHVISearch(n_init=n_init)
     raise ConfigError(f"algorithm must be one of {list(ALGORITHMS)}; got {name!r}.")
@@ -155,7 +158,8 @@ def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: i
 
 def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_objective", n_samples: int = 10,
                  n_init: int = 6, budget: float, q: int = 1, seed: int = 0, space=None, progress: bool = True,
-                 charge_proposals: bool = False, reference_box: bool = False, refine: bool = False):
+                 charge_proposals: bool = False, reference_box: bool = False, refine: bool = False,
+                 pinned: bool = False):
     """The ReRAM design search on ``task`` (a :class:`search.evaluate.ReramTask`) over ``space``
     (default :func:`search.space.default_reram_space`): pretrains the task's model, builds the
     problem (and warms it up, :meth:`search.tasks.ReramSearch.warm_up`) and algorithm. Returns
@@ -168,9 +172,9 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
     problem = ReramSearch(space, task, pretrain(task, progress=progress))
     problem.warm_up()  # untimed: a fresh checkout's JIT compilation is not charged to the first evaluations
     alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init,
-                         reference_box=reference_box, refine=refine)
+                         reference_box=reference_box, refine=refine, pinned=pinned)
     settings = {"name": algorithm, "truncation": truncation, "n_samples": n_samples, "n_init": n_init}
-    for key, on in (("reference_box", reference_box), ("refine", refine)):
+    for key, on in (("reference_box", reference_box), ("refine", refine), ("pinned", pinned)):
         if on:  # absent when off, so stores written before the option existed still resume
             settings[key] = True
     spec = SearchSpec(problem={"task": json.loads(task.to_json()), "space": space.to_dict(),

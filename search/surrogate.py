@@ -78,6 +78,23 @@ class GPSurrogate:
             std = post.variance.clamp_min(0.0).sqrt().squeeze(-1).numpy()
         return mean, std
 
+    def pair_moments(self, xz: np.ndarray, xz_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior variances of the latent function at ``xz`` and ``xz_target`` (row by row,
+        each ``(n, d + 1)``) and their correlation: ``(var, var_target, rho)``, each ``(n,)``."""
+        a = np.asarray(xz, dtype=np.float64)
+        t = torch.as_tensor(np.stack([a, np.asarray(xz_target, dtype=np.float64)], axis=1), dtype=DTYPE)
+        with torch.no_grad(), jitter_is_expected():
+            cov = self.model.posterior(t).distribution.covariance_matrix.numpy().reshape(len(a), 2, 2)
+        var, var_t = np.maximum(cov[:, 0, 0], 0.0), np.maximum(cov[:, 1, 1], 0.0)
+        denom = np.sqrt(var * var_t)
+        rho = np.divide(cov[:, 0, 1], denom, out=np.zeros(len(a)), where=denom > 0)
+        return var, var_t, np.clip(rho, -1.0, 1.0)
+
+    @property
+    def noise_variance(self) -> float:
+        """The fitted observation-noise variance, in the objective's units."""
+        return float(self.model.likelihood.noise.detach().reshape(-1)[0]) * self.output_scale**2
+
     def sample_paths(self, n_samples: int, *, seed: int) -> Callable[[np.ndarray], np.ndarray]:
         """Posterior function samples as a vectorized callable ``xz (n, d+1) -> (n_samples, n)``."""
         from botorch.sampling.pathwise import draw_matheron_paths

@@ -329,3 +329,64 @@ def test_bounding_points_add_the_reference_box_faces():
     points, applies = bounding_points(front, None, np.array([[1.5], [3.0]]), box=np.array([-1.0, -2.0]))
     np.testing.assert_array_equal(points[2:], [[-1.0, np.inf], [np.inf, -2.0]])
     np.testing.assert_array_equal(applies, [[True, False, True, True], [True, True, True, True]])
+
+
+def test_pinned_gain_replaces_the_truncation_exactly_where_a_candidate_is_in_the_sampled_pareto_set(fitted):
+    """Oracle: per sample, the candidate is in the Pareto set when its own sampled value is at least the
+    best front/observed value among designs at least as cheap; there the gain is 1/2 ln((v + n) / (v (1 -
+    rho^2) + n)) from a brute-force joint posterior, elsewhere the unpinned truncated gain."""
+    import torch
+
+    sur, exact, fronts = fitted
+    r = np.random.default_rng(7)
+    x = r.random((60, 3))
+    obs, obs_x = np.array([[-0.2], [0.4]]), r.random((2, 3))
+    kw = dict(exact_fn=exact, truncation="tradeoff", observed=obs, observed_cheap=exact(obs_x))
+    for z in (1.0, 0.25):
+        zz = np.full(60, z)
+        plain = CFMESMO([sur], fronts, **kw).information_gain(x, zz)
+        got = CFMESMO([sur], fronts, pinned=True, **kw).information_gain(x, zz)
+        # brute-force joint posterior of (x, z) and (x, 1), one candidate at a time
+        want_pin = np.empty(60)
+        for i in range(60):
+            pts = torch.tensor(np.array([np.append(x[i], z), np.append(x[i], 1.0)]), dtype=torch.float64)
+            cov = sur.model.posterior(pts).distribution.covariance_matrix.detach().numpy()
+            v, c11 = cov[0, 0], cov[1, 1]
+            rho2 = cov[0, 1] ** 2 / (v * c11)
+            noise = float(sur.model.likelihood.noise.item()) * sur.output_scale**2
+            want_pin[i] = 0.5 * np.log((v + noise) / (v * (1 - rho2) + noise))
+        if z == 1.0:
+            _, sd = sur.predict(np.hstack([x, np.ones((60, 1))]))
+            np.testing.assert_allclose(want_pin, 0.5 * np.log1p(sd**2 / (float(sur.model.likelihood.noise.item())
+                                                                          * sur.output_scale**2)), rtol=1e-6)
+        cheap_x = exact(x)
+        want = np.zeros(60)
+        n_on = 0
+        for front in fronts:
+            cheap_all = np.vstack([front.cheap, exact(obs_x)])
+            g_all = np.concatenate([front.g[:, 0], obs[:, 0]])
+            others = [max([g for g, c in zip(g_all, cheap_all, strict=True) if np.all(c <= cx)], default=-np.inf)
+                      for cx in cheap_x]
+            on = front.values(x)[:, 0] >= np.array(others)
+            n_on += on.sum()
+            single = CFMESMO([sur], [front], **kw).information_gain(x, zz)
+            want += np.where(on, want_pin, single)
+        assert 0 < n_on < 60 * len(fronts)  # both cases occur
+        np.testing.assert_allclose(got, want / len(fronts), rtol=1e-6)
+        assert np.all(np.isfinite(got)) and np.all(got >= 0) and not np.allclose(got, plain)
+        # log form: the log of the same gain
+        lg = CFMESMO([sur], fronts, pinned=True, **kw).information_gain(x, zz, log=True)
+        np.testing.assert_allclose(np.exp(lg), got, rtol=1e-6)
+
+
+def test_pinned_needs_the_tradeoff_truncation_and_one_expensive_objective(fitted):
+    from search.loop import MESSearch
+
+    sur, exact, fronts = fitted
+    with pytest.raises(ConfigError, match="CFMESMO.pinned needs truncation='tradeoff'"):
+        CFMESMO([sur], fronts, exact_fn=exact, pinned=True)
+    with pytest.raises(ConfigError, match="2 expensive objective"):
+        CFMESMO([sur, sur], [ParetoSample(x=f.x, g=np.hstack([f.g, f.g]), cheap=f.cheap, values=f.values)
+                             for f in fronts], exact_fn=exact, truncation="tradeoff", pinned=True)
+    with pytest.raises(ConfigError, match="MESSearch.pinned needs truncation='tradeoff'"):
+        MESSearch(pinned=True)

@@ -162,7 +162,7 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
         run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
 
 
-@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine"])
+@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine", "pinned"])
 def test_search_config_switches_must_be_bools(key, tmp_path):
     from search.cli_search import load_search_config
 
@@ -210,6 +210,25 @@ def test_refine_reaches_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path
     cfg = tmp_path / "c.toml"
     cfg.write_text('budget = 10\nalgorithm = "cfmesmo"\nrefine = true\n')
     assert load_search_config(cfg)["refine"] is True
+
+
+def test_pinned_reaches_mes_algorithms_and_the_fingerprint_only_when_on():
+    from search.cli_search import _label
+    from search.evaluate import ReramTask
+    from search.run import make_algorithm, reram_search
+
+    assert make_algorithm("mesmo", truncation="tradeoff", pinned=True).pinned is True
+    assert make_algorithm("cfmesmo", truncation="tradeoff").pinned is False
+    with pytest.raises(ConfigError, match="MESSearch.pinned needs truncation='tradeoff'"):
+        make_algorithm("cfmesmo", pinned=True)
+    with pytest.raises(ConfigError, match="pinned applies to the algorithms mesmo and cfmesmo; got algorithm='nsga2'"):
+        make_algorithm("nsga2", pinned=True)
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    off = reram_search(task, truncation="tradeoff", budget=1.0, progress=False)[2]
+    _, alg, on, _ = reram_search(task, truncation="tradeoff", pinned=True, budget=1.0, progress=False)
+    assert alg.pinned is True and on.algorithm["pinned"] is True and "pinned" not in off.algorithm
+    assert off.fingerprint() != on.fingerprint()
+    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned"
 
 
 SPACE_TOML = '''
