@@ -25,7 +25,8 @@ on (the sampled ``g`` at ``z = 1``, the exact objectives); then
   the exact bound is never below ``g_s(x)`` and never falls back; a finite NSGA-II front breaks
   both, and the sample's own value repairs them (:func:`bounding_points`). With ``K >= 2`` the whole front, not
   only each objective's extreme, carries information, so cheap designs and compromises keep an
-  information value of their own.
+  information value of their own. Optionally (``pinned``, ``K = 1``) a candidate in a sample's Pareto
+  set gains the entropy reduction of pinning its value there instead (:meth:`CFMESMO.pinned_gain`).
 
 With ``z = 1`` only and ``C = 1`` this is MESMO. Lower fidelities can be pruned BOCA-style
 (:func:`search._info_gain.fidelity_pruned`). Batches of ``q`` proposals condition the GPs on
