@@ -377,6 +377,25 @@ def test_pinned_gain_replaces_the_truncation_exactly_where_a_candidate_is_in_the
         # log form: the log of the same gain
         lg = CFMESMO([sur], fronts, pinned=True, **kw).information_gain(x, zz, log=True)
         np.testing.assert_allclose(np.exp(lg), got, rtol=1e-6)
+        # with a reference box, only values inside it are pinned; designs outside it still gain nothing
+        vals = np.concatenate([f.values(x)[:, 0] for f in fronts])
+        ref = np.array([-np.median(vals), 2.5, 0.9])  # minimized: -accuracy, then the exact objectives
+        boxed = dict(kw, reference=ref)
+        got_box = CFMESMO([sur], fronts, pinned=True, **boxed).information_gain(x, zz)
+        want_box, n_in = np.zeros(60), 0
+        for front in fronts:
+            cheap_all = np.vstack([front.cheap, exact(obs_x)])
+            g_all = np.concatenate([front.g[:, 0], obs[:, 0]])
+            others = np.array([max([g for g, c in zip(g_all, cheap_all, strict=True) if np.all(c <= cx)],
+                                   default=-np.inf) for cx in cheap_x])
+            own = front.values(x)[:, 0]
+            on = (own >= others) & (own > -ref[0])
+            n_in += (on != (own >= others)).sum()
+            single = CFMESMO([sur], [front], **boxed).information_gain(x, zz)
+            want_box += np.where(on, want_pin, single)
+        outside = np.any(cheap_x >= ref[1:], axis=1)
+        assert n_in > 0 and 0 < outside.sum() < 60
+        np.testing.assert_allclose(got_box, np.where(outside, 0.0, want_box / len(fronts)), rtol=1e-6)
 
 
 def test_pinned_needs_the_tradeoff_truncation_and_one_expensive_objective(fitted):
