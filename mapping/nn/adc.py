@@ -281,47 +281,51 @@ def plan_adc_bits(model: nn.Module, x: np.ndarray, y: np.ndarray, *, max_loss: f
     start_cost = spent = _checked_cost(cost, planned)
     steps: list[tuple[int, int, int, float]] = []
     path: list[dict[str, CrossbarConfig]] = []
-    while 100.0 * (ideal - current) > max_loss and (max_steps is None or len(steps) < max_steps):
+    def best_move(change: int, eligible, rank):
+        """The best one-bit ``change`` over the eligible ADCs: ``(order, acc, cost, k, s, trial)``, or None.
+        ``rank(acc, trial_configs)`` gives a trial's ``(order, cost)`` (None: not allowed)."""
         best = None
         for k, (name, cfg) in enumerate(zip(names, configs, strict=True)):
             for s, adc in enumerate(adcs[k]):
-                if adc.bits is None or adc.full_scale >= cfg.max_column_sum or adc.bits >= 24:
+                if adc.bits is None or not eligible(k, s, cfg, adc):
                     continue
-                trial = _one_bit(cfg, adcs[k], s, +1)
+                trial = _one_bit(cfg, adcs[k], s, change)
                 trial_configs = {**planned, name: _config(cfg, trial)}
                 acc = _accuracy(model, trial_configs, x, y, batch_size)
-                after = _checked_cost(cost, trial_configs)
-                order = _preference(acc - current, 1.0 if cost is None else after - spent)
-                if best is None or order > best[0]:
-                    best = (order, acc, after, k, s, trial)
-        if best is None:
-            break
+                order = rank(acc, trial_configs)
+                if order is not None and (best is None or order[0] > best[0]):
+                    best = (order[0], acc, order[1], k, s, trial)
+        return best
+
+    def widen(acc, trial_configs):
+        after = _checked_cost(cost, trial_configs)
+        return _preference(acc - current, 1.0 if cost is None else after - spent), after
+
+    def narrow(acc, trial_configs):
+        if 100.0 * (ideal - acc) > max_loss:
+            return None
+        after = _checked_cost(cost, trial_configs)
+        return (1.0 if cost is None else spent - after, acc), after
+
+    def take(best, record):
+        nonlocal current, spent
         _, current, spent, k, s, adcs[k] = best
         planned[names[k]] = _config(configs[k], adcs[k])
-        steps.append((k, s, adcs[k][s].bits, current))
+        record.append((k, s, adcs[k][s].bits, current))
+
+    while 100.0 * (ideal - current) > max_loss and (max_steps is None or len(steps) < max_steps):
+        best = best_move(+1, lambda k, s, cfg, adc: adc.full_scale < cfg.max_column_sum and adc.bits < 24, widen)
+        if best is None:
+            break
+        take(best, steps)
         path.append(dict(planned))
     met = 100.0 * (ideal - current) <= max_loss
     trims: list[tuple[int, int, int, float]] = []
     while trim and met:
-        best = None
-        for k, (name, cfg) in enumerate(zip(names, configs, strict=True)):
-            for s, adc in enumerate(adcs[k]):
-                if adc.bits is None or adc.bits <= start_bits[k, s]:
-                    continue
-                trial = _one_bit(cfg, adcs[k], s, -1)
-                trial_configs = {**planned, name: _config(cfg, trial)}
-                acc = _accuracy(model, trial_configs, x, y, batch_size)
-                if 100.0 * (ideal - acc) > max_loss:
-                    continue
-                after = _checked_cost(cost, trial_configs)
-                order = (1.0 if cost is None else spent - after, acc)
-                if best is None or order > best[0]:
-                    best = (order, acc, after, k, s, trial)
+        best = best_move(-1, lambda k, s, cfg, adc: adc.bits > start_bits[k, s], narrow)
         if best is None:
             break
-        _, current, spent, k, s, adcs[k] = best
-        planned[names[k]] = _config(configs[k], adcs[k])
-        trims.append((k, s, adcs[k][s].bits, current))
+        take(best, trims)
     return AdcPlan(layers=tuple(names), ideal_accuracy=ideal, start_accuracy=start, accuracy=current,
                    configs=planned, start_bits=start_bits, bits=_bits_table(adcs), steps=tuple(steps),
                    met=met, start_cost=start_cost, cost=spent, path=tuple(path), trims=tuple(trims))
