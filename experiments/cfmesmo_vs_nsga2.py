@@ -31,6 +31,11 @@ deterministic (their rescored values are the recorded ones): rescoring applies t
 ``HV / NSGA-II HV``: a run's hypervolume at the budget over NSGA-II's final one, per seed; "cost
 to reach 99 %": the cost to reach 99 % of NSGA-II's final hypervolume (a fraction of its cost).
 
+Common random numbers (``--common-seed C``, ReRAM only): every evaluation of seed ``s``'s runs
+(NSGA-II's and the others') fine-tunes and draws devices with the seed ``C + s``
+(``ReramTask.common_seed``), so the accuracy is a function of the design: re-evaluating a design
+cannot find a luckier draw. Rescoring still measures with its own fresh seeds.
+
 Run: ``python -m experiments.cfmesmo_vs_nsga2 [--seeds 5] [--problems ...] [--out DIR] [--smoke]``.
 Writes ``results.h5`` (every evaluation of every run, with provenance) and ``hypervolume.png/.pdf``.
 """
@@ -38,6 +43,7 @@ Writes ``results.h5`` (every evaluation of every run, with provenance) and ``hyp
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 import warnings
@@ -48,7 +54,7 @@ import numpy as np
 from experiments._common import provenance, save_figure, write_h5
 from search.benchmarks import BENCHMARKS
 from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, run_search
-from search.tasks import BenchmarkSearch, cost_to_reach, hypervolume_trace, rescore
+from search.tasks import BenchmarkSearch, ReramSearch, cost_to_reach, hypervolume_trace, rescore
 
 RESCORE_SEED = 10**9  # above every evaluation seed of a run (seed * 100003 + i)
 NEAR = 0.99  # also reported: the cost to reach this fraction of NSGA-II's final hypervolume
@@ -109,13 +115,22 @@ def nsga2_reference(name: str, prob, ideal, nadir, a, seed: int):
     return ref, ideal, nadir
 
 
+def common_draws(prob, a, seed: int):
+    """ReRAM with ``--common-seed C``: the problem whose every evaluation in seed ``seed``'s runs
+    uses the seed ``C + seed`` (common random numbers, ``ReramTask.common_seed``); else ``prob``."""
+    if getattr(a, "common_seed", None) is None or not isinstance(prob, ReramSearch):
+        return prob
+    return dataclasses.replace(prob, task=dataclasses.replace(prob.task, common_seed=a.common_seed + seed))
+
+
 def run_problem(name: str, a) -> dict:
-    prob, ideal, nadir = make_problem(name, a)
+    base, ideal, nadir = make_problem(name, a)
     out: dict = {"runs": {}}
     noisy = a.rescore > 0 and name == "reram_digits"
     cache: dict = {}  # rescored designs, shared by every run of this problem
     for seed in range(a.seeds):
         t0 = time.perf_counter()
+        prob = common_draws(base, a, seed)
         ref, ideal, nadir = nsga2_reference(name, prob, ideal, nadir, a, seed)
         k = prob.n_expensive
         c_ref, hv_ref = hypervolume_trace(ref.evaluations, ideal=ideal, nadir=nadir)
@@ -231,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("results/cfmesmo_vs_nsga2"))
     p.add_argument("--rescore", type=int, default=0, metavar="R",
                    help="ReRAM: also score every run by R fresh measurements of its designs (0: off)")
+    p.add_argument("--common-seed", type=int, default=None, metavar="C",
+                   help="ReRAM: every evaluation of seed s's runs uses the seed C + s (common random numbers, "
+                        "ReramTask.common_seed); default: each evaluation its own seed")
     p.add_argument("--smoke", action="store_true")
     a = p.parse_args(argv)
     if a.rescore < 0:
@@ -238,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.smoke:
         a.seeds, a.pop, a.nsga_budget, a.fraction = 1, 4, 12, 0.5
         a.samples, a.candidates, a.inner_pop, a.inner_gen = 2, 64, 12, 4
+    if a.common_seed is not None and not 0 <= a.common_seed < RESCORE_SEED - a.seeds:
+        p.error(f"--common-seed must be in [0, {RESCORE_SEED - a.seeds}) (below the rescoring seeds); "
+                f"got {a.common_seed}")
     t0 = time.perf_counter()
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
     results: dict = {}

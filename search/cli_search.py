@@ -30,6 +30,8 @@ Search configuration (TOML; unknown keys are an error)::
     n_repeats = 2
     technology = "isaac_ce_32nm"
     weight_clip_sigma = 2.0               # optional: noise-aware fine-tuning with weight clipping
+    common_seed = 0                       # optional: every evaluation uses this seed (common random
+                                          # numbers: the same design always gets the same accuracy)
 
     [space]                               # optional: the design space (default: default_reram_space)
     config_fn = "search.space.square_crossbar"   # crossbar_size -> rows = cols; msb_adc_bits
@@ -57,7 +59,7 @@ _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, floa
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
         "reference_box": bool, "refine": bool, "pinned": bool, "space": dict}
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
-         "adc_range", "grad_clip", "weight_clip_sigma")
+         "adc_range", "grad_clip", "weight_clip_sigma", "common_seed")
 
 
 def load_search_config(path: str | Path) -> dict:

@@ -59,6 +59,12 @@ class ReramTask:
             the default, as in every stored search so far). ``2.0`` is the recipe with which
             ``experiments/resna.py`` recovers >= 95 % of the noise loss even at 2-bit cells.
         seed: Seed of pretraining (fine-tuning and devices use per-evaluation seeds).
+        common_seed: Common random numbers: every evaluation of a search
+            (:class:`search.tasks.ReramSearch`) fine-tunes and draws its devices with this seed
+            instead of its own, so the accuracy becomes a function of the design and fidelity alone.
+            A design evaluated twice gets the same accuracy (a search cannot keep the luckier of two
+            draws), and designs are compared under the same draws, as a sweep's are (``None``, the
+            default and what every stored search so far used: per-evaluation seeds).
     """
 
     dataset: str = "digits"
@@ -74,6 +80,7 @@ class ReramTask:
     grad_clip: float | None = None
     weight_clip_sigma: float | None = None
     seed: int = 0
+    common_seed: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("pretrain_epochs", "max_epochs", "n_repeats"):
@@ -86,11 +93,14 @@ class ReramTask:
             if g is not None and (isinstance(g, bool) or not isinstance(g, int | float) or not math.isfinite(g)
                                   or g <= 0):
                 raise ConfigError(f"ReramTask.{name} must be None or a finite number > 0; got {g!r}.")
+        c = self.common_seed
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
+            raise ConfigError(f"ReramTask.common_seed must be None or an integer >= 0; got {c!r}.")
 
     def to_json(self) -> str:
         """Canonical JSON (stored in result files)."""
         d = dataclasses.asdict(self)
-        for name in ("grad_clip", "weight_clip_sigma"):
+        for name in ("grad_clip", "weight_clip_sigma", "common_seed"):
             if d[name] is None:  # absent means None: tasks stored before the field existed still match
                 del d[name]
         return json.dumps(d, sort_keys=True)

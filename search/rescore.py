@@ -11,12 +11,14 @@ unique by ``x``: by default those on the recorded Pareto front (all objectives, 
 with ``designs="all"`` every one of them. Measurement ``r`` of a design is
 ``problem.evaluate(x, 1.0, seed + r)`` for ``r < repeats``: a fresh evaluation, the same seeds for
 every design (common random numbers), none equal to a recorded one (the recorded value is not
-reused: it is the selected, biased one). A design's measured objectives are the mean of its
-measurements; ``std`` is their sample standard deviation (``ddof = 1``), the spread of one
-evaluation. A design with a failed measurement is failed (first error kept) and has no mean. The
-measured front is the Pareto front of the measured designs' means and exact objectives; with the
-default selection it is a front among the recorded front's designs only (a design the recorded
-front dropped may belong to it: ``designs="all"`` measures everything).
+reused: it is the selected, biased one). A search whose task has a ``common_seed`` evaluated every
+design with that one seed; its measurements use their own seeds (:func:`search.tasks.fresh_draws`).
+A design's measured objectives are the mean of its measurements; ``std`` is their sample standard
+deviation (``ddof = 1``), the spread of one evaluation. A design with a failed measurement is
+failed (first error kept) and has no mean. The measured front is the Pareto front of the measured
+designs' means and exact objectives; with the default selection it is a front among the recorded
+front's designs only (a design the recorded front dropped may belong to it: ``designs="all"``
+measures everything).
 
 Storage and resume. Each measurement is appended to its own results store (default
 ``<store>_rescored.h5``) the moment it finishes, one row per ``(x, r)``. A re-run measures only
@@ -44,6 +46,7 @@ from search.benchmarks import non_dominated
 from search.loop import _evaluate_one
 from search.run import evaluations_of
 from search.store import ResultStore, StoreError, fingerprint
+from search.tasks import fresh_draws
 
 __all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
            "default_out", "measured_evaluations", "plot_rescore", "problem_of_store", "rescore_store",
@@ -257,6 +260,7 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
     K = len(full[0][0].f)
     if problem is None:
         problem = problem_of_store(meta, progress=progress)
+    problem = fresh_draws(problem)
     if int(problem.n_var) != len(full[0][0].x) or int(problem.n_expensive) != K:
         raise ConfigError(f"rescore: the problem has {problem.n_var} variables and {problem.n_expensive} expensive "
                           f"objectives; the store's designs have {len(full[0][0].x)} and {K}.")

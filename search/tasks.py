@@ -59,7 +59,9 @@ class ReramSearch:
 
     The predicted evaluation cost (for CF-MESMO) is ``1 + max_epochs * z`` in units of one
     hardware-mode evaluation (a fine-tuning epoch costs about as much as one evaluation pass on
-    digits); the measured cost is the wall time of the evaluation in seconds.
+    digits); the measured cost is the wall time of the evaluation in seconds. An evaluation uses
+    its own seed, or the task's ``common_seed`` when set (common random numbers,
+    :class:`search.evaluate.ReramTask`).
     """
 
     space: object
@@ -91,8 +93,16 @@ class ReramSearch:
         from search.evaluate import evaluate_accuracy
 
         cfg = self.configs(x)[0]
+        seed = seed if self.task.common_seed is None else self.task.common_seed
         r = evaluate_accuracy(self.task.to_json(), cfg.to_json(), float(z), self.pretrained, int(seed))
         return np.array([-r["accuracy"]]), float(r["seconds"])
+
+    def fresh_draws(self) -> ReramSearch:
+        """This problem with evaluations that follow their own seed (no ``common_seed``; the
+        pretrained weights and cost objectives are shared): :func:`rescore` measures with it."""
+        if self.task.common_seed is None:
+            return self
+        return dataclasses.replace(self, task=dataclasses.replace(self.task, common_seed=None))
 
     def warm_up(self, n: int = 4, seed: int = 12345) -> None:
         """Evaluate ``n`` random designs (unit cube, ``default_rng(seed)``) at full fidelity and
@@ -129,6 +139,13 @@ def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *,
     return cost, hv
 
 
+def fresh_draws(problem):
+    """The problem to re-measure designs with: ``problem.fresh_draws()`` where it has one (a ReRAM
+    task with a ``common_seed``: the repeats must draw afresh, not repeat the search's common
+    draw), else ``problem``."""
+    return problem.fresh_draws() if hasattr(problem, "fresh_draws") else problem
+
+
 def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, repeats: int, seed: int,
             cache: dict | None = None) -> list[Evaluation]:
     """The evaluations with every full-fidelity design's expensive objectives measured afresh.
@@ -143,7 +160,8 @@ def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, 
     numbers), so designs are compared under the same draws. Order, ``x``, ``z``, ``cheap``,
     ``cost``, ``seed`` and the other evaluations are kept. A design whose re-measurement fails
     becomes ``"failed"`` (its ``error`` says so) and leaves the front instead of keeping its
-    recorded value. For a deterministic problem rescoring returns the recorded objectives.
+    recorded value. For a deterministic problem rescoring returns the recorded objectives. The
+    measurements use :func:`fresh_draws` of the problem.
 
     Args:
         problem: The :class:`search.loop.SearchProblem` the evaluations came from.
@@ -161,6 +179,7 @@ def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, 
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ConfigError(f"rescore: seed must be an integer >= 0; got {seed!r}.")
     cache = {} if cache is None else cache
+    problem = fresh_draws(problem)
     out = []
     for e in evaluations:
         if e.status != "ok" or e.z != 1.0:

@@ -215,6 +215,29 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
     assert "wall clock (evaluation + proposal seconds)" in out and "rescored (2 fresh measurements" in out
 
 
+def test_cfmesmo_vs_nsga2_common_seed_gives_each_seed_its_draw(capsys):
+    import argparse
+
+    from experiments import cfmesmo_vs_nsga2
+    from search.benchmarks import BENCHMARKS
+    from search.evaluate import ReramTask
+    from search.space import default_reram_space
+    from search.tasks import BenchmarkSearch, ReramSearch
+
+    prob = ReramSearch(default_reram_space(), ReramTask(pretrain_epochs=1), b"")
+    a = argparse.Namespace(common_seed=5)
+    assert [cfmesmo_vs_nsga2.common_draws(prob, a, s).task.common_seed for s in (0, 2)] == [5, 7]
+    assert cfmesmo_vs_nsga2.common_draws(prob, a, 2).costs is prob.costs and prob.task.common_seed is None
+    assert cfmesmo_vs_nsga2.common_draws(prob, argparse.Namespace(common_seed=None), 2) is prob
+    bench = BenchmarkSearch(BENCHMARKS["zdt1_mf"]())
+    assert cfmesmo_vs_nsga2.common_draws(bench, a, 2) is bench
+    for bad in ("-1", str(cfmesmo_vs_nsga2.RESCORE_SEED)):
+        with pytest.raises(SystemExit):
+            cfmesmo_vs_nsga2.main(["--smoke", "--common-seed", bad])
+        assert f"--common-seed must be in [0, {cfmesmo_vs_nsga2.RESCORE_SEED - 1}) (below the rescoring seeds); " \
+               f"got {bad}" in capsys.readouterr().err
+
+
 def test_front_budget_smoke(tmp_path, capsys):
     """Greedy counts: the first prefix reaching the target (and not one point earlier); on the
     synthetic problems the fraction is points / NSGA-II's evaluations."""

@@ -98,6 +98,17 @@ def test_front_designs_are_measured_with_common_seeds_and_exact_means(tmp_path):
     assert ResultStore.read(res.out).columns == {"key": "str", "status": "str", "error": "str"} | RESCORE_COLUMNS
 
 
+def test_a_common_seed_problem_is_measured_through_its_fresh_draws(tmp_path):
+    """A problem with ``fresh_draws()`` (a ReRAM task with a ``common_seed``) is measured by what
+    that returns, with the rescore's own seeds; the problem itself is not called."""
+    _store(tmp_path / "s.h5")
+    common, fresh = Toy(), Toy()
+    common.fresh_draws = lambda: fresh
+    res = rescore_store(tmp_path / "s.h5", repeats=2, seed=100, problem=common, progress=False)
+    assert common.calls == [] and len(fresh.calls) == res.n_new == 2 * len(res.designs) > 0
+    assert {s for *_, s in fresh.calls} == {100, 101}
+
+
 def test_all_designs_skip_low_fidelity_and_failed_and_measure_a_repeated_design_once(tmp_path):
     x_dup = np.array([0.95, 0.05])  # the best trade-off region: on the recorded front twice
     extra = [dict(x=np.array([0.99, 0.0]), z=0.5, f=np.array([-5.0]), cheap=np.array([0.99]), cost=0.5, seed=1),

@@ -127,6 +127,25 @@ def test_cli_search_and_plot(tmp_path, capsys):
     assert "Pareto-optimal designs" in out and (tmp_path / "st_fronts.pdf").exists()
 
 
+def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
+    """``[task] common_seed`` reaches the stored task, and every recorded accuracy is the one a
+    measurement with that seed gives (the evaluations' own seeds differ)."""
+    from search.cli import main
+    from search.rescore import problem_of_store
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 0.5\n'
+                   '[task]\npretrain_epochs = 1\nmax_epochs = 1\nn_repeats = 1\ncommon_seed = 3\n')
+    assert main(["search", str(cfg), "--no-progress"]) == 0
+    evs = load_evaluations(tmp_path / "st.h5")
+    meta = ResultStore.read(tmp_path / "st.h5").meta
+    assert meta["problem"]["task"]["common_seed"] == 3 and len({e.seed for e in evs}) == len(evs) >= 2
+    measuring = problem_of_store(meta).fresh_draws()
+    assert measuring.task.common_seed is None
+    for e in evs[:2]:
+        np.testing.assert_array_equal(measuring.evaluate(e.x, e.z, 3)[0], e.f)
+
+
 def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
     from search.run import _LEGACY_COLUMNS, SEARCH_COLUMNS
     from search.tasks import hypervolume_trace

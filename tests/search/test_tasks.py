@@ -229,3 +229,44 @@ def test_rescore_of_a_deterministic_problem_returns_the_recorded_objectives():
 def test_rescore_rejects_bad_repeats_and_seeds(repeats, first_seed, name):
     with pytest.raises(ConfigError, match=name):
         rescore(_NoisyToy(), [], repeats=repeats, seed=first_seed)
+
+
+def test_reram_task_common_seed_is_validated_and_absent_from_old_json():
+    import json
+
+    from search.evaluate import ReramTask
+
+    for bad in (-1, True, 1.5, "0"):
+        with pytest.raises(ConfigError, match=r"ReramTask.common_seed must be None or an integer >= 0; got"):
+            ReramTask(common_seed=bad)
+    assert "common_seed" not in json.loads(ReramTask().to_json())  # stores from before the field still match
+    task = ReramTask(common_seed=3)
+    assert json.loads(task.to_json())["common_seed"] == 3 and ReramTask.from_json(task.to_json()) == task
+
+
+def test_common_seed_evaluates_every_design_with_one_seed_and_rescoring_draws_afresh():
+    """With ``common_seed`` every evaluation uses it, whatever its own seed: the same design gets the
+    same accuracy, equal to an evaluation with that seed without the option. ``fresh_draws`` (and
+    so ``rescore``) measures with the given seeds again."""
+    import dataclasses
+
+    from search.evaluate import ReramTask, pretrain
+    from search.space import default_reram_space
+    from search.tasks import ReramSearch, fresh_draws
+
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    own = ReramSearch(default_reram_space(), task, pretrain(task, progress=False))
+    common = dataclasses.replace(own, task=dataclasses.replace(task, common_seed=7))
+    x = np.full(own.n_var, 0.6)
+    a, b, c = (common.evaluate(x, 1.0, s)[0] for s in (1, 2, 7))
+    assert a[0] == b[0] == c[0] == own.evaluate(x, 1.0, 7)[0][0]
+    assert own.evaluate(x, 1.0, 1)[0][0] != own.evaluate(x, 1.0, 2)[0][0]  # the draws do matter
+    assert fresh_draws(own) is own and fresh_draws(common).task == task and fresh_draws(common).costs is own.costs
+
+    seen = []
+    measuring = fresh_draws(common)
+    measuring.evaluate = lambda x, z, seed: seen.append(seed) or (np.array([-0.5]), 0.1)
+    common.fresh_draws = lambda: measuring
+    ev = Evaluation(index=0, x=x, z=1.0, f=a, cheap=np.zeros(3), cost=1.0, seed=1)
+    out = rescore(common, [ev], repeats=3, seed=100)
+    assert seen == [100, 101, 102] and out[0].f[0] == -0.5
