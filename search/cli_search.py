@@ -8,9 +8,10 @@ Search configuration (TOML; unknown keys are an error)::
     truncation = "per_objective"          # or "tradeoff" (MESMO/CF-MESMO)
     reference_box = false                 # tradeoff only: information about the front inside the
                                           # hypervolume's reference box (search.loop.MESSearch)
-    refine = false                        # MESMO/CF-MESMO: also seed the acquisition's candidates with
-                                          # the sampled Pareto sets and refine the best by local
-                                          # search (fronts on the cube's boundary; README)
+    front_candidates = false              # MESMO/CF-MESMO: the sampled Pareto sets' designs join the
+                                          # acquisition's random candidates (README)
+    refine = false                        # MESMO/CF-MESMO: front_candidates, then refine the best by
+                                          # local search (fronts on the cube's boundary; README)
     pinned = false                        # tradeoff only: a candidate in a sampled Pareto set gains
                                           # the information of pinning its accuracy there (README)
     budget = 120.0                        # cost budget: seconds of evaluation
@@ -54,10 +55,11 @@ import tomllib
 
 from crossbar.errors import ConfigError
 from search.cli import subcommand
+from search.loop import MES_SWITCHES
 
 _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, float), "q": int, "seed": int,
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
-        "reference_box": bool, "refine": bool, "pinned": bool, "space": dict}
+        "space": dict} | dict.fromkeys(MES_SWITCHES, bool)
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
          "adc_range", "grad_clip", "weight_clip_sigma", "common_seed")
 
@@ -112,8 +114,8 @@ def run_search_config(cfg: dict, *, base_dir: Path, progress: bool = True):
         task, algorithm=cfg.get("algorithm", "cfmesmo"), truncation=cfg.get("truncation", "per_objective"),
         n_samples=cfg.get("n_samples", 10), n_init=cfg.get("n_init", 6), budget=float(cfg["budget"]),
         q=cfg.get("q", 1), seed=cfg.get("seed", 0), progress=progress,
-        charge_proposals=cfg.get("charge_proposals", False), reference_box=cfg.get("reference_box", False),
-        refine=cfg.get("refine", False), pinned=cfg.get("pinned", False), space=search_space(cfg))
+        charge_proposals=cfg.get("charge_proposals", False), space=search_space(cfg),
+        **{key: cfg.get(key, False) for key in MES_SWITCHES})
     spec_exec = cfg.get("executor", "serial")
     executor = None
     if spec_exec == "local":
@@ -165,8 +167,7 @@ def _label(meta: dict) -> str:
     label = str(alg.get("name", "search"))
     if alg.get("truncation", "per_objective") != "per_objective" and label in ("mesmo", "cfmesmo"):
         label += f" {alg['truncation']}"
-    return " ".join([label] + [word for key, word in (("reference_box", "box"), ("refine", "refine"),
-                                                       ("pinned", "pinned")) if alg.get(key)])
+    return " ".join([label] + [word for key, word in MES_SWITCHES.items() if alg.get(key)])
 
 
 def plot_store(path: str | Path) -> list[Path]:

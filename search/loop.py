@@ -176,6 +176,11 @@ class NSGA2Search:
         return np.asarray(self._pop.get("X")[k], dtype=np.float64), 1.0
 
 
+MES_SWITCHES = {"reference_box": "box", "refine": "refine", "pinned": "pinned", "front_candidates": "fronts"}
+"""Boolean :class:`MESSearch` options a search config can switch on (all off by default), with the
+word that names each in plot legends."""
+
+
 @dataclass
 class MESSearch(_Stateless):
     """MESMO (``fidelities=(1,)``, per-objective truncation, no cost) or CF-MESMO.
@@ -190,9 +195,13 @@ class MESSearch(_Stateless):
         n_candidates: Random candidates per proposal (with ``refine``, the sampled Pareto sets'
             designs are candidates too).
         nsga_pop, nsga_gen: NSGA-II population and generations per posterior sample's front.
-        refine: Seed the candidates with the sampled Pareto sets' designs and refine the best by
-            local search (``search._optimize``; ``experiments/cfmesmo_vs_nsga2.py --mes-refine``).
-            Off by default (see the README for the measurement).
+        front_candidates: The sampled Pareto sets' designs join the random candidates (no local
+            search; ``experiments/cfmesmo_vs_nsga2.py --mes-front-candidates``). The samples'
+            NSGA-II reaches designs random candidates in many dimensions almost never do (e.g. on
+            the cube's boundary), and they are the designs the acquisition is about.
+        refine: ``front_candidates``, and then refine the best candidates by local search
+            (``search._optimize``; ``experiments/cfmesmo_vs_nsga2.py --mes-refine``). Off by
+            default (see the README for the measurement).
         reference_box: With ``truncation="tradeoff"``, seek information about the part of the front
             inside the hypervolume's reference box only (:class:`search.acquisition.CFMESMO`'s
             ``reference``; the point is :func:`reference_point` of the designs observed at the
@@ -219,6 +228,7 @@ class MESSearch(_Stateless):
     reference_box: bool = False
     log_gain: bool = True
     pinned: bool = False
+    front_candidates: bool = False
     name: str = "cfmesmo"
 
     def __post_init__(self) -> None:
@@ -255,7 +265,7 @@ class MESSearch(_Stateless):
                            log_gain=self.log_gain, pinned=self.pinned)
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
-        seeds = np.vstack([f.x for f in fronts]) if self.refine else None
+        seeds = np.vstack([f.x for f in fronts]) if self.refine or self.front_candidates else None
         x, z = propose(factory, surrogates, n_var=problem.n_var, fidelities=levels, q=1, pending=pend,
                        rng=rng, n_candidates=self.n_candidates, seeds=seeds, refine=self.refine)
         return x[0], float(z[0])

@@ -129,28 +129,30 @@ ALGORITHMS = ("random", "nsga2", "mesmo", "cfmesmo", "qlognehvi")
 
 
 def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: int = 10, n_init: int = 6,
-                   pop_size: int = 20, reference_box: bool = False, refine: bool = False, pinned: bool = False):
-    """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`); ``truncation``,
-    ``reference_box``, ``refine`` and ``pinned`` (:class:`search.loop.MESSearch`) apply to MESMO and
-    CF-MESMO."""
+                   pop_size: int = 20, **switches: bool):
+    """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`); ``truncation`` and the
+    boolean ``switches`` (the keys of :data:`search.loop.MES_SWITCHES`, :class:`search.loop.MESSearch`
+    fields) apply to MESMO and CF-MESMO."""
     from crossbar.errors import ConfigError
-    from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
+    from search.loop import MES_SWITCHES, MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
 
-    if refine and name not in ("mesmo", "cfmesmo"):
-        raise ConfigError(f"refine applies to the algorithms mesmo and cfmesmo; got algorithm={name!r} "
-                          "(qlognehvi always refines).")
-    if pinned and name not in ("mesmo", "cfmesmo"):
-        raise ConfigError(f"pinned applies to the algorithms mesmo and cfmesmo; got algorithm={name!r}.")
+    unknown = sorted(set(switches) - set(MES_SWITCHES))
+    if unknown:
+        raise ConfigError(f"make_algorithm: unknown switches {unknown}; allowed: {list(MES_SWITCHES)}.")
+    on = {key: True for key, value in switches.items() if value}
+    for key in on:
+        if name not in ("mesmo", "cfmesmo"):
+            hint = " (qlognehvi always refines)" if key == "refine" else ""
+            raise ConfigError(f"{key} applies to the algorithms mesmo and cfmesmo; got algorithm={name!r}{hint}.")
     if name == "random":
         return RandomSearch()
     if name == "nsga2":
         return NSGA2Search(pop_size=pop_size)
     if name == "mesmo":
         return MESSearch(multi_fidelity=False, name="mesmo", truncation=truncation, n_samples=n_samples,
-                         n_init=n_init, reference_box=reference_box, refine=refine, pinned=pinned)
+                         n_init=n_init, **on)
     if name == "cfmesmo":
-        return MESSearch(truncation=truncation, n_samples=n_samples, n_init=n_init, reference_box=reference_box,
-                         refine=refine, pinned=pinned)
+        return MESSearch(truncation=truncation, n_samples=n_samples, n_init=n_init, **on)
     if name == "qlognehvi":
         return QLogNEHVISearch(n_init=n_init)
     raise ConfigError(f"algorithm must be one of {list(ALGORITHMS)}; got {name!r}.")
@@ -158,12 +160,12 @@ def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: i
 
 def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_objective", n_samples: int = 10,
                  n_init: int = 6, budget: float, q: int = 1, seed: int = 0, space=None, progress: bool = True,
-                 charge_proposals: bool = False, reference_box: bool = False, refine: bool = False,
-                 pinned: bool = False):
+                 charge_proposals: bool = False, **switches: bool):
     """The ReRAM design search on ``task`` (a :class:`search.evaluate.ReramTask`) over ``space``
     (default :func:`search.space.default_reram_space`): pretrains the task's model, builds the
-    problem (and warms it up, :meth:`search.tasks.ReramSearch.warm_up`) and algorithm. Returns
-    ``(problem, algorithm, spec, describe)`` for :func:`run_stored_search`."""
+    problem (and warms it up, :meth:`search.tasks.ReramSearch.warm_up`) and algorithm
+    (:func:`make_algorithm`, with the ``switches``). Returns ``(problem, algorithm, spec, describe)``
+    for :func:`run_stored_search`."""
     from search.evaluate import OBJECTIVES, pretrain
     from search.space import default_reram_space
     from search.tasks import ReramSearch
@@ -171,12 +173,10 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
     space = space if space is not None else default_reram_space()
     problem = ReramSearch(space, task, pretrain(task, progress=progress))
     problem.warm_up()  # untimed: a fresh checkout's JIT compilation is not charged to the first evaluations
-    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init,
-                         reference_box=reference_box, refine=refine, pinned=pinned)
+    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init, **switches)
     settings = {"name": algorithm, "truncation": truncation, "n_samples": n_samples, "n_init": n_init}
-    for key, on in (("reference_box", reference_box), ("refine", refine), ("pinned", pinned)):
-        if on:  # absent when off, so stores written before the option existed still resume
-            settings[key] = True
+    # a switch is recorded only when on, so stores written before it existed still resume
+    settings |= {key: True for key, on in switches.items() if on}
     spec = SearchSpec(problem={"task": json.loads(task.to_json()), "space": space.to_dict(),
                                "objectives": list(OBJECTIVES)},
                       algorithm=settings,

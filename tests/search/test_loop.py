@@ -215,3 +215,27 @@ def test_mes_reference_box_gets_the_same_reference_point_as_qlognehvi(known, mon
         np.testing.assert_allclose(seen[0], observed.max(0) + 0.1 * (observed.max(0) - observed.min(0) + 1e-9))
     with pytest.raises(ConfigError, match="reference_box"):
         MESSearch(reference_box=True)
+
+
+@pytest.mark.parametrize(("switch", "seeded", "local"), [(None, False, False), ("front_candidates", True, False),
+                                                         ("refine", True, True)])
+def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_pareto_sets(
+        switch, seeded, local, monkeypatch):
+    """``front_candidates``: the sampled Pareto sets' designs join the candidates, no local search;
+    ``refine``: the same candidates and the local search; neither: random candidates only."""
+    import search.acquisition as acquisition
+
+    fronts, calls = [], []
+    real_fronts, real_propose = acquisition.sample_pareto_fronts, acquisition.propose
+    monkeypatch.setattr(acquisition, "sample_pareto_fronts",
+                        lambda *a, **kw: fronts.append(real_fronts(*a, **kw)) or fronts[-1])
+    monkeypatch.setattr(acquisition, "propose", lambda *a, **kw: calls.append(kw) or real_propose(*a, **kw))
+    mes = MESSearch(truncation="tradeoff", **FAST_MES, **({switch: True} if switch else {}))
+    run_search(Toy(), mes, budget=np.inf, seed=0, max_evaluations=6)
+    assert len(calls) == len(fronts) >= 2
+    for kw, sampled in zip(calls, fronts, strict=True):
+        assert kw["refine"] is local
+        if seeded:
+            np.testing.assert_array_equal(kw["seeds"], np.vstack([f.x for f in sampled]))
+        else:
+            assert kw["seeds"] is None

@@ -181,7 +181,7 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
         run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
 
 
-@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine", "pinned"])
+@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine", "pinned", "front_candidates"])
 def test_search_config_switches_must_be_bools(key, tmp_path):
     from search.cli_search import load_search_config
 
@@ -229,6 +229,32 @@ def test_refine_reaches_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path
     cfg = tmp_path / "c.toml"
     cfg.write_text('budget = 10\nalgorithm = "cfmesmo"\nrefine = true\n')
     assert load_search_config(cfg)["refine"] is True
+
+
+def test_front_candidates_reach_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path):
+    from search.cli_search import _label, load_search_config
+    from search.evaluate import ReramTask
+    from search.run import make_algorithm, reram_search
+
+    assert make_algorithm("mesmo", front_candidates=True).front_candidates is True
+    assert make_algorithm("cfmesmo").front_candidates is False
+    for name in ("random", "nsga2", "qlognehvi"):
+        with pytest.raises(ConfigError, match=f"front_candidates applies to the algorithms mesmo and cfmesmo; "
+                                              f"got algorithm='{name}'.$"):
+            make_algorithm(name, front_candidates=True)
+    with pytest.raises(ConfigError, match=r"unknown switches \['refin'\]; allowed: \['reference_box', 'refine'"):
+        make_algorithm("cfmesmo", refin=True)
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    off = reram_search(task, budget=1.0, progress=False)[2]
+    _, alg, on, _ = reram_search(task, truncation="tradeoff", front_candidates=True, pinned=True, budget=1.0,
+                                 progress=False)
+    assert alg.front_candidates is True and alg.pinned is True and alg.refine is False
+    assert on.algorithm["front_candidates"] is True and "front_candidates" not in off.algorithm
+    assert "refine" not in on.algorithm and off.fingerprint() != on.fingerprint()
+    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned fronts"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('budget = 10\nalgorithm = "mesmo"\nfront_candidates = true\n')
+    assert load_search_config(cfg)["front_candidates"] is True
 
 
 def test_pinned_reaches_mes_algorithms_and_the_fingerprint_only_when_on():
