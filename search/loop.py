@@ -192,8 +192,8 @@ class MESSearch(_Stateless):
             of expensive objectives).
         n_samples: Posterior samples ``S``. n_init: Random evaluations before the model is used
             (at mixed fidelities for CF-MESMO, one at the target fidelity included).
-        n_candidates: Random candidates per proposal (with ``refine``, the sampled Pareto sets'
-            designs are candidates too).
+        n_candidates: Random candidates per proposal (with ``front_candidates`` or ``refine``, the
+            sampled Pareto sets' designs are candidates too).
         nsga_pop, nsga_gen: NSGA-II population and generations per posterior sample's front.
         front_candidates: The sampled Pareto sets' designs join the random candidates (no local
             search; ``experiments/cfmesmo_vs_nsga2.py --mes-front-candidates``). The samples'
