@@ -43,7 +43,6 @@ Writes ``results.h5`` (every evaluation of every run, with provenance) and ``hyp
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 import warnings
@@ -118,9 +117,9 @@ def nsga2_reference(name: str, prob, ideal, nadir, a, seed: int):
 def common_draws(prob, a, seed: int):
     """ReRAM with ``--common-seed C``: the problem whose every evaluation in seed ``seed``'s runs
     uses the seed ``C + seed`` (common random numbers, ``ReramTask.common_seed``); else ``prob``."""
-    if getattr(a, "common_seed", None) is None or not isinstance(prob, ReramSearch):
+    if a.common_seed is None or not isinstance(prob, ReramSearch):
         return prob
-    return dataclasses.replace(prob, task=dataclasses.replace(prob.task, common_seed=a.common_seed + seed))
+    return prob.with_common_seed(a.common_seed + seed)
 
 
 def run_problem(name: str, a) -> dict:

@@ -97,12 +97,17 @@ class ReramSearch:
         r = evaluate_accuracy(self.task.to_json(), cfg.to_json(), float(z), self.pretrained, int(seed))
         return np.array([-r["accuracy"]]), float(r["seconds"])
 
-    def fresh_draws(self) -> ReramSearch:
-        """This problem with evaluations that follow their own seed (no ``common_seed``; the
-        pretrained weights and cost objectives are shared): :func:`rescore` measures with it."""
-        if self.task.common_seed is None:
+    def with_common_seed(self, common_seed: int | None) -> ReramSearch:
+        """This problem with the task's ``common_seed`` set to ``common_seed`` (``self`` when it
+        already is; the pretrained weights and cost objectives are shared)."""
+        if self.task.common_seed == common_seed:
             return self
-        return dataclasses.replace(self, task=dataclasses.replace(self.task, common_seed=None))
+        return dataclasses.replace(self, task=dataclasses.replace(self.task, common_seed=common_seed))
+
+    def fresh_draws(self) -> ReramSearch:
+        """This problem with evaluations that follow their own seed (no ``common_seed``):
+        :func:`rescore` measures with it."""
+        return self.with_common_seed(None)
 
     def warm_up(self, n: int = 4, seed: int = 12345) -> None:
         """Evaluate ``n`` random designs (unit cube, ``default_rng(seed)``) at full fidelity and

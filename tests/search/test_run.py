@@ -193,6 +193,17 @@ def test_search_config_switches_must_be_bools(key, tmp_path):
         load_search_config(cfg)
 
 
+@pytest.mark.parametrize("key", ["reference_box", "refine", "pinned", "front_candidates"])
+@pytest.mark.parametrize("name", ["random", "nsga2", "qlognehvi"])
+def test_mes_switches_are_refused_by_the_other_algorithms(key, name):
+    from search.run import make_algorithm
+
+    hint = r" \(qlognehvi always refines\)" if key == "refine" else ""
+    with pytest.raises(ConfigError, match=f"{key} applies to the algorithms mesmo and cfmesmo; "
+                                          f"got algorithm='{name}'{hint}.$"):
+        make_algorithm(name, **{key: True})
+
+
 def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on():
     from search.evaluate import ReramTask
     from search.run import make_algorithm, reram_search
@@ -216,10 +227,6 @@ def test_refine_reaches_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path
     assert make_algorithm("cfmesmo", refine=True).refine is True
     assert make_algorithm("mesmo", refine=True).refine is True
     assert make_algorithm("cfmesmo").refine is False
-    for name in ("random", "nsga2", "qlognehvi"):
-        with pytest.raises(ConfigError, match=f"refine applies to the algorithms mesmo and cfmesmo; "
-                                              f"got algorithm='{name}'"):
-            make_algorithm(name, refine=True)
     task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
     off = reram_search(task, budget=1.0, progress=False)[2]
     problem, alg, on, _ = reram_search(task, refine=True, budget=1.0, progress=False)
@@ -238,10 +245,6 @@ def test_front_candidates_reach_mes_algorithms_and_the_fingerprint_only_when_on(
 
     assert make_algorithm("mesmo", front_candidates=True).front_candidates is True
     assert make_algorithm("cfmesmo").front_candidates is False
-    for name in ("random", "nsga2", "qlognehvi"):
-        with pytest.raises(ConfigError, match=f"front_candidates applies to the algorithms mesmo and cfmesmo; "
-                                              f"got algorithm='{name}'.$"):
-            make_algorithm(name, front_candidates=True)
     with pytest.raises(ConfigError, match=r"unknown switches \['refin'\]; allowed: \['reference_box', 'refine'"):
         make_algorithm("cfmesmo", refin=True)
     task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
@@ -266,8 +269,6 @@ def test_pinned_reaches_mes_algorithms_and_the_fingerprint_only_when_on():
     assert make_algorithm("cfmesmo", truncation="tradeoff").pinned is False
     with pytest.raises(ConfigError, match="MESSearch.pinned needs truncation='tradeoff'"):
         make_algorithm("cfmesmo", pinned=True)
-    with pytest.raises(ConfigError, match="pinned applies to the algorithms mesmo and cfmesmo; got algorithm='nsga2'"):
-        make_algorithm("nsga2", pinned=True)
     task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
     off = reram_search(task, truncation="tradeoff", budget=1.0, progress=False)[2]
     _, alg, on, _ = reram_search(task, truncation="tradeoff", pinned=True, budget=1.0, progress=False)
