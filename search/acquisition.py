@@ -210,6 +210,16 @@ class CFMESMO:
         log_gain: Return ``ln(gain / cost)`` (same order where the gain is representable, and an
             order where it underflows to 0 for every candidate; see
             :func:`search._info_gain.log_mes_term`).
+        gain_cap: Cap the gain at what the observation can tell about its own latent values,
+            :meth:`gain_bound`. The observation ``y = f(x, z) + noise`` depends on the front only
+            through ``f(x, z)`` (front -> ``f`` -> ``y`` is a Markov chain), so by the
+            data-processing inequality ``I(y; front) <= I(y; f(x, z)) = 1/2 sum_j ln(1 + v_j / n_j)``
+            (``v_j`` the posterior variance at ``(x, z)``, ``n_j`` the fitted noise variance; the
+            GPs are independent). The truncated-Gaussian terms break that bound wherever the posterior
+            mean sits near a sampled front point: ``gamma`` is then of order 1 and the term of order
+            1 nat however small ``v`` is (at an observed design of a noise-free problem, say). The
+            cap applies to the mean over samples (the bound holds for the expectation, not per
+            sample), per objective for ``per_objective`` and for the sum with ``tradeoff``.
         iteration: Iteration counter ``t`` of the pruning rule.
     """
 
@@ -225,6 +235,7 @@ class CFMESMO:
     iteration: int = 1
     log_gain: bool = False
     pinned: bool = False
+    gain_cap: bool = False
     _fstar: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -271,13 +282,13 @@ class CFMESMO:
         pred = [s.predict(xz) for s in self.surrogates]
         mu = np.stack([-m for m, _ in pred], axis=1)  # g = -F, (n, K)
         sigma = np.stack([_info_gain.floored_sigma(m, sd) for m, sd in pred], axis=1)
-        terms = []
+        bound = self.gain_bound(sigma) if self.gain_cap else None  # (n, K)
         if self.truncation == "per_objective":
             term = _info_gain.log_mes_term if log else _info_gain.mes_term
-            for j in range(mu.shape[1]):
-                for fstar in self._fstar:
-                    terms.append(term((fstar[j] - mu[:, j]) / sigma[:, j]))
+            parts = [[term((fstar[j] - mu[:, j]) / sigma[:, j]) for fstar in self._fstar] for j in range(mu.shape[1])]
+            caps = None if bound is None else list(bound.T)
         else:
+            terms = []
             cheap_x = _exact(self.exact_fn, x)
             k = mu.shape[1]
             box = None if self.reference is None else -self.reference[:k]
@@ -297,9 +308,31 @@ class CFMESMO:
             if self.reference is not None:
                 outside = np.any(cheap_x >= self.reference[None, k:], axis=1)
                 terms = [np.where(outside, -np.inf if log else 0.0, t) for t in terms]
+            parts, caps = [terms], None if bound is None else [bound.sum(axis=1)]
+        if bound is None:  # the mean over the samples of the sum over the parts, as one sum
+            terms = [t for part in parts for t in part]
+            if log:
+                return _info_gain.logsumexp(np.stack(terms, axis=1)) - np.log(len(self.fronts))
+            return sum(terms) / len(self.fronts)
+        means = []  # per part: the mean over the samples, capped
+        for part, cap in zip(parts, caps, strict=True):
+            if log:
+                with np.errstate(divide="ignore"):
+                    means.append(np.minimum(_info_gain.logsumexp(np.stack(part, axis=1)) - np.log(len(part)),
+                                            np.log(cap)))
+            else:
+                means.append(np.minimum(sum(part) / len(part), cap))
         if log:
-            return _info_gain.logsumexp(np.stack(terms, axis=1)) - np.log(len(self.fronts))
-        return sum(terms) / len(self.fronts)
+            return _info_gain.logsumexp(np.stack(means, axis=1))
+        return sum(means)
+
+    def gain_bound(self, sigma: np.ndarray) -> np.ndarray:
+        """``1/2 ln(1 + v_j / n_j)`` per candidate and expensive objective, ``(n, K)``: the information
+        a noisy observation carries about its own latent values (``v_j = sigma[:, j]**2``, the
+        posterior variances at the candidates; ``n_j`` each GP's fitted noise variance, floored at
+        ``1e-300``), the cap of ``gain_cap``."""
+        noise = np.array([max(s.noise_variance, 1e-300) for s in self.surrogates])
+        return 0.5 * np.log1p(sigma**2 / noise[None, :])
 
     def _others_bound(self, front: ParetoSample, cheap_x: np.ndarray) -> np.ndarray:
         """Per candidate, the best sampled-front or observed ``g`` among designs at least as cheap in

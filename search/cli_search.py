@@ -14,6 +14,8 @@ Search configuration (TOML; unknown keys are an error)::
                                           # local search (fronts on the cube's boundary; README)
     pinned = false                        # tradeoff only: a candidate in a sampled Pareto set gains
                                           # the information of pinning its accuracy there (README)
+    gain_cap = false                      # MESMO/CF-MESMO: cap the information gain at what the
+                                          # observation tells about its own accuracy (README)
     budget = 120.0                        # cost budget: seconds of evaluation
     charge_proposals = false              # true: the budget also counts the seconds spent proposing
     q = 1                                 # evaluations in flight

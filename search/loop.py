@@ -176,7 +176,8 @@ class NSGA2Search:
         return np.asarray(self._pop.get("X")[k], dtype=np.float64), 1.0
 
 
-MES_SWITCHES = {"reference_box": "box", "refine": "refine", "pinned": "pinned", "front_candidates": "fronts"}
+MES_SWITCHES = {"reference_box": "box", "refine": "refine", "pinned": "pinned", "front_candidates": "fronts",
+                "gain_cap": "cap"}
 """Boolean :class:`MESSearch` options a search config can switch on (all off by default), with the
 word that names each in plot legends."""
 
@@ -212,6 +213,11 @@ class MESSearch(_Stateless):
         pinned: With ``truncation="tradeoff"`` and one expensive objective, a candidate in a
             sampled Pareto set gains the information of pinning its value there
             (:class:`search.acquisition.CFMESMO`'s ``pinned``). Off by default (README).
+        gain_cap: Cap each candidate's information gain at what its observation can tell about its
+            own latent values (:class:`search.acquisition.CFMESMO`'s ``gain_cap``): a design already
+            observed on a noise-free problem, or one whose posterior mean sits on a sampled front,
+            otherwise keeps a gain of order 1 nat however certain the model is there. Off by
+            default (README).
         log_gain: Rank candidates by ``ln(information gain / cost)``
             (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
             representable, and still an order where it underflows to 0 for every candidate.
@@ -229,6 +235,7 @@ class MESSearch(_Stateless):
     log_gain: bool = True
     pinned: bool = False
     front_candidates: bool = False
+    gain_cap: bool = False
     name: str = "cfmesmo"
 
     def __post_init__(self) -> None:
@@ -262,7 +269,7 @@ class MESSearch(_Stateless):
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
                            observed=-f[full], observed_cheap=cheap[full], reference=ref, iteration=len(ok),
-                           log_gain=self.log_gain, pinned=self.pinned)
+                           log_gain=self.log_gain, pinned=self.pinned, gain_cap=self.gain_cap)
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine or self.front_candidates else None

@@ -239,3 +239,21 @@ def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_p
             np.testing.assert_array_equal(kw["seeds"], np.vstack([f.x for f in sampled]))
         else:
             assert kw["seeds"] is None
+
+
+def test_mes_search_passes_gain_cap_to_the_acquisition(monkeypatch):
+    import search.acquisition as acquisition
+
+    seen = []
+    real = acquisition.propose
+
+    def spy(factory, surrogates, **kw):
+        seen.append(factory(surrogates).gain_cap)
+        return real(factory, surrogates, **kw)
+
+    monkeypatch.setattr(acquisition, "propose", spy)
+    for cap in (False, True):
+        run_search(Toy(), MESSearch(truncation="tradeoff", gain_cap=cap, **FAST_MES), budget=np.inf, seed=0,
+                   max_evaluations=FAST_MES["n_init"] + 2)
+        assert seen and set(seen) == {cap}
+        seen.clear()

@@ -181,7 +181,8 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
         run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
 
 
-@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine", "pinned", "front_candidates"])
+@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine", "pinned", "front_candidates",
+                                 "gain_cap"])
 def test_search_config_switches_must_be_bools(key, tmp_path):
     from search.cli_search import load_search_config
 
@@ -193,7 +194,7 @@ def test_search_config_switches_must_be_bools(key, tmp_path):
         load_search_config(cfg)
 
 
-@pytest.mark.parametrize("key", ["reference_box", "refine", "pinned", "front_candidates"])
+@pytest.mark.parametrize("key", ["reference_box", "refine", "pinned", "front_candidates", "gain_cap"])
 @pytest.mark.parametrize("name", ["random", "nsga2", "qlognehvi"])
 def test_mes_switches_are_refused_by_the_other_algorithms(key, name):
     from search.run import make_algorithm
@@ -249,12 +250,13 @@ def test_front_candidates_reach_mes_algorithms_and_the_fingerprint_only_when_on(
         make_algorithm("cfmesmo", refin=True)
     task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
     off = reram_search(task, budget=1.0, progress=False)[2]
-    _, alg, on, _ = reram_search(task, truncation="tradeoff", front_candidates=True, pinned=True, budget=1.0,
-                                 progress=False)
-    assert alg.front_candidates is True and alg.pinned is True and alg.refine is False
+    _, alg, on, _ = reram_search(task, truncation="tradeoff", front_candidates=True, pinned=True, gain_cap=True,
+                                 budget=1.0, progress=False)
+    assert alg.front_candidates is True and alg.pinned is True and alg.gain_cap is True and alg.refine is False
     assert on.algorithm["front_candidates"] is True and "front_candidates" not in off.algorithm
+    assert on.algorithm["gain_cap"] is True and "gain_cap" not in off.algorithm
     assert "refine" not in on.algorithm and off.fingerprint() != on.fingerprint()
-    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned fronts"
+    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned fronts cap"
     cfg = tmp_path / "c.toml"
     cfg.write_text('budget = 10\nalgorithm = "mesmo"\nfront_candidates = true\n')
     assert load_search_config(cfg)["front_candidates"] is True
