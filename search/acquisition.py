@@ -297,10 +297,13 @@ class CFMESMO:
                 pin = np.log(np.maximum(pin, 1e-300)) if log else pin
             for front in self.fronts:
                 own = front.values(x) if k == 1 and front.values is not None else None
-                term = _info_gain.pareto_gain(mu, sigma, *bounding_points(front, self.observed, cheap_x, box,
-                                                                          self.observed_cheap, own), log=log)
-                if self.pinned:
-                    on = own[:, 0] >= self._others_bound(front, cheap_x)
+                points, applies = bounding_points(front, self.observed, cheap_x, box, self.observed_cheap, own)
+                term = _info_gain.pareto_gain(mu, sigma, points, applies, log=log)
+                if self.pinned:  # in the sample's Pareto set: own value >= every as-cheap front/observed one
+                    known = len(points) - len(x) - (0 if box is None else k)  # front and observed points
+                    others = points[None, :known, 0] if applies is None else np.where(
+                        applies[:, :known], points[None, :known, 0], -np.inf)
+                    on = own[:, 0] >= np.max(others, axis=1, initial=-np.inf)
                     if box is not None:
                         on &= own[:, 0] > box[0]
                     term = np.where(on, pin, term)
@@ -333,16 +336,6 @@ class CFMESMO:
         ``1e-300``), the cap of ``gain_cap``."""
         noise = np.array([max(s.noise_variance, 1e-300) for s in self.surrogates])
         return 0.5 * np.log1p(sigma**2 / noise[None, :])
-
-    def _others_bound(self, front: ParetoSample, cheap_x: np.ndarray) -> np.ndarray:
-        """Per candidate, the best sampled-front or observed ``g`` among designs at least as cheap in
-        every exact objective (``-inf`` where none is); ``K = 1``."""
-        obs = self.observed if self.observed is not None else np.zeros((0, 1))
-        obs_cheap = self.observed_cheap if self.observed_cheap is not None else np.zeros((len(obs), cheap_x.shape[1]))
-        cheap = np.vstack([front.cheap, obs_cheap])
-        g = np.concatenate([front.g[:, 0], obs[:, 0]])
-        cheaper = np.all(cheap[None, :, :] <= cheap_x[:, None, :], axis=2)
-        return np.max(np.where(cheaper, g[None, :], -np.inf), axis=1, initial=-np.inf)
 
     def pinned_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Entropy reduction of an observation at ``(x, z)`` once ``f(x, 1)`` is known (``pinned``):

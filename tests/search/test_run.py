@@ -14,7 +14,7 @@ import pytest
 
 from crossbar.errors import ConfigError
 from search.benchmarks import BENCHMARKS
-from search.loop import NSGA2Search, run_search
+from search.loop import MES_SWITCHES, NSGA2Search, run_search
 from search.run import SearchSpec, load_evaluations, run_stored_search
 from search.store import ResultStore, StoreError
 from search.tasks import BenchmarkSearch
@@ -181,8 +181,7 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
         run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), bad, progress=False)
 
 
-@pytest.mark.parametrize("key", ["charge_proposals", "reference_box", "refine", "pinned", "front_candidates",
-                                 "gain_cap"])
+@pytest.mark.parametrize("key", ["charge_proposals", *MES_SWITCHES])
 def test_search_config_switches_must_be_bools(key, tmp_path):
     from search.cli_search import load_search_config
 
@@ -194,7 +193,7 @@ def test_search_config_switches_must_be_bools(key, tmp_path):
         load_search_config(cfg)
 
 
-@pytest.mark.parametrize("key", ["reference_box", "refine", "pinned", "front_candidates", "gain_cap"])
+@pytest.mark.parametrize("key", list(MES_SWITCHES))
 @pytest.mark.parametrize("name", ["random", "nsga2", "qlognehvi"])
 def test_mes_switches_are_refused_by_the_other_algorithms(key, name):
     from search.run import make_algorithm
@@ -205,78 +204,45 @@ def test_mes_switches_are_refused_by_the_other_algorithms(key, name):
         make_algorithm(name, **{key: True})
 
 
-def test_reference_box_reaches_the_algorithm_and_the_fingerprint_only_when_on():
-    from search.evaluate import ReramTask
-    from search.run import make_algorithm, reram_search
-
-    assert make_algorithm("cfmesmo", truncation="tradeoff", reference_box=True).reference_box is True
-    assert make_algorithm("mesmo", truncation="tradeoff", reference_box=True).reference_box is True
-    with pytest.raises(ConfigError, match="reference_box needs truncation='tradeoff'"):
-        make_algorithm("cfmesmo", reference_box=True)
-    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
-    off = reram_search(task, truncation="tradeoff", budget=1.0, progress=False)[2]
-    on = reram_search(task, truncation="tradeoff", reference_box=True, budget=1.0, progress=False)[2]
-    assert "reference_box" not in off.algorithm and on.algorithm["reference_box"] is True
-    assert off.fingerprint() != on.fingerprint()
-
-
-def test_refine_reaches_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path):
-    from search.cli_search import _label, load_search_config
-    from search.evaluate import ReramTask
-    from search.run import make_algorithm, reram_search
-
-    assert make_algorithm("cfmesmo", refine=True).refine is True
-    assert make_algorithm("mesmo", refine=True).refine is True
-    assert make_algorithm("cfmesmo").refine is False
-    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
-    off = reram_search(task, budget=1.0, progress=False)[2]
-    problem, alg, on, _ = reram_search(task, refine=True, budget=1.0, progress=False)
-    assert alg.refine is True and on.algorithm["refine"] is True and "refine" not in off.algorithm
-    assert off.fingerprint() != on.fingerprint()
-    assert _label({"algorithm": on.algorithm}) == "cfmesmo refine"
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('budget = 10\nalgorithm = "cfmesmo"\nrefine = true\n')
-    assert load_search_config(cfg)["refine"] is True
-
-
-def test_front_candidates_reach_mes_algorithms_and_the_fingerprint_only_when_on(tmp_path):
-    from search.cli_search import _label, load_search_config
-    from search.evaluate import ReramTask
-    from search.run import make_algorithm, reram_search
-
-    assert make_algorithm("mesmo", front_candidates=True).front_candidates is True
-    assert make_algorithm("cfmesmo").front_candidates is False
-    with pytest.raises(ConfigError, match=r"unknown switches \['refin'\]; allowed: \['reference_box', 'refine'"):
-        make_algorithm("cfmesmo", refin=True)
-    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
-    off = reram_search(task, budget=1.0, progress=False)[2]
-    _, alg, on, _ = reram_search(task, truncation="tradeoff", front_candidates=True, pinned=True, gain_cap=True,
-                                 budget=1.0, progress=False)
-    assert alg.front_candidates is True and alg.pinned is True and alg.gain_cap is True and alg.refine is False
-    assert on.algorithm["front_candidates"] is True and "front_candidates" not in off.algorithm
-    assert on.algorithm["gain_cap"] is True and "gain_cap" not in off.algorithm
-    assert "refine" not in on.algorithm and off.fingerprint() != on.fingerprint()
-    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned fronts cap"
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('budget = 10\nalgorithm = "mesmo"\nfront_candidates = true\n')
-    assert load_search_config(cfg)["front_candidates"] is True
-
-
-def test_pinned_reaches_mes_algorithms_and_the_fingerprint_only_when_on():
+@pytest.mark.parametrize("key", list(MES_SWITCHES))
+def test_mes_switches_reach_the_algorithm_fingerprint_and_label_only_when_on(key):
     from search.cli_search import _label
     from search.evaluate import ReramTask
     from search.run import make_algorithm, reram_search
 
-    assert make_algorithm("mesmo", truncation="tradeoff", pinned=True).pinned is True
-    assert make_algorithm("cfmesmo", truncation="tradeoff").pinned is False
-    with pytest.raises(ConfigError, match="MESSearch.pinned needs truncation='tradeoff'"):
-        make_algorithm("cfmesmo", pinned=True)
+    for name in ("mesmo", "cfmesmo"):
+        assert getattr(make_algorithm(name, truncation="tradeoff", **{key: True}), key) is True
+        assert getattr(make_algorithm(name, truncation="tradeoff"), key) is False
     task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
     off = reram_search(task, truncation="tradeoff", budget=1.0, progress=False)[2]
-    _, alg, on, _ = reram_search(task, truncation="tradeoff", pinned=True, budget=1.0, progress=False)
-    assert alg.pinned is True and on.algorithm["pinned"] is True and "pinned" not in off.algorithm
+    _, alg, on, _ = reram_search(task, truncation="tradeoff", budget=1.0, progress=False, **{key: True})
+    assert getattr(alg, key) is True and on.algorithm[key] is True and key not in off.algorithm
+    assert all(other not in on.algorithm for other in MES_SWITCHES if other != key)
     assert off.fingerprint() != on.fingerprint()
-    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned"
+    assert _label({"algorithm": on.algorithm}) == f"cfmesmo tradeoff {MES_SWITCHES[key]}"
+
+
+@pytest.mark.parametrize(("key", "message"), [("reference_box", "reference_box needs truncation='tradeoff'"),
+                                              ("pinned", "MESSearch.pinned needs truncation='tradeoff'")])
+def test_tradeoff_switches_are_refused_with_per_objective_truncation(key, message):
+    from search.run import make_algorithm
+
+    with pytest.raises(ConfigError, match=message):
+        make_algorithm("cfmesmo", **{key: True})
+
+
+def test_unknown_switches_are_refused_and_several_switches_combine():
+    from search.cli_search import _label
+    from search.evaluate import ReramTask
+    from search.run import make_algorithm, reram_search
+
+    with pytest.raises(ConfigError, match=r"unknown switches \['refin'\]; allowed: \['reference_box', 'refine'"):
+        make_algorithm("cfmesmo", refin=True)
+    task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
+    _, alg, on, _ = reram_search(task, truncation="tradeoff", front_candidates=True, pinned=True, gain_cap=True,
+                                 budget=1.0, progress=False)
+    assert alg.front_candidates is True and alg.pinned is True and alg.gain_cap is True and alg.refine is False
+    assert _label({"algorithm": on.algorithm}) == "cfmesmo tradeoff pinned fronts cap"
 
 
 SPACE_TOML = '''
