@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": np.array(row["seconds"]),
                 "evaluations": json.dumps([[{"index": e.index, "x": e.x.tolist(), "z": e.z, "f": e.f.tolist(),
                                              "cheap": e.cheap.tolist(), "cost": e.cost, "status": e.status,
-                                             "propose_seconds": e.propose_seconds}
+                                             "propose_seconds": e.propose_seconds, "proposal": e.proposal}
                                             for e in tr[2]] for tr in row["traces"]]),
             }
             if row["fraction_rescored"]:

@@ -375,7 +375,7 @@ class CFMESMO:
 def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: list[GPSurrogate], *,
             n_var: int, fidelities: np.ndarray, q: int = 1, pending: np.ndarray | None = None,
             rng: np.random.Generator, n_candidates: int = 1000, seeds: np.ndarray | None = None,
-            refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
+            refine: bool = True, trace: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Maximize the acquisition for a batch of ``q`` points.
 
     A design's score is its best acquisition value over the fidelity levels in ``fidelities``.
@@ -397,6 +397,10 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
         n_candidates: Random candidate designs per batch point.
         seeds: Extra candidate designs ``(k, d)``, e.g. the sampled Pareto sets' designs.
         refine: Run the local search after the candidates.
+        trace: A list to append, per batch point, where it came from and what it scored:
+            ``{"origin": "random" | "front" | "refined", "acquisition": its value, "gain": the
+            information gain (nats)}`` (``"front"``: one of ``seeds``, ``"refined"``: the local
+            search's; under the pending and earlier batch points' hallucinated observations).
 
     Returns:
         ``(x (q, d), z (q,))``.
@@ -420,11 +424,16 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
         values = per_level(pool)
         # ties (e.g. an information gain that is 0 everywhere) go to the cheapest fidelity, then the first candidate
         level, i = divmod(int(np.argmax(values.T)), len(pool))
-        x_best, z_best = pool[i], float(levels[level])
+        x_best, z_best, v_best = pool[i], float(levels[level]), float(values[i, level])
+        origin = "random" if i < n_candidates else "front"
         if refine:
             x_ref, v_ref = local_search(lambda x: per_level(x).max(axis=1), pool, values.max(axis=1), rng)
-            if v_ref > values[i, level]:
-                x_best, z_best = x_ref, float(levels[int(np.argmax(per_level(x_ref[None, :])[0]))])
+            if v_ref > v_best:
+                x_best, z_best, v_best = x_ref, float(levels[int(np.argmax(per_level(x_ref[None, :])[0]))]), v_ref
+                origin = "refined"
+        if trace is not None:
+            gain = float(acq.information_gain(x_best[None, :], np.array([z_best]))[0])
+            trace.append({"origin": origin, "acquisition": v_best, "gain": gain})
         xs.append(x_best)
         zs.append(z_best)
         chosen = np.hstack([x_best, [z_best]])[None, :]

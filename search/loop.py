@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -57,6 +57,12 @@ class Evaluation:
         status: ``"ok"`` or ``"failed"``. error: Failure message (empty when ok).
         propose_seconds: Wall time the algorithm spent producing this proposal (its ``ask``), NaN
             when unknown (stores written before it was recorded).
+        proposal: What the algorithm noted about its proposal (JSON-compatible; empty when it
+            notes nothing, and in stores written before notes were recorded). The MES methods
+            note the candidate's ``origin`` (``"init"``: a warm-up design; ``"random"``,
+            ``"front"``: a sampled Pareto set's design, ``"refined"``: the local search's), and
+            for model-based proposals the ``acquisition`` value and the information ``gain``
+            (nats) at the chosen ``(x, z)``: :func:`search.acquisition.propose`'s ``trace``.
     """
 
     index: int
@@ -69,6 +75,7 @@ class Evaluation:
     status: str = "ok"
     error: str = ""
     propose_seconds: float = 0.0
+    proposal: dict = field(default_factory=dict)
 
     def charged_cost(self, proposals: bool) -> float:
         """``cost``, plus ``propose_seconds`` when ``proposals`` (unknown proposal times count 0)."""
@@ -78,8 +85,10 @@ class Evaluation:
 class Algorithm(Protocol):
     """Proposes the next ``(x, z)`` from the evaluations so far and those in flight.
 
-    ``ask`` is called once per proposal index, in increasing order. ``stateful`` algorithms
-    (NSGA-II) are replayed on resume; ``ready`` may return False to wait for evaluations in flight.
+    ``ask`` is called once per proposal index, in increasing order, and returns ``(x, z)`` or
+    ``(x, z, notes)``: a JSON-compatible dict the loop records as the evaluation's ``proposal``.
+    ``stateful`` algorithms (NSGA-II) are replayed on resume; ``ready`` may return False to wait
+    for evaluations in flight.
     """
 
     name: str
@@ -88,7 +97,7 @@ class Algorithm(Protocol):
     def ready(self, done: list[Evaluation]) -> bool: ...
 
     def ask(self, problem: SearchProblem, done: list[Evaluation], pending: list[tuple[np.ndarray, float]],
-            rng: np.random.Generator) -> tuple[np.ndarray, float]: ...
+            rng: np.random.Generator) -> tuple[np.ndarray, float] | tuple[np.ndarray, float, dict]: ...
 
 
 def _full(done: list[Evaluation]) -> list[Evaluation]:
@@ -252,7 +261,7 @@ class MESSearch(_Stateless):
         n_started = len(done) + len(pending)
         if len(ok) < self.n_init or not any(e.z == 1.0 for e in ok):
             z = 1.0 if (n_started == 0 or not self.multi_fidelity) else float(rng.choice(levels))
-            return rng.random(problem.n_var), z
+            return rng.random(problem.n_var), z, {"origin": "init"}
         xz = np.array([np.concatenate([e.x, [e.z]]) for e in ok])
         f = np.array([e.f for e in ok])
         cheap = np.array([e.cheap for e in ok]).reshape(len(ok), -1)
@@ -273,9 +282,10 @@ class MESSearch(_Stateless):
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine or self.front_candidates else None
+        trace: list[dict] = []
         x, z = propose(factory, surrogates, n_var=problem.n_var, fidelities=levels, q=1, pending=pend,
-                       rng=rng, n_candidates=self.n_candidates, seeds=seeds, refine=self.refine)
-        return x[0], float(z[0])
+                       rng=rng, n_candidates=self.n_candidates, seeds=seeds, refine=self.refine, trace=trace)
+        return x[0], float(z[0]), trace[0]
 
 
 @dataclass
@@ -412,13 +422,13 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
     if not isinstance(charge_proposals, bool):
         raise ConfigError(f"run_search: charge_proposals must be True or False; got {charge_proposals!r}.")
     done = list(done or [])
-    pending: dict[object, tuple[int, np.ndarray, float, int, float]] = {}
+    pending: dict[object, tuple[int, np.ndarray, float, int, float, dict]] = {}
 
-    def finish(i: int, x: np.ndarray, z: float, eseed: int, result, secs: float) -> Evaluation:
+    def finish(i: int, x: np.ndarray, z: float, eseed: int, result, secs: float, notes: dict) -> Evaluation:
         f, cost, status, err = result
         ev = Evaluation(index=i, x=np.asarray(x, dtype=np.float64), z=float(z), f=f,
                         cheap=np.asarray(problem.exact(np.asarray(x)[None, :])[0], dtype=np.float64),
-                        cost=cost, seed=eseed, status=status, error=err, propose_seconds=secs)
+                        cost=cost, seed=eseed, status=status, error=err, propose_seconds=secs, proposal=notes)
         done.append(ev)
         if on_result is not None:
             on_result(ev)
@@ -426,24 +436,25 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
 
     stored = {e.index: e for e in done}
     last = max(stored, default=-1)
-    redo: list[tuple[int, np.ndarray, float, float]] = []  # proposals lost in flight by an earlier run
+    redo: list[tuple[int, np.ndarray, float, float, dict]] = []  # proposals lost in flight by an earlier run
     replayed: list[Evaluation] = []
 
     def ask(evaluations: list[Evaluation], pend: list[tuple[np.ndarray, float]], i: int):
         t0 = time.perf_counter()
-        x, z = algorithm.ask(problem, evaluations, pend, np.random.default_rng([seed, i]))
-        return x, z, time.perf_counter() - t0
+        out = algorithm.ask(problem, evaluations, pend, np.random.default_rng([seed, i]))
+        secs = time.perf_counter() - t0
+        return out[0], out[1], secs, dict(out[2]) if len(out) > 2 else {}
 
     for i in range(last + 1):  # replay proposals so stateful algorithms resume their state
         if algorithm.stateful or i not in stored:
             if algorithm.stateful and not algorithm.ready(replayed):
-                for j, xj, zj, sj in redo:  # the algorithm needs the lost evaluations first
+                for j, xj, zj, sj, nj in redo:  # the algorithm needs the lost evaluations first
                     eseed = seed * 100003 + j
-                    replayed.append(finish(j, xj, zj, eseed, _evaluate_one(problem, xj, zj, eseed), sj))
+                    replayed.append(finish(j, xj, zj, eseed, _evaluate_one(problem, xj, zj, eseed), sj, nj))
                 redo.clear()
-            x, z, secs = ask(replayed, [], i)
+            proposal = ask(replayed, [], i)
             if i not in stored:
-                redo.append((i, x, z, secs))
+                redo.append((i, *proposal))
         if i in stored:
             replayed.append(stored[i])
     next_index = last + 1
@@ -451,10 +462,10 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
     def spent() -> float:
         return float(sum(e.charged_cost(charge_proposals) for e in done))
 
-    def submit(i: int, x: np.ndarray, z: float, secs: float) -> None:
+    def submit(i: int, x: np.ndarray, z: float, secs: float, notes: dict) -> None:
         eseed = seed * 100003 + i
         key = executor.submit(_evaluate_one, problem, x, z, eseed) if executor is not None else (i,)
-        pending[key] = (i, x, z, eseed, secs)
+        pending[key] = (i, x, z, eseed, secs, notes)
 
     while spent() < budget and len(done) < max_evaluations:
         while (len(pending) < q and spent() < budget and len(done) + len(pending) < max_evaluations
@@ -462,17 +473,16 @@ def run_search(problem: SearchProblem, algorithm: Algorithm, *, budget: float, q
             if redo:
                 submit(*redo.pop(0))
                 continue
-            x, z, secs = ask(done, [(p[1], p[2]) for p in pending.values()], next_index)
-            submit(next_index, x, z, secs)
+            submit(next_index, *ask(done, [(p[1], p[2]) for p in pending.values()], next_index))
             next_index += 1
         if not pending:
             break
         if executor is None:
             key = next(iter(pending))
-            i, x, z, eseed, secs = pending.pop(key)
-            finish(i, x, z, eseed, _evaluate_one(problem, x, z, eseed), secs)
+            i, x, z, eseed, secs, notes = pending.pop(key)
+            finish(i, x, z, eseed, _evaluate_one(problem, x, z, eseed), secs, notes)
         else:
             key = next(iter(executor.as_completed(list(pending))))
-            i, x, z, eseed, secs = pending.pop(key)
-            finish(i, x, z, eseed, key.result(), secs)
+            i, x, z, eseed, secs, notes = pending.pop(key)
+            finish(i, x, z, eseed, key.result(), secs, notes)
     return SearchResult(evaluations=tuple(done))

@@ -18,9 +18,11 @@ from search.store import RESERVED_COLUMNS, ResultStore, StoreError, fingerprint
 
 #: Columns of a search store (besides the store's own ``key``, ``status`` and ``error``).
 SEARCH_COLUMNS = {"index": "int64", "x": "str", "z": "float64", "f": "str", "cheap": "str", "cost": "float64",
-                  "seed": "int64", "design": "str", "propose_seconds": "float64"}
-#: The schema of search stores written before proposal times were recorded; they still resume.
-_LEGACY_COLUMNS = {k: v for k, v in SEARCH_COLUMNS.items() if k != "propose_seconds"}
+                  "seed": "int64", "design": "str", "propose_seconds": "float64", "proposal": "str"}
+#: The schemas of search stores written before proposal notes (and before proposal times) were
+#: recorded; they still resume, without those columns.
+_LEGACY_SCHEMAS = tuple({k: v for k, v in SEARCH_COLUMNS.items() if k not in dropped}
+                        for dropped in (("proposal",), ("proposal", "propose_seconds")))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,18 +58,20 @@ def _row(ev: Evaluation, design: dict | None) -> dict:
     return {"key": str(ev.index), "status": ev.status, "error": ev.error, "index": ev.index,
             "x": json.dumps(ev.x.tolist()), "z": ev.z, "f": json.dumps([float(v) for v in ev.f]),
             "cheap": json.dumps(ev.cheap.tolist()), "cost": ev.cost, "seed": ev.seed,
-            "design": json.dumps(design or {}, sort_keys=True, default=float), "propose_seconds": ev.propose_seconds}
+            "design": json.dumps(design or {}, sort_keys=True, default=float), "propose_seconds": ev.propose_seconds,
+            "proposal": json.dumps(ev.proposal, sort_keys=True, default=float)}
 
 
 def _columns_of(path: Path) -> dict[str, str]:
-    """The schema to reopen ``path`` with: the current one, or the legacy one if the file has it."""
+    """The schema to reopen ``path`` with: the current one, or a legacy one if the file has it."""
     if path.exists():
         try:
             stored = ResultStore.read(path).columns
         except StoreError:
             return SEARCH_COLUMNS  # ResultStore.open reports what is wrong with the file
-        if stored == dict(RESERVED_COLUMNS) | _LEGACY_COLUMNS:  # the same test ResultStore.open applies
-            return _LEGACY_COLUMNS
+        for legacy in _LEGACY_SCHEMAS:
+            if stored == dict(RESERVED_COLUMNS) | legacy:  # the same test ResultStore.open applies
+                return legacy
     return SEARCH_COLUMNS
 
 
@@ -86,7 +90,8 @@ def evaluations_of(store: ResultStore) -> list[Evaluation]:
                               z=float(r["z"]), f=f,
                               cheap=np.array(json.loads(r["cheap"]), dtype=np.float64), cost=float(r["cost"]),
                               seed=int(r["seed"]), status=str(r["status"]), error=str(r["error"] or ""),
-                              propose_seconds=float(r.get("propose_seconds", np.nan))))
+                              propose_seconds=float(r.get("propose_seconds", np.nan)),
+                              proposal=json.loads(r["proposal"]) if r.get("proposal") else {}))
     return out
 
 
@@ -105,7 +110,7 @@ def run_stored_search(problem, algorithm, spec: SearchSpec, store_path: str | Pa
     store_path = Path(store_path)
     store = ResultStore.open(store_path, columns=_columns_of(store_path), fingerprint=spec.fingerprint(),
                              meta=spec.meta())
-    kept = store.columns  # a legacy store has no propose_seconds column
+    kept = store.columns  # a legacy store lacks the newer columns
     done = load_evaluations(store_path) if len(store) else []
     bar = tqdm(total=float(spec.budget), disable=not progress, desc=f"{getattr(algorithm, 'name', 'search')} cost",
                unit="cost", leave=True)

@@ -169,6 +169,8 @@ def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
         assert f["dtlz2_accuracy_cost/nsga2/fraction_to_reach_nsga2"][()][0] <= 1.0
         runs = json.loads(f["dtlz2_accuracy_cost/cfmesmo"].attrs["evaluations"])
         assert len(runs) == 1 and all(0 < e["z"] <= 1 for e in runs[0])
+        assert runs[0][0]["proposal"] == {"origin": "init"}  # each evaluation notes where it came from
+        assert all(e["proposal"]["origin"] in ("init", "random") for e in runs[0])
         hv = f["dtlz2_accuracy_cost/cfmesmo/hv_at_budget"][()]
         assert np.all((hv >= 0) & (hv <= 1.1**4))
     assert (tmp_path / "hypervolume.png").exists()

@@ -232,6 +232,44 @@ def test_same_seed_same_proposals_different_seeds_differ(fitted):
                 rng=np.random.default_rng(0))
 
 
+def test_propose_traces_each_points_origin_acquisition_and_gain(fitted):
+    """Oracle: the first point's noted acquisition is the best over the same candidate pool and the
+    fidelity levels, its origin the part of the pool it came from, its gain the acquisition's
+    information gain there; a refined point scores above the whole pool."""
+    from search._optimize import candidate_pool
+
+    sur, exact, fronts = fitted
+    levels = np.array([0.25, 0.5, 1.0])
+    seeds = np.random.default_rng(99).random((50, 3))  # as good as the random ones: either part may win
+
+    def factory(s):
+        return CFMESMO(s, fronts, exact_fn=exact, cost_fn=lambda xx, z: 0.05 + z**2, truncation="tradeoff")
+
+    acq = factory([sur])
+    origins = set()
+    for rng_seed in range(6):
+        for refine in (False, True):
+            trace: list[dict] = []
+            x, z = propose(factory, [sur], n_var=3, fidelities=levels, q=2, rng=np.random.default_rng(rng_seed),
+                           n_candidates=50, seeds=seeds, refine=refine, trace=trace)
+            pool = candidate_pool(3, np.random.default_rng(rng_seed), n_random=50, seeds=seeds)
+            values = np.stack([acq(pool, np.full(len(pool), lv)) for lv in levels], axis=1)
+            first = trace[0]
+            assert len(trace) == 2 and all(t["origin"] in ("random", "front", "refined") for t in trace)
+            np.testing.assert_allclose(first["acquisition"], acq(x[:1], z[:1])[0], rtol=1e-12)
+            np.testing.assert_allclose(first["gain"], acq.information_gain(x[:1], z[:1])[0], rtol=1e-12)
+            assert all(t["gain"] >= 0 for t in trace)
+            if first["origin"] == "refined":
+                assert refine and first["acquisition"] > values.max()
+            else:
+                i = int(np.argmax(values.max(axis=1)))
+                assert first["acquisition"] == values.max()
+                assert first["origin"] == ("random" if i < 50 else "front")
+                np.testing.assert_array_equal(x[0], pool[i])
+            origins.add(first["origin"])
+    assert origins == {"random", "front", "refined"}
+
+
 def test_propose_breaks_ties_toward_the_cheapest_fidelity_then_the_first_candidate():
     """An information gain that is 0 everywhere (it underflows once the GPs are confident) must not
     pick an arbitrary fidelity: the cheapest one, and the first random candidate."""

@@ -231,7 +231,7 @@ def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_p
                         lambda *a, **kw: fronts.append(real_fronts(*a, **kw)) or fronts[-1])
     monkeypatch.setattr(acquisition, "propose", lambda *a, **kw: calls.append(kw) or real_propose(*a, **kw))
     mes = MESSearch(truncation="tradeoff", **FAST_MES, **({switch: True} if switch else {}))
-    run_search(Toy(), mes, budget=np.inf, seed=0, max_evaluations=6)
+    res = run_search(Toy(), mes, budget=np.inf, seed=0, max_evaluations=6)
     assert len(calls) == len(fronts) >= 2
     for kw, sampled in zip(calls, fronts, strict=True):
         assert kw["refine"] is local
@@ -239,6 +239,13 @@ def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_p
             np.testing.assert_array_equal(kw["seeds"], np.vstack([f.x for f in sampled]))
         else:
             assert kw["seeds"] is None
+    # every evaluation notes its proposal: the warm-up ones as such, the others propose's trace
+    notes = [e.proposal for e in res.evaluations]
+    assert notes[:FAST_MES["n_init"]] == [{"origin": "init"}] * FAST_MES["n_init"]
+    assert notes[FAST_MES["n_init"]:] == [kw["trace"][0] for kw in calls]
+    allowed = {"random"} | ({"front"} if seeded else set()) | ({"refined"} if local else set())
+    assert {n["origin"] for n in notes[FAST_MES["n_init"]:]} <= allowed
+    assert all(np.isfinite(n["acquisition"]) and n["gain"] >= 0 for n in notes[FAST_MES["n_init"]:])
 
 
 def test_mes_search_passes_gain_cap_to_the_acquisition(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -146,8 +147,9 @@ def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
         np.testing.assert_array_equal(measuring.evaluate(e.x, e.z, 3)[0], e.f)
 
 
-def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
-    from search.run import _LEGACY_COLUMNS, SEARCH_COLUMNS
+@pytest.mark.parametrize("n_legacy", [0, 1, 2])
+def test_proposal_seconds_and_notes_round_trip_and_legacy_stores_resume(tmp_path, n_legacy):
+    from search.run import _LEGACY_SCHEMAS, SEARCH_COLUMNS, _row
     from search.tasks import hypervolume_trace
 
     prob = BenchmarkSearch(BENCHMARKS["zdt1_mf"]())
@@ -155,25 +157,29 @@ def test_proposal_seconds_round_trip_and_legacy_stores_resume(tmp_path):
     res = run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), store, progress=False)
     loaded = load_evaluations(store)
     assert [e.propose_seconds for e in loaded] == [e.propose_seconds for e in res.evaluations]
-    assert all(e.propose_seconds >= 0 for e in loaded)
+    assert all(e.propose_seconds >= 0 for e in loaded) and all(e.proposal == {} for e in loaded)
     ideal, nadir = prob.normalization()
     c0, hv0 = hypervolume_trace(loaded, ideal=ideal, nadir=nadir)
     c1, hv1 = hypervolume_trace(loaded, ideal=ideal, nadir=nadir, include_proposals=True)
     np.testing.assert_array_equal(hv0, hv1)
     np.testing.assert_allclose(c1 - c0, np.cumsum([e.propose_seconds for e in loaded]), rtol=1e-12)
 
-    # a store written before proposal times were recorded: resumes, and its rows read back as NaN
+    # the current schema, or one written before proposal notes (and before proposal times) were
+    # recorded: resumes, and the missing values read back as NaN / no notes
+    columns = (SEARCH_COLUMNS, *_LEGACY_SCHEMAS)[n_legacy]
     legacy = tmp_path / "legacy.h5"
-    old = ResultStore.open(legacy, columns=_LEGACY_COLUMNS, fingerprint=_spec().fingerprint(), meta=_spec().meta())
-    from search.run import _row
-
+    old = ResultStore.open(legacy, columns=columns, fingerprint=_spec().fingerprint(), meta=_spec().meta())
+    notes = {"origin": "front", "acquisition": -1.5, "gain": 0.25}
     for e in loaded[:3]:
-        old.append({k: v for k, v in _row(e, None).items() if k != "propose_seconds"})
+        old.append({k: v for k, v in _row(dataclasses.replace(e, proposal=notes), None).items() if k in columns
+                    or k in ("key", "status", "error")})
     run_stored_search(prob, NSGA2Search(pop_size=4), _spec(), legacy, progress=False)
     again = load_evaluations(legacy)
-    assert list(ResultStore.read(legacy).columns)[3:] == list(_LEGACY_COLUMNS) != list(SEARCH_COLUMNS)
+    assert list(ResultStore.read(legacy).columns)[3:] == list(columns)
     assert [e.index for e in again] == [e.index for e in loaded]  # resumed to the same search
-    assert all(np.isnan(e.propose_seconds) for e in again)
+    assert [e.proposal for e in again[:3]] == [notes if n_legacy == 0 else {}] * 3
+    assert all(e.proposal == {} for e in again[3:])
+    assert all(np.isnan(e.propose_seconds) for e in again[:3]) == (n_legacy == 2)
     # another schema is still refused
     bad = tmp_path / "bad.h5"
     ResultStore.open(bad, columns={"index": "int64"}, fingerprint=_spec().fingerprint())

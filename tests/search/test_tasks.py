@@ -173,7 +173,8 @@ class _NoisyToy:
 def _evals(prob, rows):
     return [Evaluation(index=i, x=np.array(x, dtype=float), z=z, f=np.array(f, dtype=float),
                        cheap=prob.exact(np.array(x, dtype=float))[0], cost=c, seed=i, status=st,
-                       error="" if st == "ok" else "boom", propose_seconds=0.5)
+                       error="" if st == "ok" else "boom", propose_seconds=0.5,
+                       proposal={"origin": "random", "gain": 0.1 * i})
             for i, (x, z, f, c, st) in enumerate(rows)]
 
 
@@ -189,7 +190,7 @@ def test_rescore_replaces_full_fidelity_objectives_by_the_mean_of_common_seed_me
         return np.mean([np.array([sum(x), -x[0]]) + prob.noise(40 + r) for r in range(3)], axis=0)
 
     for e, o in zip(ev, out, strict=True):
-        for name in ("index", "z", "cost", "seed", "propose_seconds"):
+        for name in ("index", "z", "cost", "seed", "propose_seconds", "proposal"):
             assert getattr(o, name) == getattr(e, name)
         np.testing.assert_array_equal(o.x, e.x)
         np.testing.assert_array_equal(o.cheap, e.cheap)
