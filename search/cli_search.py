@@ -50,6 +50,7 @@ Search configuration (TOML; unknown keys are an error)::
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -181,8 +182,11 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
                 measured: bool | str | Path = False) -> list[Path]:
     """Figures of one or several search stores of the same problem: pairwise fronts and Pareto
     designs of all their full-fidelity evaluations together, hypervolume vs cost per algorithm
-    (median and inter-quartile band over the stores of each algorithm, e.g. seeds), and a JSON file
-    with the normalization and every store's hypervolume trace.
+    (median and inter-quartile band over the stores of each algorithm, e.g. seeds), a JSON file
+    with the normalization, every store's hypervolume trace and how many of its proposals came
+    from each candidate origin (``origins``), and, when some store's algorithm noted its
+    information gains (MESMO, CF-MESMO), each such store's fidelity and gain per proposal
+    (``*_proposals``, :func:`search.plot.proposal_trace`).
 
     Normalization of the hypervolume, shared by all stores (minimized objectives, accuracy as
     ``-accuracy``): ``ideal`` = (-1, the exact objectives' minima over all stores); reference point
@@ -209,7 +213,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
         ConfigError: No store, stores of different problems or cost accounting, no successful
             full-fidelity evaluation, a bad reference point.
     """
-    from search.plot import hypervolume_vs_cost, pairwise_fronts, parallel_coordinates, pareto_mask
+    from search.plot import hypervolume_vs_cost, pairwise_fronts, parallel_coordinates, pareto_mask, proposal_trace
     from search.rescore import measured_evaluations
     from search.run import evaluations_of
     from search.store import ResultStore
@@ -276,11 +280,16 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     for path, meta, evs, _ in runs:
         c, hv = hypervolume_trace(evs, ideal=ideal, nadir=nadir, include_proposals=charged)
         traces.setdefault(_label(meta), []).append((c, hv))
+        origins = Counter(e.proposal["origin"] for e in evs if "origin" in e.proposal)
         record.append({"store": str(path), "label": _label(meta), "seed": meta.get("seed"),
-                       "cost": c.tolist(), "hypervolume": hv.tolist()})
+                       "cost": c.tolist(), "hypervolume": hv.tolist(), "origins": dict(sorted(origins.items()))})
     figs += hypervolume_vs_cost(traces, stem.with_name(stem.name + "_hypervolume"),
                                 xlabel="cumulative evaluation + proposal seconds" if charged
                                 else "cumulative evaluation cost")
+    noted = {f"{_label(meta)} seed {meta.get('seed')}": [(e.z, e.proposal) for e in sorted(evs, key=lambda e: e.index)]
+             for _, meta, evs, _ in runs if any("gain" in e.proposal for e in evs)}
+    if noted:  # the model-based searches' proposal notes
+        figs += proposal_trace(noted, stem.with_name(stem.name + "_proposals"))
     summary = stem.with_name(stem.name + "_hypervolume.json")
     summary.write_text(json.dumps({"objectives": list(names), "ideal": ideal.tolist(), "nadir": nadir.tolist(),
                                    "reference_point": ref.tolist(), "reference_given": reference is not None,

@@ -194,3 +194,36 @@ def measured_vs_recorded(cheap: np.ndarray, recorded: np.ndarray, mean: np.ndarr
         if _wide(c):
             ax.set_xscale("log")
     return _finish(fig, axes, title, stem)
+
+
+def proposal_trace(runs: dict[str, list[tuple[float, dict]]], stem: Path, *, title: str = "") -> list[Path]:
+    """Why each design was proposed, per run: its fidelity (top) and the information gain its
+    acquisition noted (bottom, nats; a log axis when positive over more than two decades), against
+    the proposal number, one marker per candidate origin (:attr:`search.loop.Evaluation.proposal`).
+
+    Args:
+        runs: ``{run label: [(z, proposal notes), ...in proposal order]}``.
+    """
+    plt = _plt()
+    markers = {"init": "x", "random": "o", "front": "^", "refined": "s"}
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 5.0), sharex=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    gains = []
+    for k, (label, rows) in enumerate(runs.items()):
+        color = colors[k % len(colors)]
+        for origin, marker in markers.items():
+            idx = [i for i, (_, notes) in enumerate(rows) if notes.get("origin") == origin]
+            if not idx:
+                continue
+            name = f"{label}: {origin}" if len(runs) > 1 else origin
+            top.scatter(idx, [rows[i][0] for i in idx], marker=marker, color=color, s=14, label=name)
+            g = [(i, rows[i][1]["gain"]) for i in idx if "gain" in rows[i][1]]
+            if g:
+                bottom.scatter(*zip(*g, strict=True), marker=marker, color=color, s=14)
+                gains += [v for _, v in g]
+    top.set_ylabel("fidelity z")
+    bottom.set_ylabel("information gain [nats]")
+    if gains and _wide(np.array(gains)):
+        bottom.set_yscale("log")
+    bottom.set_xlabel("proposal")
+    return _finish(fig, np.array([top, bottom]), title, stem)

@@ -11,7 +11,7 @@ from pymoo.indicators.hv import HV
 from crossbar.errors import ConfigError
 from search.benchmarks import BENCHMARKS
 from search.cli_search import parse_reference, plot_stores
-from search.loop import NSGA2Search, RandomSearch
+from search.loop import MESSearch, NSGA2Search, RandomSearch
 from search.run import SearchSpec, load_evaluations, run_stored_search
 from search.tasks import BenchmarkSearch, hypervolume_trace
 
@@ -27,11 +27,13 @@ class NegAccuracy(BenchmarkSearch):
         return f - 1.0, cost
 
 
-def _store(tmp_path, name: str, seed: int, algorithm: str = "random", problem: str = "p"):
+def _store(tmp_path, name: str, seed: int, algorithm: str = "random", problem: str = "p", budget: float = 12.0):
     prob = NegAccuracy(BENCHMARKS["dtlz2_accuracy_cost"]())
-    alg = RandomSearch() if algorithm == "random" else NSGA2Search(pop_size=4)
+    alg = {"random": RandomSearch, "nsga2": lambda: NSGA2Search(pop_size=4),
+           "mesmo": lambda: MESSearch(multi_fidelity=False, name="mesmo", truncation="tradeoff", n_samples=2,
+                                      n_candidates=100, nsga_pop=16, nsga_gen=5, n_init=4)}[algorithm]()
     spec = SearchSpec(problem={"bench": problem, "objectives": NAMES}, algorithm={"name": algorithm},
-                      budget=12.0, q=1, seed=seed)
+                      budget=budget, q=1, seed=seed)
     path = tmp_path / f"{name}.h5"
     run_stored_search(prob, alg, spec, path, progress=False)
     return path
@@ -75,6 +77,21 @@ def test_default_normalization_is_shared_by_all_stores(tmp_path, capsys):
         np.testing.assert_array_equal(run["cost"], c)
         np.testing.assert_array_equal(run["hypervolume"], hv)
     assert "reference point" in capsys.readouterr().out
+
+
+def test_proposal_origins_are_counted_and_the_gains_plotted_only_where_noted(tmp_path):
+    from collections import Counter
+
+    paths = [_store(tmp_path, "r", 0), _store(tmp_path, "m", 0, "mesmo", budget=7.0)]
+    files = plot_stores(paths, out=tmp_path / "cmp")
+    runs = json.loads((tmp_path / "cmp_hypervolume.json").read_text())["runs"]
+    assert runs[0]["origins"] == {}  # random search notes nothing
+    notes = [e.proposal for e in load_evaluations(paths[1])]
+    assert runs[1]["origins"] == dict(Counter(n["origin"] for n in notes)) and runs[1]["origins"]["init"] == 4
+    assert sum(runs[1]["origins"].values()) == len(notes) > 4  # model-based proposals too
+    assert tmp_path / "cmp_proposals.png" in files and (tmp_path / "cmp_proposals.pdf").exists()
+    plot_stores(paths[:1], out=tmp_path / "plain")
+    assert not (tmp_path / "plain_proposals.png").exists()
 
 
 def test_plot_refuses_what_is_not_comparable(tmp_path):
