@@ -300,10 +300,10 @@ class CFMESMO:
                 points, applies = bounding_points(front, self.observed, cheap_x, box, self.observed_cheap, own)
                 term = _info_gain.pareto_gain(mu, sigma, points, applies, log=log)
                 if self.pinned:  # in the sample's Pareto set: own value >= every as-cheap front/observed one
-                    known = len(points) - len(x) - (0 if box is None else k)  # front and observed points
-                    others = points[None, :known, 0] if applies is None else np.where(
-                        applies[:, :known], points[None, :known, 0], -np.inf)
-                    on = own[:, 0] >= np.max(others, axis=1, initial=-np.inf)
+                    known = len(front.g) + (0 if self.observed is None else len(self.observed))  # points' head
+                    cheaper = True if applies is None else applies[:, :known]
+                    on = own[:, 0] >= np.max(np.where(cheaper, points[None, :known, 0], -np.inf), axis=1,
+                                             initial=-np.inf)
                     if box is not None:
                         on &= own[:, 0] > box[0]
                     term = np.where(on, pin, term)

@@ -86,4 +86,3 @@ def test_a_design_observed_twice_gains_at_most_half_ln_three_halves_per_objectiv
     got = CFMESMO(surs, fronts, truncation=truncation, observed=observed, gain_cap=True).information_gain(
         x, np.ones(1))
     assert got[0] <= np.log(1.5) * (1 + 1e-9) < plain[0]
-
