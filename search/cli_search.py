@@ -286,8 +286,12 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     figs += hypervolume_vs_cost(traces, stem.with_name(stem.name + "_hypervolume"),
                                 xlabel="cumulative evaluation + proposal seconds" if charged
                                 else "cumulative evaluation cost")
-    noted = {f"{_label(meta)} seed {meta.get('seed')}": [(e.z, e.proposal) for e in sorted(evs, key=lambda e: e.index)]
-             for _, meta, evs, _ in runs if any("gain" in e.proposal for e in evs)}
+    noted: dict[str, list] = {}
+    for path, meta, evs, _ in runs:
+        if any("gain" in e.proposal for e in evs):
+            label = f"{_label(meta)} seed {meta.get('seed')}"
+            noted[label if label not in noted else f"{label} ({path})"] = [
+                (e.z, e.proposal) for e in sorted(evs, key=lambda e: e.index)]
     if noted:  # the model-based searches' proposal notes
         figs += proposal_trace(noted, stem.with_name(stem.name + "_proposals"))
     summary = stem.with_name(stem.name + "_hypervolume.json")

@@ -94,6 +94,18 @@ def test_proposal_origins_are_counted_and_the_gains_plotted_only_where_noted(tmp
     assert not (tmp_path / "plain_proposals.png").exists()
 
 
+def test_proposals_figure_keeps_every_store_of_the_same_label_and_seed(tmp_path, monkeypatch):
+    import search.plot
+
+    drawn = []
+    monkeypatch.setattr(search.plot, "proposal_trace", lambda runs, stem: drawn.append(runs) or [])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paths = [_store(tmp_path / d, "m", 0, "mesmo", budget=5.0) for d in ("a", "b")]
+    plot_stores(paths, out=tmp_path / "cmp")
+    assert list(drawn[0]) == ["mesmo seed 0", f"mesmo seed 0 ({paths[1]})"]  # neither run is dropped
+
+
 def test_plot_refuses_what_is_not_comparable(tmp_path):
     a, other = _store(tmp_path, "a", 0), _store(tmp_path, "o", 0, problem="q")
     with pytest.raises(ConfigError, match="another problem"):
