@@ -65,7 +65,7 @@ _ROW_KEYS = ("fraction", "hv_at_budget", "hv_ratio", "fraction_near", "seconds",
 def algorithms(k_expensive: int, a) -> dict:
     mes = dict(n_samples=a.samples, n_candidates=a.candidates, nsga_pop=a.inner_pop, nsga_gen=a.inner_gen,
                refine=a.mes_refine, front_candidates=a.mes_front_candidates, gain_cap=a.mes_gain_cap,
-               log_gain=not a.no_log_gain)
+               correlated=a.mes_correlated, unpruned=a.mes_unpruned, log_gain=not a.no_log_gain)
     algs = {"random": RandomSearch(), "mesmo": MESSearch(multi_fidelity=False, name="mesmo", **mes),
             "mesmo_tradeoff": MESSearch(multi_fidelity=False, truncation="tradeoff", name="mesmo_tradeoff", **mes),
             "mesmo_box": MESSearch(multi_fidelity=False, truncation="tradeoff", reference_box=True, name="mesmo_box",
@@ -246,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mes-gain-cap", action="store_true",
                    help="MESMO/CF-MESMO: cap the information gain at the observation's information about its own "
                         "latent values (MESSearch.gain_cap)")
+    p.add_argument("--mes-correlated", action="store_true",
+                   help="CF-MESMO: information about the target fidelity through the correlation (iMOCA-E; "
+                        "MESSearch.correlated)")
+    p.add_argument("--mes-unpruned", action="store_true",
+                   help="CF-MESMO: no BOCA-style fidelity pruning (MESSearch.unpruned)")
     p.add_argument("--algorithms", nargs="+", default=None,
                    help="run only these (NSGA-II always runs: it sets the target)")
     p.add_argument("--out", type=Path, default=Path("results/cfmesmo_vs_nsga2"))

@@ -220,6 +220,14 @@ class CFMESMO:
             1 nat however small ``v`` is (at an observed design of a noise-free problem, say). The
             cap applies to the mean over samples (the bound holds for the expectation, not per
             sample), per objective for ``per_objective`` and for the sum with ``tradeoff``.
+        correlated: Measure the information about the target fidelity (iMOCA-E, reference §3.3):
+            truncate ``f(x, 1)`` (its posterior mean and deviation give ``gamma``) and credit the
+            observation at ``(x, z)`` with what its correlation ``rho`` with ``f(x, 1)`` carries
+            (:func:`search._info_gain.correlated_term`; ``rho = 1`` at ``z = 1``, where the term is
+            the default's). The default (iMOCA-T) truncates the low-fidelity output ``g(x, z)``
+            itself at the target's bound: it measures information about ``f(x, z)``, which a
+            cheap, weakly correlated fidelity has plenty of. ``per_objective``, or ``tradeoff``
+            with one expensive objective.
         iteration: Iteration counter ``t`` of the pruning rule.
     """
 
@@ -236,6 +244,7 @@ class CFMESMO:
     log_gain: bool = False
     pinned: bool = False
     gain_cap: bool = False
+    correlated: bool = False
     _fstar: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -270,6 +279,9 @@ class CFMESMO:
             raise ConfigError("CFMESMO.pinned needs truncation='tradeoff', one expensive objective and sampled "
                               f"fronts with their values; got truncation={self.truncation!r}, {k} expensive "
                               "objective(s).")
+        if self.correlated and self.truncation == "tradeoff" and k != 1:
+            raise ConfigError("CFMESMO.correlated with truncation='tradeoff' needs one expensive objective (the "
+                              f"joint truncation of several has no one-dimensional form); got {k}.")
         fstar = np.stack([f.g.max(axis=0) for f in self.fronts])  # (S, K)
         if self.observed is not None and len(self.observed):
             fstar = np.maximum(fstar, self.observed.max(axis=0)[None, :])
@@ -283,9 +295,17 @@ class CFMESMO:
         mu = np.stack([-m for m, _ in pred], axis=1)  # g = -F, (n, K)
         sigma = np.stack([_info_gain.floored_sigma(m, sd) for m, sd in pred], axis=1)
         bound = self.gain_bound(sigma) if self.gain_cap else None  # (n, K)
+        if self.correlated:  # truncate f(x, 1); the observation at z carries rho of it
+            mu, sigma, rho = self.target_moments(x, z)
+
+            def term(gamma, j):
+                return _info_gain.correlated_term(gamma, rho[:, j], log=log)
+        else:
+            def term(gamma, j):
+                return _info_gain.log_mes_term(gamma) if log else _info_gain.mes_term(gamma)
         if self.truncation == "per_objective":
-            term = _info_gain.log_mes_term if log else _info_gain.mes_term
-            parts = [[term((fstar[j] - mu[:, j]) / sigma[:, j]) for fstar in self._fstar] for j in range(mu.shape[1])]
+            parts = [[term((fstar[j] - mu[:, j]) / sigma[:, j], j) for fstar in self._fstar]
+                     for j in range(mu.shape[1])]
             caps = None if bound is None else list(bound.T)
         else:
             terms = []
@@ -298,7 +318,12 @@ class CFMESMO:
             for front in self.fronts:
                 own = front.values(x) if k == 1 and front.values is not None else None
                 points, applies = bounding_points(front, self.observed, cheap_x, box, self.observed_cheap, own)
-                term = _info_gain.pareto_gain(mu, sigma, points, applies, log=log)
+                if self.correlated:  # k == 1: the bound is the largest applicable point
+                    top = points[:, 0].max() if applies is None else np.where(applies, points[None, :, 0],
+                                                                              -np.inf).max(axis=1)
+                    term_s = term((top - mu[:, 0]) / sigma[:, 0], 0)
+                else:
+                    term_s = _info_gain.pareto_gain(mu, sigma, points, applies, log=log)
                 if self.pinned:  # in the sample's Pareto set: own value >= every as-cheap front/observed one
                     known = len(front.g) + (0 if self.observed is None else len(self.observed))  # points' head
                     cheaper = True if applies is None else applies[:, :known]
@@ -306,8 +331,8 @@ class CFMESMO:
                                              initial=-np.inf)
                     if box is not None:
                         on &= own[:, 0] > box[0]
-                    term = np.where(on, pin, term)
-                terms.append(term)
+                    term_s = np.where(on, pin, term_s)
+                terms.append(term_s)
             if self.reference is not None:
                 outside = np.any(cheap_x >= self.reference[None, k:], axis=1)
                 terms = [np.where(outside, -np.inf if log else 0.0, t) for t in terms]
@@ -336,6 +361,21 @@ class CFMESMO:
         ``1e-300``), the cap of ``gain_cap``."""
         noise = np.array([max(s.noise_variance, 1e-300) for s in self.surrogates])
         return 0.5 * np.log1p(sigma**2 / noise[None, :])
+
+    def target_moments(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``g = -F`` at the target fidelity: posterior means and (floored) standard deviations at
+        ``(x, 1)``, and each objective's posterior correlation between ``(x, z)`` and ``(x, 1)``
+        (exactly 1 where ``z = 1``); each ``(n, K)``."""
+        x1 = np.hstack([x, np.ones((len(x), 1))])
+        xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
+        at_target = np.asarray(z, dtype=np.float64).reshape(-1) == 1.0
+        mus, sds, rhos = [], [], []
+        for sur in self.surrogates:
+            m, sd = sur.predict(x1)
+            mus.append(-m)
+            sds.append(_info_gain.floored_sigma(m, sd))
+            rhos.append(np.where(at_target, 1.0, sur.pair_moments(xz, x1)[2]))
+        return np.stack(mus, axis=1), np.stack(sds, axis=1), np.stack(rhos, axis=1)
 
     def pinned_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Entropy reduction of an observation at ``(x, z)`` once ``f(x, 1)`` is known (``pinned``):

@@ -16,6 +16,9 @@ Search configuration (TOML; unknown keys are an error)::
                                           # the information of pinning its accuracy there (README)
     gain_cap = false                      # MESMO/CF-MESMO: cap the information gain at what the
                                           # observation tells about its own accuracy (README)
+    correlated = false                    # CF-MESMO: credit a fewer-epoch evaluation with what it
+                                          # tells about the full-fidelity accuracy (iMOCA-E; README)
+    unpruned = false                      # CF-MESMO: no BOCA-style fidelity pruning (README)
     budget = 120.0                        # cost budget: seconds of evaluation
     charge_proposals = false              # true: the budget also counts the seconds spent proposing
     q = 1                                 # evaluations in flight

@@ -186,7 +186,7 @@ class NSGA2Search:
 
 
 MES_SWITCHES = {"reference_box": "box", "refine": "refine", "pinned": "pinned", "front_candidates": "fronts",
-                "gain_cap": "cap"}
+                "gain_cap": "cap", "correlated": "corr", "unpruned": "unpruned"}
 """Boolean :class:`MESSearch` options a search config can switch on (all off by default), with the
 word that names each in plot legends."""
 
@@ -227,6 +227,13 @@ class MESSearch(_Stateless):
             observed on a noise-free problem, or one whose posterior mean sits on a sampled front,
             otherwise keeps a gain of order 1 nat however certain the model is there. Off by
             default (README).
+        correlated: Measure an evaluation's information about the target fidelity's values through
+            its posterior correlation with them (iMOCA-E; :class:`search.acquisition.CFMESMO`'s
+            ``correlated``): the default truncates the lower-fidelity output itself, and so credits
+            a cheap fidelity with information about its own values. Off by default (README).
+        unpruned: Consider every fidelity level: no BOCA-style pruning
+            (:class:`search.acquisition.CFMESMO`'s ``prune``), which on this project's problems
+            excludes every lower fidelity once the model is fitted (README).
         log_gain: Rank candidates by ``ln(information gain / cost)``
             (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
             representable, and still an order where it underflows to 0 for every candidate.
@@ -245,6 +252,8 @@ class MESSearch(_Stateless):
     pinned: bool = False
     front_candidates: bool = False
     gain_cap: bool = False
+    correlated: bool = False
+    unpruned: bool = False
     name: str = "cfmesmo"
 
     def __post_init__(self) -> None:
@@ -256,6 +265,9 @@ class MESSearch(_Stateless):
         from search.acquisition import CFMESMO, propose, sample_pareto_fronts
         from search.surrogate import fit_surrogate
 
+        if self.correlated and self.truncation == "tradeoff" and problem.n_expensive != 1:
+            raise ConfigError("MESSearch.correlated with truncation='tradeoff' needs one expensive objective; "
+                              f"the problem has {problem.n_expensive}.")
         levels = np.asarray(problem.fidelities if self.multi_fidelity else [1.0], dtype=np.float64)
         ok = _full(done)
         n_started = len(done) + len(pending)
@@ -278,7 +290,8 @@ class MESSearch(_Stateless):
         def factory(sur):
             return CFMESMO(sur, fronts, exact_fn=problem.exact, cost_fn=cost_fn, truncation=self.truncation,
                            observed=-f[full], observed_cheap=cheap[full], reference=ref, iteration=len(ok),
-                           log_gain=self.log_gain, pinned=self.pinned, gain_cap=self.gain_cap)
+                           log_gain=self.log_gain, pinned=self.pinned, gain_cap=self.gain_cap,
+                           correlated=self.correlated, prune=not self.unpruned)
 
         pend = np.array([np.concatenate([x, [z]]) for x, z in pending]) if pending else None
         seeds = np.vstack([f.x for f in fronts]) if self.refine or self.front_candidates else None

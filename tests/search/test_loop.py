@@ -248,19 +248,22 @@ def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_p
     assert all(np.isfinite(n["acquisition"]) and n["gain"] >= 0 for n in notes[FAST_MES["n_init"]:])
 
 
-def test_mes_search_passes_gain_cap_to_the_acquisition(monkeypatch):
+@pytest.mark.parametrize(("switch", "attribute", "flip"),
+                         [("gain_cap", "gain_cap", False), ("correlated", "correlated", False),
+                          ("unpruned", "prune", True)])
+def test_mes_search_passes_its_switches_to_the_acquisition(monkeypatch, switch, attribute, flip):
     import search.acquisition as acquisition
 
     seen = []
     real = acquisition.propose
 
     def spy(factory, surrogates, **kw):
-        seen.append(factory(surrogates).gain_cap)
+        seen.append(getattr(factory(surrogates), attribute))
         return real(factory, surrogates, **kw)
 
     monkeypatch.setattr(acquisition, "propose", spy)
-    for cap in (False, True):
-        run_search(Toy(), MESSearch(truncation="tradeoff", gain_cap=cap, **FAST_MES), budget=np.inf, seed=0,
+    for on in (False, True):
+        run_search(Toy(), MESSearch(truncation="tradeoff", **{switch: on}, **FAST_MES), budget=np.inf, seed=0,
                    max_evaluations=FAST_MES["n_init"] + 2)
-        assert seen and set(seen) == {cap}
+        assert seen and set(seen) == {on != flip}
         seen.clear()
