@@ -227,13 +227,11 @@ class MESSearch(_Stateless):
             observed on a noise-free problem, or one whose posterior mean sits on a sampled front,
             otherwise keeps a gain of order 1 nat however certain the model is there. Off by
             default (README).
-        correlated: Measure an evaluation's information about the target fidelity's values through
-            its posterior correlation with them (iMOCA-E; :class:`search.acquisition.CFMESMO`'s
-            ``correlated``): the default truncates the lower-fidelity output itself, and so credits
-            a cheap fidelity with information about its own values. Off by default (README).
-        unpruned: Consider every fidelity level: no BOCA-style pruning
-            (:class:`search.acquisition.CFMESMO`'s ``prune``), which on this project's problems
-            excludes every lower fidelity once the model is fitted (README).
+        correlated: An evaluation's information about the target fidelity's values, through its
+            posterior correlation with them (iMOCA-E; ``CFMESMO.correlated``); the default credits a
+            cheap fidelity with information about its own values. Off by default (README).
+        unpruned: No BOCA-style fidelity pruning (``CFMESMO.prune``; on the ReRAM demo, ZDT1-MF and
+            the DTLZ2 variant it excluded every lower fidelity once a model was fitted, README).
         log_gain: Rank candidates by ``ln(information gain / cost)``
             (:func:`search._info_gain.log_mes_term`): the same order wherever the gain is
             representable, and still an order where it underflows to 0 for every candidate.

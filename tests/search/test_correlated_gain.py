@@ -215,3 +215,19 @@ def test_search_refuses_correlated_tradeoff_with_two_expensive_objectives_before
     with pytest.raises(ConfigError, match="MESSearch.correlated.*has 2"):
         run_search(BenchmarkSearch(BraninCurrin()), MESSearch(truncation="tradeoff", correlated=True),
                    budget=np.inf, seed=0, max_evaluations=2)
+
+
+def test_fidelity_gain_diagnostic_agrees_at_the_target_and_reports_correlations():
+    """``experiments.fidelity_gain``: at ``z = 1`` both gains and their best ``gain / cost`` are the
+    same (``rho = 1``); below, ``rho`` is a correlation and the table is per level."""
+    from experiments.fidelity_gain import level_table
+    from search.benchmarks import ZDT1MF
+    from search.tasks import BenchmarkSearch
+
+    prob = BenchmarkSearch(ZDT1MF(), fidelities=np.array([0.2, 0.6, 1.0]))
+    t = level_table(prob, n_evaluations=12, n_samples=2, n_candidates=60, seed=1)
+    assert t["reference"].shape == t["correlated"].shape == t["rho"].shape == (3,)
+    assert t["reference"][-1] == pytest.approx(t["correlated"][-1], rel=1e-12)
+    assert t["reference_top"][-1] == pytest.approx(t["correlated_top"][-1], rel=1e-12)
+    assert t["rho"][-1] == 1.0 and np.all((t["rho"][:-1] >= 0) & (t["rho"][:-1] < 1))
+    np.testing.assert_allclose(t["cost"], prob.cost(None, prob.fidelities))
