@@ -135,7 +135,8 @@ def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
     from search.rescore import problem_of_store
 
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 0.5\n'
+    # a budget of seconds: the first evaluation must cost less for a second one (0.83 s on a loaded machine)
+    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 3.0\n'
                    '[task]\npretrain_epochs = 1\nmax_epochs = 1\nn_repeats = 1\ncommon_seed = 3\n')
     assert main(["search", str(cfg), "--no-progress"]) == 0
     evs = load_evaluations(tmp_path / "st.h5")
