@@ -40,18 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refine", action="store_true", help="seeded candidates + local search (MESSearch.refine)")
     p.add_argument("--front-candidates", action="store_true",
                    help="the sampled Pareto sets' designs join the candidates (MESSearch.front_candidates)")
+    p.add_argument("--correlated", action="store_true", help="the correlated gain (MESSearch.correlated)")
     a = p.parse_args(argv)
     prob = BenchmarkSearch(AccuracyCostDTLZ2(n_obj=4, n_distance=5))
     assert prob.n_var == 8 and prob.n_expensive == 1
     done = observations(prob, a.observations, 0)
     alg = MESSearch(n_samples=a.samples, truncation=a.truncation, refine=a.refine,
-                    front_candidates=a.front_candidates)
+                    front_candidates=a.front_candidates, correlated=a.correlated)
     times = []
     for k in range(a.repeats):
         t0 = time.perf_counter()
         alg.ask(prob, done, [], np.random.default_rng(k))
         times.append(time.perf_counter() - t0)
     kind = a.truncation + (", refined" if a.refine else ", front candidates" if a.front_candidates else "")
+    kind += ", correlated" if a.correlated else ""
     print(f"CF-MESMO proposal ({kind}), 8 variables, 4 objectives, {a.samples} samples, "
           f"{a.observations} observations: median {np.median(times):.2f} s over {a.repeats} "
           f"(min {min(times):.2f}, max {max(times):.2f})")
