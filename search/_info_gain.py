@@ -109,7 +109,7 @@ def correlated_term(gamma: np.ndarray, rho: np.ndarray, *, log: bool = False) ->
     ``delta = Phi(a - b u)``, so that every integrand decays; each integral runs over the window
     where its log-integrand (about a Gaussian of width ``~s`` centred at a known point, e.g.
     ``gamma rho`` for (A)) is within ~100 of its peak, by 64-point Gauss-Legendre. For
-    ``rho < 1e-3`` the term is ``-1/2 ln(1 - rho^2 (gamma R + R^2))`` (:func:`_log_small_rho`),
+    ``rho < 1e-2`` the term is ``-1/2 ln(1 - rho^2 (gamma R + R^2))`` (:func:`_log_small_rho`),
     exact to a relative ``O(rho^4)``, which the quadrature's cancellations could not reach.
 
     Limits: ``rho = 1`` is :func:`mes_term` (the MES/iMOCA-T term); ``rho = 0`` gives 0; it is
@@ -120,6 +120,8 @@ def correlated_term(gamma: np.ndarray, rho: np.ndarray, *, log: bool = False) ->
         gamma: Standardized bounds ``(f* - mu_f) / sigma_f`` (any real; ``+-inf`` allowed).
         rho: Correlations in ``[-1, 1]``, broadcast against ``gamma``.
         log: Return ``ln gain`` (``-inf`` for 0).
+
+    A NaN in either input gives NaN there.
     """
     shape = np.broadcast_shapes(np.shape(gamma), np.shape(rho))
     g = np.broadcast_to(np.asarray(gamma, dtype=np.float64), shape).ravel()
@@ -139,12 +141,13 @@ def correlated_term(gamma: np.ndarray, rho: np.ndarray, *, log: bool = False) ->
     mid = part & (r >= 0.5) & (g < 0) & (g >= -30.0)
     for mask, fn in ((mid, _correlated_mid), (part & (r >= 1e-2) & (g < 0) & ~mid, _correlated_far)):
         lin[mask] = fn(g[mask], r[mask])
+    nan = np.isnan(g) | np.isnan(r)
     if log:
         with np.errstate(divide="ignore"):
             res = np.where(in_log, logs, np.log(np.maximum(lin, 0.0)))
         res[full & fin] = log_mes_term(g[full & fin])
-        return res.reshape(shape)
-    return np.maximum(np.where(in_log, np.exp(logs), lin), 0.0).reshape(shape)
+        return np.where(nan, np.nan, res).reshape(shape)
+    return np.where(nan, np.nan, np.maximum(np.where(in_log, np.exp(logs), lin), 0.0)).reshape(shape)
 
 
 def _truncation_moments(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

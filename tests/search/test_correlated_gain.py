@@ -78,6 +78,9 @@ def test_limits_full_and_no_correlation_and_pinned():
         assert _info_gain.correlated_term(np.array([-np.inf]), np.array([rho]))[0] == pytest.approx(limit, rel=1e-15)
         assert _info_gain.correlated_term(np.array([-1e5]), np.array([rho]))[0] == pytest.approx(limit, rel=1e-8)
     assert _info_gain.correlated_term(np.array([np.inf]), np.array([0.5]))[0] == 0.0
+    for log in (False, True):  # NaN in, NaN out: never a silent 0
+        got = _info_gain.correlated_term(np.array([np.nan, 0.0, 1.0]), np.array([0.5, np.nan, 0.5]), log=log)
+        assert np.isnan(got[:2]).all() and np.isfinite(got[2])
 
 
 def test_monotone_bounded_and_even():
