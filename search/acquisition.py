@@ -374,7 +374,7 @@ class CFMESMO:
             m, sd = sur.predict(x1)
             mus.append(-m)
             sds.append(_info_gain.floored_sigma(m, sd))
-            rhos.append(np.where(at_target, 1.0, sur.pair_moments(xz, x1)[2]))
+            rhos.append(np.ones(len(x)) if at_target.all() else np.where(at_target, 1.0, sur.pair_moments(xz, x1)[2]))
         return np.stack(mus, axis=1), np.stack(sds, axis=1), np.stack(rhos, axis=1)
 
     def pinned_gain(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
