@@ -440,7 +440,9 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
         trace: A list to append, per batch point, where it came from and what it scored:
             ``{"origin": "random" | "front" | "refined", "acquisition": its value, "gain": the
             information gain (nats)}`` (``"front"``: one of ``seeds``, ``"refined"``: the local
-            search's; under the pending and earlier batch points' hallucinated observations).
+            search's; under the pending and earlier batch points' hallucinated observations), and
+            with a ``correlated`` acquisition ``"rho"``, the posterior correlation of each expensive
+            objective at ``(x, z)`` with ``(x, 1)``.
 
     Returns:
         ``(x (q, d), z (q,))``.
@@ -473,7 +475,10 @@ def propose(acq_factory: Callable[[list[GPSurrogate]], CFMESMO], surrogates: lis
                 origin = "refined"
         if trace is not None:
             gain = float(acq.information_gain(x_best[None, :], np.array([z_best]))[0])
-            trace.append({"origin": origin, "acquisition": v_best, "gain": gain})
+            note = {"origin": origin, "acquisition": v_best, "gain": gain}
+            if acq.correlated:  # what the gain credited: the correlation with f(x, 1), per objective
+                note["rho"] = acq.target_moments(x_best[None, :], np.array([z_best]))[2][0].tolist()
+            trace.append(note)
         xs.append(x_best)
         zs.append(z_best)
         chosen = np.hstack([x_best, [z_best]])[None, :]

@@ -234,3 +234,24 @@ def test_fidelity_gain_diagnostic_agrees_at_the_target_and_reports_correlations(
     assert t["reference_top"][-1] == pytest.approx(t["correlated_top"][-1], rel=1e-12)
     assert t["rho"][-1] == 1.0 and np.all((t["rho"][:-1] >= 0) & (t["rho"][:-1] < 1))
     np.testing.assert_allclose(t["cost"], prob.cost(None, prob.fidelities))
+
+
+def test_proposal_notes_carry_the_correlation_the_gain_credited(one_objective):
+    from search.acquisition import propose
+
+    surs, fronts, cheap, observed, observed_cheap = one_objective
+    levels = np.array([0.25, 0.5, 1.0])
+    for corr in (False, True):
+        def factory(s, corr=corr):
+            return CFMESMO(s, fronts, exact_fn=cheap, cost_fn=lambda xx, zz: 0.05 + zz**2, truncation="tradeoff",
+                           observed=observed, observed_cheap=observed_cheap, prune=False, correlated=corr)
+
+        trace: list[dict] = []
+        x, z = propose(factory, surs, n_var=2, fidelities=levels, q=1, rng=np.random.default_rng(0),
+                       n_candidates=80, refine=False, trace=trace)
+        if not corr:
+            assert "rho" not in trace[0]
+            continue
+        want = factory(surs).target_moments(x, z)[2][0]
+        np.testing.assert_allclose(trace[0]["rho"], want, rtol=1e-12)
+        assert (want[0] == 1.0) == (z[0] == 1.0)
