@@ -76,10 +76,16 @@ def log_mes_term(gamma: np.ndarray) -> np.ndarray:
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(64)
 
 
+def _gl_nodes(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes ``(m, 64)`` on ``[lo, hi]`` per row, and the half-widths ``(m,)`` that
+    scale the weights ``_GL_W``."""
+    half = 0.5 * (hi - lo)
+    return 0.5 * (hi + lo)[:, None] + half[:, None] * _GL_X[None, :], half
+
+
 def _log_quad(log_f, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """``ln int_lo^hi exp(log_f(u)) du`` per row (Gauss-Legendre, 64 nodes; ``lo``, ``hi`` ``(m,)``)."""
-    half = 0.5 * (hi - lo)
-    u = 0.5 * (hi + lo)[:, None] + half[:, None] * _GL_X[None, :]
+    u, half = _gl_nodes(lo, hi)
     with np.errstate(divide="ignore"):
         return logsumexp(log_f(u) + np.log(_GL_W)[None, :]) + np.log(np.maximum(half, 1e-300))
 
@@ -207,14 +213,12 @@ def _correlated_far(g: np.ndarray, r: np.ndarray) -> np.ndarray:
     pieces, ``[-14 - span, -14]`` and ``[-14, 14]``.
     """
     s = np.sqrt((1.0 - r) * (1.0 + r))
-    y = -g
     d = 1.0 + g * _truncation_moments(g)[1]
     l_g = _log_cdf_plus_half_square(g)
-    span = (r / s) * (np.sqrt(g * g + 80.0) - y)
+    span = (r / s) * (np.sqrt(g * g + 80.0) + g)
 
     def piece(lo, hi):
-        half = 0.5 * (hi - lo)
-        x = 0.5 * (hi + lo)[:, None] + half[:, None] * _GL_X[None, :]
+        x, half = _gl_nodes(lo, hi)
         t = g[:, None] * s[:, None] - r[:, None] * x
         l_t = _log_cdf_plus_half_square(t)
         # -x^2/2 + t^2/2 [+ ln Phi(t)] for t > 0, factored so that nothing large cancels

@@ -290,11 +290,13 @@ class CFMESMO:
     def information_gain(self, x: np.ndarray, z: np.ndarray, *, log: bool = False) -> np.ndarray:
         """Mean entropy reduction over the posterior samples (nats) for candidates ``x (n, d)`` at
         fidelities ``z (n,)``; ``log=True``: its logarithm, finite where the gain underflows."""
-        xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
-        pred = [s.predict(xz) for s in self.surrogates]
-        mu = np.stack([-m for m, _ in pred], axis=1)  # g = -F, (n, K)
-        sigma = np.stack([_info_gain.floored_sigma(m, sd) for m, sd in pred], axis=1)
-        bound = self.gain_bound(sigma) if self.gain_cap else None  # (n, K)
+        bound = None
+        if not self.correlated or self.gain_cap:  # the posterior at (x, z) itself
+            xz = np.hstack([x, np.asarray(z, dtype=np.float64).reshape(-1, 1)])
+            pred = [s.predict(xz) for s in self.surrogates]
+            mu = np.stack([-m for m, _ in pred], axis=1)  # g = -F, (n, K)
+            sigma = np.stack([_info_gain.floored_sigma(m, sd) for m, sd in pred], axis=1)
+            bound = self.gain_bound(sigma) if self.gain_cap else None  # (n, K)
         if self.correlated:  # truncate f(x, 1); the observation at z carries rho of it
             mu, sigma, rho = self.target_moments(x, z)
 
