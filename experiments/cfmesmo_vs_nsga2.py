@@ -28,6 +28,10 @@ afresh with common seeds (:func:`search.tasks.rescore`: the same seeds for every
 algorithm), and the cost to reach NSGA-II's rescored final hypervolume and the rescored
 hypervolume at the budget are reported beside the recorded ones. Synthetic problems are
 deterministic (their rescored values are the recorded ones): rescoring applies to ReRAM only.
+Distance to the Pareto set (synthetic problems whose benchmark has ``pareto_set_distance``:
+ZDT1-MF and the DTLZ2 variant): per run, the median Euclidean distance of the later half of its
+full-fidelity evaluations (those after the middle one, in order) from the true Pareto set, in the
+unit cube: whether the proposals converge onto the set. Random designs give the baseline.
 ``HV / NSGA-II HV``: a run's hypervolume at the budget over NSGA-II's final one, per seed; "cost
 to reach 99 %": the cost to reach 99 % of NSGA-II's final hypervolume (a fraction of its cost).
 
@@ -59,7 +63,8 @@ RESCORE_SEED = 10**9  # above every evaluation seed of a run (seed * 100003 + i)
 NEAR = 0.99  # also reported: the cost to reach this fraction of NSGA-II's final hypervolume
 _ROW_KEYS = ("fraction", "hv_at_budget", "hv_ratio", "fraction_near", "seconds", "traces", "fraction_wall",
              "hv_at_wall", "fraction_rescored", "hv_at_budget_rescored", "hv_ratio_rescored",
-             "fraction_near_rescored", "f_rescored")  # per algorithm, one entry per seed (rescored: --rescore)
+             "fraction_near_rescored", "f_rescored",  # per algorithm, one entry per seed (rescored: --rescore)
+             "set_distance")
 
 
 def algorithms(k_expensive: int, a) -> dict:
@@ -155,6 +160,8 @@ def run_problem(name: str, a) -> dict:
                 row["fraction_wall"].append(cost_to_reach(cw, hv, target) / ref_wall)
                 row["hv_at_wall"].append(_hv_at(cw, hv, a.fraction * ref_wall))
             row["seconds"].append(secs)
+            if hasattr(getattr(prob, "bench", None), "pareto_set_distance"):
+                row["set_distance"].append(late_set_distance(prob.bench, res.evaluations))
             row["traces"].append((c / ref_cost, hv, res.evaluations))
         if noisy:
             rescored = {n: rescore(prob, r[0].evaluations, repeats=a.rescore, seed=RESCORE_SEED, cache=cache)
@@ -176,6 +183,13 @@ def run_problem(name: str, a) -> dict:
             print(f"{name} seed {seed}, rescored: NSGA-II HV {target_r:.4f}; " + ", ".join(
                 f"{n} {out['runs'][n]['fraction_rescored'][-1]:.3f}" for n in runs if n != "nsga2"), flush=True)
     return out
+
+
+def late_set_distance(bench, evaluations) -> float:
+    """Median distance to the Pareto set of the later half of the full-fidelity evaluations
+    (module docstring); NaN without any."""
+    x = np.array([e.x for e in evaluations if e.status == "ok" and e.z == 1.0]).reshape(-1, bench.n_var)
+    return float(np.median(bench.pareto_set_distance(x[len(x) // 2:]))) if len(x) else float("nan")
 
 
 def _hv_at(cost: np.ndarray, hv: np.ndarray, budget: float) -> float:
@@ -285,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                                              "propose_seconds": e.propose_seconds, "proposal": e.proposal}
                                             for e in tr[2]] for tr in row["traces"]]),
             }
+            if row["set_distance"]:
+                groups[f"{name}/{alg}"]["pareto_set_distance"] = np.array(row["set_distance"])
             if row["fraction_rescored"]:
                 groups[f"{name}/{alg}"] |= {
                     "fraction_to_reach_nsga2_rescored": np.array(row["fraction_rescored"]),
@@ -306,6 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         for alg, row in res["runs"].items():
             print(f"{name:<22}{alg:<18}{np.median(row['fraction']):>34.4f}{np.median(row['hv_at_budget']):>22.4f}"
                   f"{np.median(row['hv_ratio']):>25.4f}{np.median(row['fraction_near']):>28.4f}")
+    for name, res in results.items():
+        if any(row["set_distance"] for row in res["runs"].values()):
+            print(f"\n{name}, distance of the later half of the full-fidelity evaluations to the Pareto set")
+            print(f"{'algorithm':<18}{'median over seeds':>18}   per seed")
+            for alg, row in res["runs"].items():
+                print(f"{alg:<18}{np.median(row['set_distance']):>18.3f}   "
+                      + " ".join(f"{v:.3f}" for v in row["set_distance"]))
     for name, res in results.items():
         if any(row["fraction_wall"] for row in res["runs"].values()):
             print(f"\n{name}, wall clock (evaluation + proposal seconds)")

@@ -152,6 +152,27 @@ class AccuracyCostDTLZ2(_BenchmarkBase):
         out[..., 0] = 0.05 + Z[..., 0]
         return out
 
+    def pareto_set_distance(self, X: Any) -> np.ndarray:
+        """Euclidean distance of designs to the Pareto set at ``z = 1``: ``||q - 1/2||``.
+
+        The set is ``{q = 1/2}`` (any ``p``): moving ``q`` to ``1/2`` keeps every cost and lowers
+        the error by the factor ``1 / (1 + g)`` (strictly, unless the error is 0: at ``p_i = 1``
+        for some ``i < m - 1`` every ``q`` gives error 0, and the value is then an upper bound).
+
+        Args:
+            X: Shape ``(n, d)`` or ``(d,)``, in ``[0, 1]^d``.
+
+        Returns:
+            Shape ``(n,)`` (``()`` for 1-D ``X``).
+
+        Example:
+            >>> AccuracyCostDTLZ2(n_obj=2, n_distance=2).pareto_set_distance([0.3, 0.5, 0.9]).round(6).item()
+            0.4
+        """
+        X, single = _check_X(X, self.n_var, "AccuracyCostDTLZ2")
+        d = np.linalg.norm(X[:, self.n_obj - 1 :] - 0.5, axis=1)
+        return d[0] if single else d
+
     def pareto_front(self, n: int = 1000) -> np.ndarray:
         """Points of the unit-sphere orthant: Das-Dennis directions projected onto the sphere.
 

@@ -128,6 +128,26 @@ class ZDT1MF(_BenchmarkBase):
         Z = _check_cost_z(z, 2, "ZDT1MF.objective_costs")
         return np.stack([np.zeros_like(Z[..., 0]), 0.05 + Z[..., 1] ** 2], axis=-1)
 
+    def pareto_set_distance(self, X: Any) -> np.ndarray:
+        """Euclidean distance of designs to the Pareto set at ``z = 1``: ``||x_{1:}||``.
+
+        The set is ``{x_i = 0 for i >= 1}`` (any ``x_0``): there ``g = 1``, its minimum, and ``f_0``
+        does not change.
+
+        Args:
+            X: Shape ``(n, d)`` or ``(d,)``, in ``[0, 1]^d``.
+
+        Returns:
+            Shape ``(n,)`` (``()`` for 1-D ``X``).
+
+        Example:
+            >>> ZDT1MF(n_var=3).pareto_set_distance([0.7, 0.3, 0.4]).round(6).item()
+            0.5
+        """
+        X, single = _check_X(X, self.n_var, "ZDT1MF")
+        d = np.linalg.norm(X[:, 1:], axis=1)
+        return d[0] if single else d
+
     def pareto_front(self, n: int = 1000) -> np.ndarray:
         """``n`` points of ``f_1 = 1 - sqrt(f_0)``, ``f_0`` evenly spaced in ``[0, 1]``.
 

@@ -173,6 +173,11 @@ def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
         assert all(e["proposal"]["origin"] in ("init", "random") for e in runs[0])
         hv = f["dtlz2_accuracy_cost/cfmesmo/hv_at_budget"][()]
         assert np.all((hv >= 0) & (hv <= 1.1**4))
+        # the later half of the full-fidelity designs' distance to the Pareto set {q = 1/2}, by hand
+        x = np.array([e["x"] for e in runs[0] if e["z"] == 1.0 and e["status"] == "ok"])
+        late = x[len(x) // 2:, 3:]
+        assert f["dtlz2_accuracy_cost/cfmesmo/pareto_set_distance"][()][0] == pytest.approx(
+            np.median(np.sqrt(((late - 0.5) ** 2).sum(axis=1))), rel=1e-12)
     assert (tmp_path / "hypervolume.png").exists()
     assert "median cost to reach NSGA-II HV" in capsys.readouterr().out
 

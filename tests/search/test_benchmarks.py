@@ -309,3 +309,29 @@ def test_bad_inputs_raise_clear_errors():
         hypervolume([[np.nan, 0.0]], ideal=[0, 0], nadir=[1, 1])
     with pytest.raises(InputError, match="nadir must exceed ideal"):
         hypervolume([[0.0, 0.0]], ideal=[0, 0], nadir=[1, 0])
+
+
+@pytest.mark.parametrize("name", ["zdt1_mf", "dtlz2_accuracy_cost"])
+def test_pareto_set_distance_is_the_distance_to_dominating_front_designs(name):
+    prob = BENCHMARKS[name]()
+    rng = np.random.default_rng(11)
+    X = rng.random((200, prob.n_var))
+    dist = prob.pareto_set_distance(X)
+    assert dist.shape == (200,)
+    # the nearest set point: the error-only variables at their optimum, the others kept
+    free = slice(1, None) if name == "zdt1_mf" else slice(prob.n_obj - 1, None)
+    P = X.copy()
+    P[:, free] = 0.0 if name == "zdt1_mf" else 0.5
+    np.testing.assert_allclose(dist, np.linalg.norm(X - P, axis=1), rtol=0, atol=1e-15)
+    FX, FP = prob.evaluate(X), prob.evaluate(P)
+    assert np.all(FP <= FX + 1e-15)  # it dominates (or equals) the design ...
+    if name == "zdt1_mf":  # ... and lies on the true front
+        np.testing.assert_allclose(FP[:, 1], 1.0 - np.sqrt(FP[:, 0]), atol=1e-12)
+    else:
+        np.testing.assert_allclose(np.sum(FP**2, axis=1), 1.0, atol=1e-12)
+    # no other set point is closer (brute force over random set points)
+    S = rng.random((4000, prob.n_var))
+    S[:, free] = P[0, free]
+    assert np.all(np.linalg.norm(S[:, None, :] - X[None, :20, :], axis=2).min(axis=0) >= dist[:20] - 1e-12)
+    assert prob.pareto_set_distance(P).max() == 0.0
+    assert prob.pareto_set_distance(X[0]).shape == ()
