@@ -62,7 +62,8 @@ class Evaluation:
             note the candidate's ``origin`` (``"init"``: a warm-up design; ``"random"``,
             ``"front"``: a sampled Pareto set's design, ``"refined"``: the local search's), and
             for model-based proposals the ``acquisition`` value and the information ``gain``
-            (nats) at the chosen ``(x, z)``: :func:`search.acquisition.propose`'s ``trace``.
+            (nats) at the chosen ``(x, z)``: :func:`search.acquisition.propose`'s ``trace``, and
+            the fitted GPs' ARD ``lengthscales`` (per expensive objective; unit cube, fidelity last).
     """
 
     index: int
@@ -296,7 +297,7 @@ class MESSearch(_Stateless):
         trace: list[dict] = []
         x, z = propose(factory, surrogates, n_var=problem.n_var, fidelities=levels, q=1, pending=pend,
                        rng=rng, n_candidates=self.n_candidates, seeds=seeds, refine=self.refine, trace=trace)
-        return x[0], float(z[0]), trace[0]
+        return x[0], float(z[0]), trace[0] | {"lengthscales": [s.lengthscales.tolist() for s in surrogates]}
 
 
 @dataclass

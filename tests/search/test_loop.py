@@ -229,7 +229,8 @@ def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_p
     real_fronts, real_propose = acquisition.sample_pareto_fronts, acquisition.propose
     monkeypatch.setattr(acquisition, "sample_pareto_fronts",
                         lambda *a, **kw: fronts.append(real_fronts(*a, **kw)) or fronts[-1])
-    monkeypatch.setattr(acquisition, "propose", lambda *a, **kw: calls.append(kw) or real_propose(*a, **kw))
+    monkeypatch.setattr(acquisition, "propose",
+                        lambda *a, **kw: calls.append(kw | {"surrogates": a[1]}) or real_propose(*a, **kw))
     mes = MESSearch(truncation="tradeoff", **FAST_MES, **({switch: True} if switch else {}))
     res = run_search(Toy(), mes, budget=np.inf, seed=0, max_evaluations=6)
     assert len(calls) == len(fronts) >= 2
@@ -242,7 +243,12 @@ def test_mes_front_candidates_and_refine_seed_the_acquisition_with_the_sampled_p
     # every evaluation notes its proposal: the warm-up ones as such, the others propose's trace
     notes = [e.proposal for e in res.evaluations]
     assert notes[:FAST_MES["n_init"]] == [{"origin": "init"}] * FAST_MES["n_init"]
-    assert notes[FAST_MES["n_init"]:] == [kw["trace"][0] for kw in calls]
+    # ... plus the fitted GPs' length-scales, as the surrogates that proposed it have them
+    assert notes[FAST_MES["n_init"]:] == [kw["trace"][0] | {"lengthscales": [s.lengthscales.tolist()
+                                                                             for s in kw["surrogates"]]}
+                                          for kw in calls]
+    assert all(len(n["lengthscales"]) == 1 and len(n["lengthscales"][0]) == Toy().n_var + 1
+               for n in notes[FAST_MES["n_init"]:])
     allowed = {"random"} | ({"front"} if seeded else set()) | ({"refined"} if local else set())
     assert {n["origin"] for n in notes[FAST_MES["n_init"]:]} <= allowed
     assert all(np.isfinite(n["acquisition"]) and n["gain"] >= 0 for n in notes[FAST_MES["n_init"]:])
