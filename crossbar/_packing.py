@@ -115,12 +115,25 @@ def _prepare(config: CrossbarConfig, n_in: int, fixed: np.ndarray, frac: int):
 def _column_sums(digits: np.ndarray, fixed: np.ndarray, *, rows: int) -> np.ndarray:
     """The column sums of every field, row tile and cycle: the array of
     :func:`crossbar._reference.column_sums`, shape ``(n_fields, n_tiles, n_cycles, batch, n_out)``
-    int64, computed with one float64 GEMM per tile.
+    int64, assembled from :func:`_column_sum_tiles`."""
+    n_cycles, batch, n_in = digits.shape
+    n_fields, _, n_out = fixed.shape
+    out = np.empty((n_fields, -(-n_in // rows), n_cycles, batch, n_out), dtype=np.int64)
+    for k, sums in _column_sum_tiles(digits, fixed, rows=rows):
+        out[:, k] = sums.reshape(n_cycles, batch, n_fields, n_out).transpose(2, 0, 1, 3)
+    return out
+
+
+def _column_sum_tiles(digits: np.ndarray, fixed: np.ndarray, *, rows: int):
+    """Yield ``(k, sums)`` for every row tile ``k``: the column sums of every field and cycle,
+    ``sums`` of shape ``(n_cycles * batch, n_fields, n_out)`` (cycle-major rows), exact integers
+    in float32, float64 or int64, from one GEMM per tile.
 
     Exact: every product and partial sum is an integer of magnitude at most
-    ``max|digit| * max_column sum_rows |level|``, and where that bound is below 2**53 (which
-    :func:`_frac_bits` guarantees for every read) float64 represents them all, whatever the GEMM's
-    summation order. A tile above the bound takes the int64 reference.
+    ``bound = max|digit| * max_column sum_rows |level|``; below 2**53 float64 represents them all,
+    whatever the GEMM's summation order, and below 2**23 float32 does, with the difference of two
+    sums too (float32 where it can: half the time and memory). A tile at or above 2**53 takes the
+    int64 reference (:func:`_frac_bits` keeps every read below it).
 
     The GEMMs run on one BLAS thread: OpenBLAS's threads keep spinning after a call and, on a
     2-core machine, took the CPU from the torch training around it (a ReRAM search evaluation went
@@ -130,20 +143,21 @@ def _column_sums(digits: np.ndarray, fixed: np.ndarray, *, rows: int) -> np.ndar
 
     n_cycles, batch, n_in = digits.shape
     n_fields, _, n_out = fixed.shape
-    n_tiles = -(-n_in // rows)
-    out = np.empty((n_fields, n_tiles, n_cycles, batch, n_out), dtype=np.int64)
     d_max = int(np.abs(digits).max()) if digits.size else 0
-    with _one_blas_thread():
-        for k in range(n_tiles):
-            rs = slice(k * rows, min((k + 1) * rows, n_in))
-            levels = fixed[:, rs, :]
-            if levels.size and d_max * int(np.abs(levels).sum(axis=1).max()) >= 2**53:
-                out[:, k] = _reference.column_sums(digits[:, :, rs], levels, rows=rows)[:, 0]
-                continue
-            d = digits[:, :, rs].reshape(n_cycles * batch, -1).astype(np.float64)
-            w = levels.transpose(1, 0, 2).reshape(levels.shape[1], n_fields * n_out).astype(np.float64)
-            out[:, k] = (d @ w).reshape(n_cycles, batch, n_fields, n_out).transpose(2, 0, 1, 3)
-    return out
+    for k in range(-(-n_in // rows)):
+        rs = slice(k * rows, min((k + 1) * rows, n_in))
+        levels = fixed[:, rs, :]
+        bound = d_max * int(np.abs(levels).sum(axis=1).max()) if levels.size else 0
+        if bound >= 2**53:
+            ref = _reference.column_sums(digits[:, :, rs], levels, rows=rows)[:, 0]  # (fields, cycles, batch, out)
+            yield k, ref.transpose(1, 2, 0, 3).reshape(n_cycles * batch, n_fields, n_out)
+            continue
+        dtype = np.float32 if bound < 2**23 else np.float64
+        d = digits[:, :, rs].reshape(n_cycles * batch, -1).astype(dtype)
+        w = levels.transpose(1, 0, 2).reshape(levels.shape[1], n_fields * n_out).astype(dtype)
+        with _one_blas_thread():
+            sums = d @ w
+        yield k, sums.reshape(n_cycles * batch, n_fields, n_out)
 
 
 _BLAS_CONTROLLER = None

@@ -37,8 +37,9 @@ from typing import Literal
 import numpy as np
 
 from crossbar import _reference
-from crossbar._packing import _column_sums, _exact_product, _frac_bits, _numba_mvm, _prepare
+from crossbar._packing import _column_sum_tiles, _column_sums, _exact_product, _frac_bits, _numba_mvm, _prepare
 from crossbar._packing import _Layout as _Layout  # re-exported: tests build layouts directly
+from crossbar._select import StreamingPercentile
 from crossbar.config import CrossbarConfig
 from crossbar.counts import OpCounts, matrix_op_counts
 from crossbar.errors import ConfigError, InputError, NotCalibratedError, ShapeError
@@ -419,8 +420,9 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     The ADC inputs of every row tile, input cycle, sample and column of a slice are pooled
     (:attr:`ProgrammedMatrix.effective_levels`, no read noise): the column sums of both signs, or under
     ``differential_adc="subtract"`` the magnitudes ``|p+ - p-|`` of the signed ADC's inputs. The
-    full scale is the smallest pooled value ``v`` with at least ``percentile`` % of the values
-    ``<= v`` (NumPy's ``"higher"`` method), and at least one cell level.
+    full scale is NumPy's ``"higher"`` percentile of the ``n`` pooled values, the value at position
+    ``ceil((n - 1) percentile / 100)`` of their sorted order (computed in memory that does not grow
+    with the batch: :data:`CALIBRATION_CHUNK`), and at least one cell level.
 
     Args:
         matrix: A programmed matrix.
@@ -447,18 +449,21 @@ def calibrate_adc(matrix: ProgrammedMatrix, x, *, percentile: float = 99.9) -> P
     if x.shape[0] == 0 or x.shape[1] != matrix.shape[0]:
         raise ShapeError(f"x must be (batch >= 1, {matrix.shape[0]}); got shape {x.shape}.")
     fixed, frac, _, _ = matrix._programmed()
-    digits = input_digits(x, cfg)
-    per_slice: list[list[np.ndarray]] = [[] for _ in range(cfg.n_slices)]
-    chunk = max(1, 2**22 // max(1, fixed.shape[0] * matrix.shape[1] * cfg.n_cycles
-                                 * (-(-matrix.shape[0] // cfg.rows))))
+    per_sample = matrix.shape[1] * cfg.n_cycles * (-(-matrix.shape[0] // cfg.rows))  # sums per field and sample
+    signs = 1 if cfg.differential_adc == "subtract" else cfg.n_signs
+    pooled = [StreamingPercentile(signs * per_sample * x.shape[0], float(percentile)) for _ in range(cfg.n_slices)]
+    chunk = max(1, CALIBRATION_CHUNK // (fixed.shape[0] * per_sample))
     for start in range(0, x.shape[0], chunk):
-        sums = _column_sums(digits[:, start:start + chunk], fixed, rows=cfg.rows)
-        if cfg.differential_adc == "subtract":
-            sums = np.abs(sums[: cfg.n_slices] - sums[cfg.n_slices:])
-        for f in range(sums.shape[0]):
-            per_slice[f % cfg.n_slices].append(sums[f].ravel())
-    scales = []
-    for s in range(cfg.n_slices):
-        v = np.percentile(np.concatenate(per_slice[s]), percentile, method="higher")
-        scales.append(max(1.0, float(np.ldexp(float(v), -frac))))
-    return replace(matrix, adc_full_scale=tuple(scales))
+        for _, sums in _column_sum_tiles(input_digits(x[start:start + chunk], cfg), fixed, rows=cfg.rows):
+            if cfg.differential_adc == "subtract":  # (cycles x batch, fields, n_out)
+                sums = np.abs(sums[:, : cfg.n_slices] - sums[:, cfg.n_slices:])
+            for f in range(sums.shape[1]):
+                pooled[f % cfg.n_slices].add(sums[:, f])
+    scales = tuple(max(1.0, float(np.ldexp(p.value(), -frac))) for p in pooled)
+    return replace(matrix, adc_full_scale=scales)
+
+
+CALIBRATION_CHUNK = 2**22
+"""Column sums :func:`calibrate_adc` computes at a time (32 MiB of int64); it keeps only each slice's
+values above the running percentile (:class:`crossbar._select.StreamingPercentile`), so its memory
+does not grow with the number of samples."""

@@ -3,7 +3,8 @@
 Reference shape (issue 2): batch 256, 1024 in, 1024 out, 8-bit weights in 2-bit cells, 8-bit
 inputs through a 1-bit DAC, 128 rows per array, 6-bit ADC over the max range, offset and
 differential encoding; the differential pairs through one signed 7-bit ADC each
-(``differential_adc="subtract"``: the same 63 codes per sign); plus the lossless exact fast path.
+(``differential_adc="subtract"``: the same 63 codes per sign); plus the lossless exact fast path,
+and ``calibrate_adc`` (99.9th percentile of every column sum of the batch, differential encoding).
 Prints each median time and its ratio to the float32 GEMM measured in the same run (medians of
 ``--repeats`` runs after warm-up).
 
@@ -17,7 +18,7 @@ import json
 
 import numpy as np
 
-from crossbar import CrossbarConfig, program
+from crossbar import CrossbarConfig, calibrate_adc, program
 from experiments._common import median_time
 
 
@@ -40,7 +41,9 @@ def run(*, batch: int, n_in: int, n_out: int, repeats: int, seed: int) -> dict[s
     for name, cfg in cases.items():
         m = program(q, cfg)
         res[name] = median_time(lambda m=m: m.matmul(x), repeats)
-    for name in cases:
+    m = program(q, cases["differential_adc6"].replace(adc_range="calibrated"))
+    res["calibrate_adc"] = median_time(lambda: calibrate_adc(m, x, percentile=99.9), repeats)
+    for name in [*cases, "calibrate_adc"]:
         res[name + "_ratio"] = res[name] / t_gemm
     return res
 

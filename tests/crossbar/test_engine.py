@@ -323,6 +323,24 @@ def test_gemm_column_sums_equal_the_int64_reference_bit_for_bit(seed, rows, dac_
     assert 3 * rows * (2**52 // rows + 7) >= 2**53  # the case is above the bound
 
 
+@pytest.mark.parametrize(("column", "dtype"), [
+    ([2**21 - 1, 2**21 - 1, 2**21 - 1, 2**21 + 1], np.float32),  # sum 2^23 - 2: float32 is exact
+    ([2**22, 2**22, 2**22, 2**22 + 1], np.float64)])  # sum 2^24 + 1: float32 would round it
+def test_column_sum_tiles_use_float32_only_where_it_is_exact(column, dtype):
+    from crossbar import _reference
+    from crossbar._packing import _column_sum_tiles, _column_sums
+
+    fixed = np.array(column, dtype=np.int64).reshape(1, 4, 1) * np.array([1, -1]).reshape(2, 1, 1)
+    digits = np.ones((2, 3, 4), dtype=np.int64)
+    digits[1, 1, 3] = 0
+    (k, sums), = _column_sum_tiles(digits, fixed, rows=4)
+    assert k == 0 and sums.dtype == dtype
+    want = _reference.column_sums(digits, fixed, rows=4)
+    np.testing.assert_array_equal(_column_sums(digits, fixed, rows=4), want)
+    # the difference of the two fields (a signed ADC's input) is exact too
+    np.testing.assert_array_equal(sums[:, 0] - sums[:, 1], (want[0, 0] - want[1, 0]).reshape(6, 1))
+
+
 def test_import_crossbar_does_not_import_torch():
     code = "import sys, crossbar; print('torch' in sys.modules, 'mapping' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
