@@ -3,6 +3,10 @@
 What it computes, stage by stage (every stage resumes from the output folder):
 
 1. Data: ``[data]`` through :func:`mapping.data.load_dataset` (the digits split is seeded by ``seed``).
+   With ``validation = f`` both trainings see only the rest of the training split, and their
+   per-epoch accuracies are measured on the held-out fraction ``f`` of each class
+   (:meth:`mapping.data.Dataset.split_validation`, seeded by ``seed``); the test split is used
+   only by the measurements of stage 5.
 2. Float model: ``[model] name`` initialized under ``torch.manual_seed(seed)`` and trained for
    ``[pretrain] epochs`` of float SGD (:func:`mapping.nn.train.fit`, checkpoint
    ``pretrain.ckpt.pt``), or loaded from ``[model] weights`` (a float state dict, e.g. another
@@ -24,7 +28,9 @@ What it computes, stage by stage (every stage resumes from the output folder):
    ``weight_bits - 1`` magnitude bits in ``cell_bits`` slices) and ``l1 = "plain"`` plain L1
    (default alpha 1.0), as the bit-slice sparsity reference does (not with ``weight_clip_sigma``: the
    clip, recomputed after every step, would chase the shrinking weights down to zero). The
-   converted model's state dict is saved as ``model.pt`` (:func:`load_trained` rebuilds it).
+   converted model's state dict is saved as ``model.pt`` (:func:`load_trained` rebuilds it): the
+   last epoch's weights, or with ``select_best = true`` (needs ``[data] validation``) those of the
+   epoch with the best validation accuracy (:attr:`mapping.nn.train.TrainConfig.select_best`).
 5. Measurement on the test split, of the converted model before fine-tuning (the float weights)
    and after, in four modes: ``float``; ``quantized`` (fixed point only); ``hardware`` with noise
    off (the same designs with ``NoiseConfig()``: what bit slicing and the ADCs cost); and
@@ -74,7 +80,9 @@ __all__ = ["MODES", "TrainJob", "grid_table", "load_train_job", "load_trained", 
 
 
 def _without_epochs(cfg) -> dict:
-    return {k: v for k, v in dataclasses.asdict(cfg).items() if k != "epochs"}
+    """A ``TrainConfig``'s stage key: no ``epochs``, and no ``select_best`` while it is off (keys
+    recorded before it existed stay valid)."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k != "epochs" and (k, v) != ("select_best", False)}
 
 
 def _stage_keys(job: TrainJob) -> dict[str, dict]:
@@ -151,6 +159,14 @@ def _data(job: TrainJob):
                         seed=job.seed)
 
 
+def _fit_data(job: TrainJob, data):
+    """What both trainings see: ``data``, or with ``[data] validation`` its training split divided
+    into training and validation (:meth:`mapping.data.Dataset.split_validation`, seed ``job.seed``;
+    the per-epoch accuracies and ``select_best`` then use the validation part)."""
+    v = job.data.get("validation")
+    return data if v is None else data.split_validation(v, seed=job.seed)
+
+
 def _float_model(job: TrainJob, data, *, progress: bool, train: bool = True):
     """Stage 2: ``(model, history)``: the float model, trained (resumed from its checkpoint) or
     loaded (history None); with ``train=False`` only initialized."""
@@ -171,7 +187,7 @@ def _float_model(job: TrainJob, data, *, progress: bool, train: bool = True):
             raise ConfigError(f"model.weights {str(job.weights)!r} is not a float state dict of {job.model} for "
                               f"{data.name} ({str(err).splitlines()[0]}).") from err
         return model, None
-    hist = _train(model, data, job.pretrain, job.output / "pretrain.ckpt.pt", "pretrain",
+    hist = _train(model, _fit_data(job, data), job.pretrain, job.output / "pretrain.ckpt.pt", "pretrain",
                   progress=progress) if train else None
     return model, hist
 
@@ -276,8 +292,9 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     """Run (or resume) every stage of ``job``; returns the report (also in ``report.json``):
     ``before``/``after`` ``{mode: {mean, std, accuracies}}`` for the modes of :data:`MODES`,
     ``noise_loss`` and ``recovered_fraction`` (None when the loss is not positive), ``history``
-    (per-epoch loss and test accuracy of both trainings) and ``layers`` (the converted layers and
-    their designs)."""
+    (per-epoch loss and test accuracy of both trainings: validation accuracy with ``[data]
+    validation``, whose size is ``n_validation``), ``selected_epoch`` (0-based, with ``finetune.select_best``,
+    else None) and ``layers`` (the converted layers and their designs)."""
     from mapping.nn.bitslice import column_sum_report, prune, slice_zero_ratios
     from mapping.nn.convert import crossbar_layers, save_state
 
@@ -297,8 +314,8 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     if job.prune is not None:
         prune(xnet, threshold=job.prune)  # the same mask on a resume: the float weights are the same
     _write_json(out / "job.json", {"pretrain": keys["pretrain"], "finetune": keys["finetune"]})
-    hist = _train(xnet, data, job.finetune, out / "finetune.ckpt.pt", "finetune", progress=progress,
-                  regularizer=_regularizer(job))
+    hist = _train(xnet, _fit_data(job, data), job.finetune, out / "finetune.ckpt.pt", "finetune",
+                  progress=progress, regularizer=_regularizer(job))
     save_state(xnet, out / "model.pt")
     if report.get("after_key") != keys["after"]:
         say(f"measuring the fine-tuned model ({job.n_repeats} devices) and its slices", flush=True)
@@ -316,7 +333,9 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
                   history={"pretrain": dataclasses.asdict(pre_hist) if pre_hist is not None else None,
                            "finetune": dataclasses.asdict(hist)},
                   layers={n: layer.xbar.config.to_dict() for n, layer in crossbar_layers(xnet)},
-                  dataset=data.name, n_test=len(data.y_test), model=job.model)
+                  dataset=data.name, n_test=len(data.y_test), model=job.model,
+                  n_validation=_fit_data(job, data).n_test if job.data.get("validation") is not None else None,
+                  selected_epoch=hist.best_epoch if job.finetune.select_best else None)
     _write_json(out / "report.json", report)
     return report
 
@@ -375,6 +394,11 @@ def report_table(report: dict, *, n_repeats: int) -> str:
             r = report[part][m]
             cells.append(f"{100 * r['mean']:.2f}" + (f" +- {100 * r['std']:.2f}" if m == "hardware" else ""))
         lines.append(f"{names[m]:<28}{cells[0]:>22}{cells[1]:>22}")
+    if report.get("selected_epoch") is not None:
+        acc = report["history"]["finetune"]["test_accuracy"]
+        lines.append(f"after fine-tuning = its epoch {report['selected_epoch'] + 1} of {len(acc)}, the best on "
+                     f"{report['n_validation']} validation images ({100 * acc[report['selected_epoch']]:.2f} %; "
+                     f"last epoch {100 * acc[-1]:.2f} %)")
     rec, loss = report["recovered_fraction"], 100 * report["noise_loss"]
     lines.append(f"device noise costs the model before fine-tuning {loss:.2f} points"
                  + (f"; fine-tuning recovers {100 * rec:.0f} % of them" if rec is not None and loss >= SHOWN_LOSS

@@ -13,6 +13,8 @@ current directory)::
     dataset = "digits"                        # digits | mnist | cifar10
     directory = "/data/mnist"                 # mnist / cifar10 files (nothing is downloaded)
     limit = 1000                              # optional: the first `limit` samples of each split
+    validation = 0.15                         # optional: hold out this fraction of each training class;
+                                              # per-epoch accuracies are then validation accuracies
 
     [model]
     name = "lenet5"                           # mlp | lenet5 | resnet20 | vgg11
@@ -36,6 +38,7 @@ current directory)::
     lr = 0.01
     grad_clip = 1.0
     weight_clip_sigma = 2.0
+    select_best = true                        # keep the epoch of the best validation accuracy (needs validation)
     vote = false
     prune = 0.01                              # optional: magnitude pruning, fixed mask
     l1 = "bitslice"                           # optional: "plain" | "bitslice"
@@ -65,10 +68,10 @@ from crossbar.errors import ConfigError
 from search.sweep_settings import _check_keys, _int, _read_toml
 
 _TOP = ("output", "seed", "device", "data", "model", "pretrain", "crossbar", "layers", "grid", "finetune", "evaluate")
-_DATA = ("dataset", "directory", "limit")
+_DATA = ("dataset", "directory", "limit", "validation")
 _MODEL = ("name", "weights")
 _TRAIN = ("epochs", "lr", "momentum", "batch_size", "lr_step", "lr_factor", "mode", "grad_clip",
-          "weight_clip_sigma", "hardware_grad")
+          "weight_clip_sigma", "hardware_grad", "select_best")
 _LAYER_EXTRA = ("float", "noise_scale")
 _EVALUATE = ("n_repeats", "seed", "batch_size")
 MODES = ("float", "quantized", "hardware_noise_free", "hardware")
@@ -243,6 +246,9 @@ def load_train_job(path: str | Path) -> TrainJob:
                           f"got {data['dataset']!r}.")
     if "limit" in data:
         _int(path, "data.limit", data["limit"], 1)
+    v = data.get("validation")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1):
+        raise ConfigError(f"{path}: data.validation must be a fraction in the open interval (0, 1); got {v!r}.")
     if "directory" in data and not isinstance(data["directory"], str):
         raise ConfigError(f"{path}: data.directory must be a path string; got {data['directory']!r}.")
     model = _check_keys("[model]", top["model"], _MODEL, path)
@@ -286,6 +292,11 @@ def load_train_job(path: str | Path) -> TrainJob:
                           "is recomputed from the weights' std after every step and L1 shrinks the weights, so the "
                           "power-of-two clip halves again and again (LeNet-5 on digits fell to 18 % float accuracy "
                           "in 3 epochs). Use one of them.")
+    for where, cfg in (("pretrain", pretrain), ("finetune", finetune)):
+        if cfg is not None and cfg.select_best and v is None:
+            raise ConfigError(f"{path}: {where}.select_best = true needs data.validation (the fraction of the "
+                              "training split to select on): selecting on the test split would report an "
+                              "optimistic test accuracy.")
     if finetune.mode == "float":
         raise ConfigError(f"{path}: finetune.mode must be 'noisy', 'hardware' or 'quantized' (float training "
                           "is [pretrain]); got 'float'.")

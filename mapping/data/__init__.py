@@ -40,6 +40,7 @@ from ._dataset import _check_directory as _check_directory
 from ._dataset import _check_limit as _check_limit
 from ._dataset import _check_split as _check_split
 from ._dataset import _limited_source as _limited_source
+from ._dataset import _stratified_split as _stratified_split
 from .batching import _iterate as _iterate
 from .batching import batches
 from .cifar10 import _CIFAR_CHANNELS as _CIFAR_CHANNELS
@@ -52,7 +53,6 @@ from .cifar10 import _BatchUnpickler as _BatchUnpickler
 from .cifar10 import _numpy_pickle_names as _numpy_pickle_names
 from .cifar10 import _read_cifar_batch as _read_cifar_batch
 from .cifar10 import load_cifar10
-from .digits import _stratified_split as _stratified_split
 from .digits import load_digits
 from .dispatch import DATASET_NAMES, load_dataset
 from .mnist import _IDX_UINT8 as _IDX_UINT8

@@ -94,6 +94,49 @@ class Dataset:
         """Shape of one image, `(channels, height, width)` or `(n_features,)` when flat."""
         return tuple(int(s) for s in self.x_train.shape[1:])
 
+    def split_validation(self, fraction: float, *, seed: int = 0) -> Dataset:
+        """Hold out part of the training split for validation (model selection without the test set).
+
+        The training samples are divided with the same stratified rule as :func:`mapping.data.load_digits`'s
+        split (per class, in increasing class order, ``rng.permutation`` of its indices from one
+        ``np.random.default_rng(seed)``; the first ``floor(fraction * n_k + 0.5)`` are held out;
+        both parts keep their order). The test split is not touched and not returned.
+
+        Args:
+            fraction: Fraction of each class held out, in ``(0, 1)``.
+            seed: Seed of the division, an int ``>= 0``.
+
+        Returns:
+            A :class:`Dataset` whose ``x_train``/``y_train`` are the remaining training samples
+            and whose ``x_test``/``y_test`` are the held-out validation samples (so that
+            :func:`mapping.nn.train.fit`'s per-epoch accuracy is the validation accuracy).
+
+        Raises:
+            ConfigError: ``fraction`` not in ``(0, 1)``, ``seed`` not an int ``>= 0``, or a part
+                would be empty.
+
+        Example:
+            >>> from mapping.data import load_digits
+            >>> ds = load_digits()
+            >>> val = ds.split_validation(0.2)
+            >>> val.n_train, val.n_test, val.n_train + val.n_test == ds.n_train
+            (1077, 269, True)
+        """
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float | np.floating) or not (
+                0.0 < fraction < 1.0):
+            raise ConfigError(f"Dataset.split_validation: fraction must be a number in the open interval (0, 1); "
+                              f"got {fraction!r}.")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ConfigError(f"Dataset.split_validation: seed must be an int >= 0; got {seed!r}.")
+        keep, held = _stratified_split(self.y_train, test_fraction=float(fraction), seed=int(seed))
+        if keep.size == 0 or held.size == 0:
+            raise ConfigError(f"Dataset.split_validation: fraction={fraction!r} of {self.n_train} training samples "
+                              f"leaves the {'training' if keep.size == 0 else 'validation'} part empty.")
+        return dataclasses.replace(
+            self, x_train=self.x_train[keep], y_train=self.y_train[keep], x_test=self.x_train[held],
+            y_test=self.y_train[held], name=f"{self.name} (validation)",
+            source=f"{self.source}; training split divided: validation fraction={float(fraction)}, seed={int(seed)}")
+
     def flat(self) -> Dataset:
         """Return a copy whose images are flattened to `(n, channels * height * width)`.
 
@@ -118,6 +161,20 @@ class Dataset:
             x_test=self.x_test.reshape(self.n_test, -1).copy(),
             y_test=self.y_test.copy(),
         )
+
+
+def _stratified_split(
+    labels: np.ndarray, *, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices per class as documented in :func:`mapping.data.load_digits`; both outputs sorted."""
+    rng = np.random.default_rng(seed)
+    train_parts, test_parts = [], []
+    for k in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == k))
+        n_test = int(np.floor(test_fraction * members.size + 0.5))
+        test_parts.append(members[:n_test])
+        train_parts.append(members[n_test:])
+    return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(test_parts))
 
 
 def _check_split(x: Any, y: Any, *, split: str, n_classes: int) -> None:

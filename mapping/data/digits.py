@@ -14,7 +14,7 @@ import numpy as np
 
 from crossbar.errors import ConfigError
 
-from ._dataset import Dataset
+from ._dataset import Dataset, _stratified_split
 
 __all__ = ["load_digits"]
 
@@ -89,16 +89,3 @@ def load_digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
         ),
     )
 
-
-def _stratified_split(
-    labels: np.ndarray, *, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split indices per class as documented in :func:`load_digits`; both outputs sorted."""
-    rng = np.random.default_rng(seed)
-    train_parts, test_parts = [], []
-    for k in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == k))
-        n_test = int(np.floor(test_fraction * members.size + 0.5))
-        test_parts.append(members[:n_test])
-        train_parts.append(members[n_test:])
-    return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(test_parts))

@@ -58,6 +58,10 @@ class TrainConfig:
         grad_clip: Clip the gradient's global 2-norm to this value before each step (``None``:
             no clipping). Noise-aware training under heavy noise can diverge without it.
         seed: Seed of shuffling and of per-epoch noise (epoch ``e`` uses ``[seed, e]``).
+        select_best: When ``fit`` returns, the model holds the weights of the epoch with the highest
+            per-epoch accuracy (the first of equals) instead of the last epoch's. That accuracy is
+            measured on ``data``'s test split: pass a validation split
+            (:meth:`mapping.data.Dataset.split_validation`) to select without the test set.
     """
 
     epochs: int
@@ -71,6 +75,7 @@ class TrainConfig:
     weight_clip_sigma: float | None = None
     hardware_grad: str = "ste"
     seed: int = 0
+    select_best: bool = False
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -93,6 +98,8 @@ class TrainConfig:
         if g is not None and not (isinstance(g, (int, float)) and not isinstance(g, bool) and math.isfinite(g)
                                   and g > 0):
             raise ConfigError(f"TrainConfig.grad_clip must be None or a finite number > 0; got {g!r}.")
+        if not isinstance(self.select_best, bool):
+            raise ConfigError(f"TrainConfig.select_best must be True or False; got {self.select_best!r}.")
         if self.mode not in MODES:
             raise ConfigError(f"TrainConfig.mode must be one of {list(MODES)}; got {self.mode!r}.")
         if self.hardware_grad not in HARDWARE_GRADS:
@@ -102,10 +109,16 @@ class TrainConfig:
 
 @dataclass(slots=True)
 class History:
-    """Per-epoch training loss and test accuracy (mode of training, no repeats)."""
+    """Per-epoch training loss and accuracy on ``data``'s test split (mode of training, no repeats;
+    the validation accuracy when ``data`` is a :meth:`mapping.data.Dataset.split_validation`)."""
 
     loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """0-based epoch of the highest per-epoch accuracy (the first of equals); None before any."""
+        return int(np.argmax(self.test_accuracy)) if self.test_accuracy else None
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -152,10 +165,10 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
         callback: Callable[[int, nn.Module, History], None] | None = None) -> History:
     """Train ``model`` in place with SGD + cross-entropy (+ ``regularizer(model)``).
 
-    With ``checkpoint``, the model, optimizer and history are saved after every epoch
-    (atomically) and a later call resumes after the last finished epoch: shuffling and noise
-    depend only on ``(seed, epoch)``, so an interrupted and resumed run equals an uninterrupted
-    one.
+    With ``checkpoint``, the model, optimizer and history (and with ``config.select_best`` the
+    best epoch's weights) are saved after every epoch (atomically) and a later call resumes after
+    the last finished epoch: shuffling and noise depend only on ``(seed, epoch)``, so an
+    interrupted and resumed run equals an uninterrupted one.
 
     Args:
         model: Torch model (converted or not); trained on its current device.
@@ -180,6 +193,7 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     hist = History()
     start = 0
+    best = None  # the best epoch's state dict (select_best)
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and ckpt.exists():
         state = torch.load(ckpt, map_location=_device(model), weights_only=True)
@@ -187,6 +201,11 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
         opt.load_state_dict(state["optimizer"])
         hist = History(**json.loads(state["history"]))
         start = int(state["epoch"])
+        best = state.get("best")
+        if config.select_best and best is None and start > 0:
+            raise ConfigError(f"fit: checkpoint {str(ckpt)!r} was written with select_best=False, so it has no "
+                              "best epoch's weights; train with select_best=True from the start (another "
+                              "checkpoint path).")
     clip_w = config.weight_clip_sigma
     if clip_w is not None and start == 0:
         clip_weights(model, clip_w)
@@ -229,13 +248,18 @@ def fit(model: nn.Module, data, config: TrainConfig, *, regularizer: Regularizer
         hist.loss.append(total / n)
         hist.test_accuracy.append(_accuracy(model, data.x_test, data.y_test, 512))
         bar.set_postfix(loss=f"{hist.loss[-1]:.4f}", acc=f"{hist.test_accuracy[-1]:.4f}")
+        if config.select_best and hist.best_epoch == epoch:
+            best = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if ckpt is not None:
             tmp = ckpt.with_suffix(ckpt.suffix + ".tmp")
+            extra = {"best": best} if config.select_best else {}
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                        "history": json.dumps(asdict(hist))}, tmp)
+                        "history": json.dumps(asdict(hist)), **extra}, tmp)
             tmp.replace(ckpt)
         if callback is not None:
             callback(epoch, model, hist)
+    if config.select_best and best is not None:
+        model.load_state_dict(best)  # the checkpoint keeps the last epoch's: more epochs continue from it
     return hist
 
 

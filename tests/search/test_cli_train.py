@@ -119,6 +119,34 @@ def test_every_stage_equals_the_steps_done_by_hand(tmp_path):
         in text and "hardware, noise off" in text
 
 
+def test_validation_split_and_best_epoch_selection(tmp_path):
+    """With [data] validation both trainings see the rest of the training split, select_best keeps the
+    epoch of the best validation accuracy, and the report measures it on the untouched test split."""
+    path = _config(tmp_path, finetune_epochs=4)
+    text = path.read_text().replace("limit = 240", "limit = 240\nvalidation = 0.25")
+    path.write_text(text.replace("grad_clip = 1.0", "grad_clip = 1.0\nselect_best = true"))
+    job = load_train_job(path)
+    report = run_train_job(job, progress=False)
+    data = load_dataset("digits", limit=240, seed=3)
+    val = data.split_validation(0.25, seed=3)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        model = build_model("mlp", in_channels=1, image_size=8, n_classes=10)
+    fit(model, val, TrainConfig(epochs=3, lr=0.05, seed=3), progress=False)
+    cfg = CrossbarConfig(cell_bits=2, noise=NoiseConfig(program_sigma=0.2, read_sigma=0.05))
+    after = convert(model, cfg, seed=3)
+    hist = fit(after, val, TrainConfig(epochs=4, lr=0.02, grad_clip=1.0, mode="noisy", seed=3, select_best=True),
+               progress=False)
+    _same_state(torch.load(job.output / "float.pt", weights_only=True), model.state_dict())
+    _same_state(torch.load(job.output / "model.pt", weights_only=True), after.state_dict())
+    assert report["selected_epoch"] == hist.best_epoch and report["n_validation"] == val.n_test == 61
+    assert report["history"]["finetune"]["test_accuracy"] == hist.test_accuracy
+    assert report["after"]["hardware"]["accuracies"] == list(_measured(after, data)["hardware"])  # test split
+    assert report["n_test"] == data.n_test
+    text = report_table(report, n_repeats=2)
+    assert f"its epoch {hist.best_epoch + 1} of 4, the best on 61 validation images" in text
+
+
 def test_raising_epochs_continues_and_equals_the_longer_run(tmp_path, monkeypatch):
     run_train_job(load_train_job(_config(tmp_path, finetune_epochs=1)), progress=False)
     job = load_train_job(_config(tmp_path, finetune_epochs=2))
@@ -231,6 +259,9 @@ def test_pruning_and_l1_are_the_reference_steps(tmp_path, l1):
     (("grad_clip = 1.0", "grad_clip = 1.0\nprune = -0.1"), r"finetune.prune must be a finite number > 0; got -0.1"),
     (("grad_clip = 1.0", 'grad_clip = 1.0\nl1 = "plain"\nweight_clip_sigma = 2.0'),
      r"finetune.l1 = 'plain' cannot be combined with finetune.weight_clip_sigma"),
+    (("limit = 240", "limit = 240\nvalidation = 1.0"), r"data.validation must be a fraction in the open .*got 1.0"),
+    (("grad_clip = 1.0", "grad_clip = 1.0\nselect_best = true"), r"finetune.select_best = true needs data.validation"),
+    (("grad_clip = 1.0", "grad_clip = 1.0\nselect_best = 1"), r"TrainConfig.select_best must be True or False"),
 ])
 def test_bad_configs_name_the_key_and_what_is_allowed(tmp_path, change, message):
     path = _config(tmp_path)
@@ -348,3 +379,13 @@ def test_grid_trains_the_float_model_once_and_each_target_as_a_single_job(tmp_pa
 def test_bad_grids_are_refused(tmp_path, grid, message):
     with pytest.raises(ConfigError, match=message):
         load_train_job(_config(tmp_path, extra=grid + "\n"))
+
+
+@pytest.mark.parametrize("name", ["train_digits.toml", "train_digits_grid.toml", "train_digits_validation.toml"])
+def test_the_shipped_configs_load(name):
+    from pathlib import Path
+
+    job = load_train_job(Path(__file__).resolve().parents[2] / "experiments" / "configs" / name)
+    assert job.model == "lenet5" and job.finetune.mode == "noisy" and job.finetune.epochs == 30
+    assert job.finetune.select_best == (name == "train_digits_validation.toml")
+    assert job.data.get("validation") == (0.15 if job.finetune.select_best else None)

@@ -63,3 +63,32 @@ def test_dataset_is_frozen():
 def test_dataset_rejects_inconsistent_fields(overrides, error, match):
     with pytest.raises(error, match=match):
         _toy(**overrides)
+
+
+def test_split_validation_partitions_the_training_split_by_class():
+    r = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), [10, 7, 1, 22])
+    r.shuffle(y)
+    x = (np.arange(y.size, dtype=np.float32) / y.size).reshape(-1, 1)  # sample i is identified by x[i]
+    ds = _toy(x_train=x, y_train=y, x_test=np.zeros((3, 1), np.float32), y_test=np.array([0, 1, 2]), n_classes=4)
+    val = ds.split_validation(0.3, seed=5)
+    ids = lambda xs: np.rint(xs[:, 0] * y.size).astype(int)  # noqa: E731
+    keep, held = ids(val.x_train), ids(val.x_test)
+    assert np.intersect1d(keep, held).size == 0 and np.array_equal(np.sort(np.r_[keep, held]), np.arange(y.size))
+    assert np.all(np.diff(keep) > 0) and np.all(np.diff(held) > 0)  # both keep the training order
+    np.testing.assert_array_equal(val.y_train, y[keep])
+    np.testing.assert_array_equal(val.y_test, y[held])
+    for k, n_k in enumerate([10, 7, 1, 22]):  # floor(0.3 n_k + 0.5) of each class held out
+        assert int(np.sum(val.y_test == k)) == int(np.floor(0.3 * n_k + 0.5))
+    np.testing.assert_array_equal(ds.split_validation(0.3, seed=5).x_test, val.x_test)
+    assert not np.array_equal(ds.split_validation(0.3, seed=6).x_test, val.x_test)
+    assert "validation fraction=0.3, seed=5" in val.source and ds.n_test == 3  # the test split is not used
+
+
+@pytest.mark.parametrize(("fraction", "split_seed", "match"), [
+    (0.0, 0, r"fraction must be a number in the open interval \(0, 1\); got 0.0"),
+    (1, 0, "got 1"), (True, 0, "got True"), (0.2, -1, "seed must be an int >= 0; got -1"),
+    (0.01, 0, "leaves the validation part empty")])
+def test_split_validation_rejects_bad_arguments(fraction, split_seed, match):
+    with pytest.raises(ConfigError, match=match):
+        _toy().split_validation(fraction, seed=split_seed)

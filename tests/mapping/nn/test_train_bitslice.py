@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -167,6 +168,44 @@ def test_fit_resume_equals_uninterrupted(tmp_path, digits, clip):
     assert len(hist.loss) == 4
     for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_select_best_keeps_the_best_validation_epoch_and_resumes(tmp_path, digits):
+    """The model fit returns holds the weights the epoch with the highest per-epoch (validation)
+    accuracy had (captured by the callback: the oracle), and a resumed run returns the same."""
+    val = type(digits)(x_train=digits.x_train[:300], y_train=digits.y_train[:300], x_test=digits.x_test,
+                       y_test=digits.y_test, n_classes=10, name="d", source="").split_validation(0.3, seed=1)
+    cfg = CrossbarConfig(noise=NoiseConfig(program_sigma=0.3))  # noisy: accuracy goes up and down
+    tc = TrainConfig(epochs=6, lr=0.2, batch_size=32, mode="noisy", seed=2, select_best=True)
+
+    def fresh():
+        torch.manual_seed(0)
+        return convert(mlp((64, 16, 10)), cfg, seed=1)
+
+    seen = []
+    model = fresh()
+    hist = fit(model, val, tc, progress=False,
+               callback=lambda e, m, h: seen.append(copy.deepcopy(m.state_dict())))
+    best = hist.best_epoch
+    assert hist.test_accuracy[best] == max(hist.test_accuracy) and best not in (None, 5)  # not the last here
+    assert all(a < hist.test_accuracy[best] for a in hist.test_accuracy[:best])
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, seen[best][k], rtol=0, atol=0)
+    last = fresh()
+    fit(last, val, dataclasses.replace(tc, select_best=False), progress=False)
+    for k, v in last.state_dict().items():
+        torch.testing.assert_close(v, seen[-1][k], rtol=0, atol=0)
+    resumed = fresh()
+    fit(resumed, val, dataclasses.replace(tc, epochs=best + 1), checkpoint=tmp_path / "c.pt", progress=False)
+    fit(resumed, val, tc, checkpoint=tmp_path / "c.pt", progress=False)
+    for k, v in resumed.state_dict().items():
+        torch.testing.assert_close(v, seen[best][k], rtol=0, atol=0)
+    fit(fresh(), val, dataclasses.replace(tc, select_best=False, epochs=1), checkpoint=tmp_path / "d.pt",
+        progress=False)
+    with pytest.raises(ConfigError, match="select_best=False"):
+        fit(fresh(), val, tc, checkpoint=tmp_path / "d.pt", progress=False)
+    with pytest.raises(ConfigError, match="select_best must be True or False"):
+        TrainConfig(epochs=1, select_best=1)
 
 
 def test_evaluate_repeats_are_independent_and_reproducible(digits):
