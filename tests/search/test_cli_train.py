@@ -52,20 +52,25 @@ def _config(tmp_path, *, name="job", finetune_epochs=2, extra="", crossbar="cell
     return path
 
 
-def _by_hand(finetune_epochs=2, *, prune_at=None, regularizer=None):
-    """The job of :func:`_config` done step by step with the public API."""
+def _by_hand(finetune_epochs=2, *, prune_at=None, regularizer=None, validation=None, history=None):
+    """The job of :func:`_config` done step by step with the public API (with ``validation``, both
+    trainings on the split and ``select_best``; the fine-tuning history is appended to ``history``)."""
     data = load_dataset("digits", limit=240, seed=3)
+    train = data if validation is None else data.split_validation(validation, seed=3)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(3)
         model = build_model("mlp", in_channels=1, image_size=8, n_classes=10)
-    fit(model, data, TrainConfig(epochs=3, lr=0.05, seed=3), progress=False)
+    fit(model, train, TrainConfig(epochs=3, lr=0.05, seed=3), progress=False)
     cfg = CrossbarConfig(cell_bits=2, noise=NoiseConfig(program_sigma=0.2, read_sigma=0.05))
     before = convert(model, cfg, seed=3)
     after = convert(model, cfg, seed=3)
     if prune_at is not None:
         prune(after, threshold=prune_at)
-    fit(after, data, TrainConfig(epochs=finetune_epochs, lr=0.02, grad_clip=1.0, mode="noisy", seed=3),
-        progress=False, regularizer=regularizer)
+    hist = fit(after, train, TrainConfig(epochs=finetune_epochs, lr=0.02, grad_clip=1.0, mode="noisy", seed=3,
+                                         select_best=validation is not None),
+               progress=False, regularizer=regularizer)
+    if history is not None:
+        history.append(hist)
     return data, model, before, after
 
 
@@ -127,16 +132,9 @@ def test_validation_split_and_best_epoch_selection(tmp_path):
     path.write_text(text.replace("grad_clip = 1.0", "grad_clip = 1.0\nselect_best = true"))
     job = load_train_job(path)
     report = run_train_job(job, progress=False)
-    data = load_dataset("digits", limit=240, seed=3)
-    val = data.split_validation(0.25, seed=3)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(3)
-        model = build_model("mlp", in_channels=1, image_size=8, n_classes=10)
-    fit(model, val, TrainConfig(epochs=3, lr=0.05, seed=3), progress=False)
-    cfg = CrossbarConfig(cell_bits=2, noise=NoiseConfig(program_sigma=0.2, read_sigma=0.05))
-    after = convert(model, cfg, seed=3)
-    hist = fit(after, val, TrainConfig(epochs=4, lr=0.02, grad_clip=1.0, mode="noisy", seed=3, select_best=True),
-               progress=False)
+    history: list = []
+    data, model, _, after = _by_hand(4, validation=0.25, history=history)
+    hist, val = history[0], data.split_validation(0.25, seed=3)
     _same_state(torch.load(job.output / "float.pt", weights_only=True), model.state_dict())
     _same_state(torch.load(job.output / "model.pt", weights_only=True), after.state_dict())
     assert report["selected_epoch"] == hist.best_epoch and report["n_validation"] == val.n_test == 61
