@@ -314,7 +314,8 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     if job.prune is not None:
         prune(xnet, threshold=job.prune)  # the same mask on a resume: the float weights are the same
     _write_json(out / "job.json", {"pretrain": keys["pretrain"], "finetune": keys["finetune"]})
-    hist = _train(xnet, _fit_data(job, data), job.finetune, out / "finetune.ckpt.pt", "finetune",
+    train_data = _fit_data(job, data)
+    hist = _train(xnet, train_data, job.finetune, out / "finetune.ckpt.pt", "finetune",
                   progress=progress, regularizer=_regularizer(job))
     save_state(xnet, out / "model.pt")
     if report.get("after_key") != keys["after"]:
@@ -334,7 +335,7 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
                            "finetune": dataclasses.asdict(hist)},
                   layers={n: layer.xbar.config.to_dict() for n, layer in crossbar_layers(xnet)},
                   dataset=data.name, n_test=len(data.y_test), model=job.model,
-                  n_validation=_fit_data(job, data).n_test if job.data.get("validation") is not None else None,
+                  n_validation=train_data.n_test if train_data is not data else None,
                   selected_epoch=hist.best_epoch if job.finetune.select_best else None)
     _write_json(out / "report.json", report)
     return report
