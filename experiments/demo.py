@@ -8,13 +8,16 @@
    truncation, the best CF-MESMO variant on this problem in the README's comparison) over the
    default ReRAM design space (crossbar size, cell bits, ADC bits, frequency, temperature,
    weight bits; accuracy after noise-aware fine-tuning measured through the simulated crossbar
-   with PytorX physical noise; area, energy and latency from the ISAAC 32 nm cost model). Every
+   with PytorX physical noise; area, energy and latency from the ISAAC 32 nm cost model). The
+   search chooses designs on a validation part (20 % of each training class, held out of
+   pretraining and fine-tuning), never on the test split. Every
    evaluation is appended to ``search_store.h5`` as it finishes (re-running resumes), then the
    Pareto figures are written next to it and the Pareto designs are printed.
-3. Rescore: the Pareto designs' accuracy measured afresh (4 fresh evaluations each, the same
-   seeds for every design; :mod:`search.rescore`, ``xbarsim rescore``) into
+3. Rescore: the Pareto designs' accuracy measured afresh on the test split (4 fresh evaluations
+   each, the same seeds for every design; :mod:`search.rescore`, ``xbarsim rescore``) into
    ``search_store_rescored.h5``: the recorded front keeps each design's one, selected and so
-   optimistic, measurement; the table and ``search_store_rescored.png`` show recorded vs measured.
+   optimistic, validation measurement; the table and ``search_store_rescored.png`` show recorded
+   vs measured.
 
 Run: ``make demo`` (or ``python -m experiments.demo --out results/demo``); about 4-5 minutes on
 2 cores. ``--budget`` sets the search's budget in wall seconds: evaluation plus proposal time
@@ -32,6 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from crossbar import CrossbarConfig, NoiseConfig, program
+
+#: Fraction of each training class the demo's search holds out to choose designs on (ReramTask.validation).
+VALIDATION = 0.2
 
 NOISES = {
     "no noise": NoiseConfig(),
@@ -141,10 +147,10 @@ def search_demo(a) -> None:
     from search.run import reram_search, run_stored_search
 
     if a.smoke:
-        task = ReramTask(pretrain_epochs=2, max_epochs=1, n_repeats=1)
+        task = ReramTask(pretrain_epochs=2, max_epochs=1, n_repeats=1, validation=VALIDATION)
         settings = dict(budget=3.0, n_samples=2, n_init=2)
     else:
-        task = ReramTask(pretrain_epochs=30, max_epochs=4, n_repeats=2)
+        task = ReramTask(pretrain_epochs=30, max_epochs=4, n_repeats=2, validation=VALIDATION)
         settings = dict(budget=a.budget, n_samples=5, n_init=6)
     print(f"\nsearch: pretraining {task.model} on {task.dataset}, then CF-MESMO (trade-off truncation) over the "
           f"default ReRAM space (budget {settings['budget']:.0f} s of evaluation + proposal time)", flush=True)
@@ -156,7 +162,8 @@ def search_demo(a) -> None:
         print(f"wrote {path}")
     # The recorded front keeps each design's one (selected, so lucky) measurement: measure it afresh.
     repeats = 2 if a.smoke else 4
-    print(f"\nrescore: the Pareto designs measured afresh, {repeats} evaluations each (xbarsim rescore {store})",
+    print(f"\nrescore: the Pareto designs measured afresh on the test split, {repeats} evaluations each "
+          f"(xbarsim rescore {store})",
           flush=True)
     res = rescore_store(store, repeats=repeats, problem=problem, progress=not a.smoke)
     print(rescore_table(res))

@@ -38,6 +38,8 @@ Search configuration (TOML; unknown keys are an error)::
     weight_clip_sigma = 2.0               # optional: noise-aware fine-tuning with weight clipping
     common_seed = 0                       # optional: every evaluation uses this seed (common random
                                           # numbers: the same design always gets the same accuracy)
+    validation = 0.2                      # optional: hold out 20 % of each training class; the search
+                                          # measures accuracy on it, xbarsim rescore on the test split
 
     [space]                               # optional: the design space (default: default_reram_space)
     config_fn = "search.space.square_crossbar"   # crossbar_size -> rows = cols; msb_adc_bits
@@ -67,7 +69,7 @@ _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, floa
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
         "space": dict} | dict.fromkeys(MES_SWITCHES, bool)
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
-         "adc_range", "grad_clip", "weight_clip_sigma", "common_seed")
+         "adc_range", "grad_clip", "weight_clip_sigma", "common_seed", "validation")
 
 
 def load_search_config(path: str | Path) -> dict:
@@ -254,8 +256,9 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     if measured is not False:
         stem = stem.with_name(stem.name + "_measured")
         title += f", measured afresh (mean of >= {fewest} evaluations)"
+    acc_label = _accuracy_label(runs[0][1], measured is not False)
     figs = pairwise_fronts(F, names, stem.with_name(stem.name + "_fronts"),
-                           transforms={0: ("accuracy [%]", -100.0)}, title=title)
+                           transforms={0: (acc_label, -100.0)}, title=title)
     front = pareto_mask(F)
     pareto = [(e, d) for (e, d), keep in zip(full, front, strict=True) if keep]
     cols: dict[str, list] = {}
@@ -307,13 +310,22 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
     for r in record:
         print(f"  {r['label']:<22} {r['store']}: hypervolume {r['hypervolume'][-1] if r['hypervolume'] else 0.0:.4f}"
               f" at cost {r['cost'][-1] if r['cost'] else 0.0:.1f}")
-    print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations"
-          + (" (accuracy: measured mean)" if measured is not False else "") + ":")
+    print(f"{len(pareto)} Pareto-optimal designs of {len(full)} full-fidelity evaluations ({acc_label[:-4]}"
+          + (", measured mean" if measured is not False else "") + "):")
     for e, designs in sorted(pareto, key=lambda p: p[0].f[0]):
         d = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in designs[e.index].items())
         values = "  ".join(_shown_value(n, v) for n, v in zip(names, np.concatenate([e.f, e.cheap]), strict=True))
         print(f"  {values}  | {d}")
     return figs
+
+
+def _accuracy_label(meta: dict, measured: bool) -> str:
+    """The accuracy axis: a task with a ``validation`` part records validation accuracies, and
+    ``xbarsim rescore`` measures its designs on the test split."""
+    task = meta["problem"].get("task") if isinstance(meta["problem"], dict) else None
+    if not isinstance(task, dict) or task.get("validation") is None:
+        return "accuracy [%]"
+    return "test accuracy [%]" if measured else "validation accuracy [%]"
 
 
 _SHOWN = {"neg_accuracy": lambda v: f"accuracy {-100 * v:5.1f}%", "area_mm2": lambda v: f"area {v:.4g} mm^2",

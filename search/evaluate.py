@@ -5,7 +5,9 @@ For a crossbar design (a :class:`CrossbarConfig`) and a fidelity ``z`` in [0, 1]
 * **accuracy** (expensive, maximized): start from a float model pretrained on the task's data set,
   convert it to the design (with the task's device noise and calibrated ADCs), fine-tune it
   ``round(z * max_epochs)`` epochs in ``"noisy"`` mode (ReSNA-style noise-aware training), then
-  evaluate it in ``"hardware"`` mode over ``n_repeats`` independent devices (mean accuracy);
+  evaluate it in ``"hardware"`` mode over ``n_repeats`` independent devices (mean accuracy) on the
+  task's search split: the held-out validation part of the training split when the task has
+  ``validation``, else the test split;
 * **area** [mm^2], **energy** [J per inference] and **latency** [s per inference, pipelined]
   (cheap and exact): the cost model of the whole network under the design, computed, never
   modelled.
@@ -32,6 +34,8 @@ from crossbar.tech import load_technology
 PHYSICAL_NOISE = NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True)
 #: Objective names, in the order of the objective vector (all minimized in ``F``).
 OBJECTIVES = ("neg_accuracy", "area_mm2", "energy_j", "latency_s")
+#: Splits an accuracy can be measured on: the task's search split, or the test split.
+SPLITS = ("search", "test")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +69,14 @@ class ReramTask:
             A design evaluated twice gets the same accuracy (a search cannot keep the luckier of two
             draws), and designs are compared under the same draws, as a sweep's are (``None``, the
             default and what every stored search so far used: per-evaluation seeds).
+        validation: Fraction of each class of the training split held out for the search
+            (:meth:`mapping.data.Dataset.split_validation` with ``seed``): pretraining and fine-tuning
+            see only the rest, and the search's accuracy is measured on the held-out part, so the test
+            split plays no part in choosing designs; ``xbarsim rescore``
+            (:func:`search.tasks.remeasurement`) then measures designs on the test split: the
+            accuracy to report. ``None`` (the default, as in every stored search so far): pretraining
+            and fine-tuning use the whole training split and the search measures on the test split,
+            the split a front's accuracies are then quoted on (optimistic: the front selects on it).
     """
 
     dataset: str = "digits"
@@ -81,6 +93,7 @@ class ReramTask:
     weight_clip_sigma: float | None = None
     seed: int = 0
     common_seed: int | None = None
+    validation: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("pretrain_epochs", "max_epochs", "n_repeats"):
@@ -96,11 +109,15 @@ class ReramTask:
         c = self.common_seed
         if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
             raise ConfigError(f"ReramTask.common_seed must be None or an integer >= 0; got {c!r}.")
+        v = self.validation
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < v < 1.0):
+            raise ConfigError(f"ReramTask.validation must be None or a fraction in the open interval (0, 1); "
+                              f"got {v!r}.")
 
     def to_json(self) -> str:
         """Canonical JSON (stored in result files)."""
         d = dataclasses.asdict(self)
-        for name in ("grad_clip", "weight_clip_sigma", "common_seed"):
+        for name in ("grad_clip", "weight_clip_sigma", "common_seed", "validation"):
             if d[name] is None:  # absent means None: tasks stored before the field existed still match
                 del d[name]
         return json.dumps(d, sort_keys=True)
@@ -117,10 +134,21 @@ class ReramTask:
         return config.replace(noise=self.noise, adc_range=self.adc_range)
 
 
-def _data(task: ReramTask):
+def _data(task: ReramTask, split: str = "search"):
+    """The task's data: ``x_train``/``y_train`` what pretraining and fine-tuning see (the training
+    split less the validation part when the task has ``validation``), ``x_test``/``y_test`` what
+    the accuracy is measured on (``split``: ``"search"``, the validation part or else the test
+    split; ``"test"``, the test split)."""
     from mapping.data import load_dataset
 
-    return load_dataset(task.dataset, directory=task.data_dir, seed=task.seed)
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {list(SPLITS)}; got {split!r}.")
+    data = load_dataset(task.dataset, directory=task.data_dir, seed=task.seed)
+    if task.validation is None:
+        return data
+    held = data.split_validation(task.validation, seed=task.seed)
+    return held if split == "search" else dataclasses.replace(held, x_test=data.x_test, y_test=data.y_test,
+                                                              name=data.name)
 
 
 def _build(task: ReramTask, data):
@@ -147,8 +175,11 @@ def pretrain(task: ReramTask, *, progress: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def evaluate_accuracy(task_json: str, config_json: str, z: float, pretrained: bytes, seed: int) -> dict:
-    """The expensive objective of one design at fidelity ``z`` (a picklable top-level function).
+def evaluate_accuracy(task_json: str, config_json: str, z: float, pretrained: bytes, seed: int, *,
+                      split: str = "search") -> dict:
+    """The expensive objective of one design at fidelity ``z`` (a picklable top-level function),
+    measured on the task's search split (``split="search"``) or on the test split (``"test"``; the
+    same when the task has no ``validation``).
 
     Returns:
         ``{"accuracy", "accuracy_std", "epochs", "seconds"}``.
@@ -163,7 +194,7 @@ def evaluate_accuracy(task_json: str, config_json: str, z: float, pretrained: by
     if not 0.0 <= z <= 1.0:
         raise ConfigError(f"evaluate_accuracy: fidelity z must be in [0, 1]; got {z!r}.")
     config = task.design(CrossbarConfig.from_json(config_json))
-    data = _data(task)
+    data = _data(task, split)
     model = _build(task, data)
     model.load_state_dict(torch.load(io.BytesIO(pretrained), weights_only=True))
     xn = convert(model, config, seed=seed)

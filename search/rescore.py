@@ -12,7 +12,9 @@ with ``designs="all"`` every one of them. Measurement ``r`` of a design is
 ``problem.evaluate(x, 1.0, seed + r)`` for ``r < repeats``: a fresh evaluation, the same seeds for
 every design (common random numbers), none equal to a recorded one (the recorded value is not
 reused: it is the selected, biased one). A search whose task has a ``common_seed`` evaluated every
-design with that one seed; its measurements use their own seeds (:func:`search.tasks.fresh_draws`).
+design with that one seed; its measurements use their own seeds (:func:`search.tasks.remeasurement`).
+A search whose task holds out a ``validation`` part measured accuracy on it; its designs are
+measured on the test split, so the measured accuracy is one no design was chosen on.
 A design's measured objectives are the mean of its measurements; ``std`` is their sample standard
 deviation (``ddof = 1``), the spread of one evaluation. A design with a failed measurement is
 failed (first error kept) and has no mean. The measured front is the Pareto front of the measured
@@ -46,7 +48,7 @@ from search.benchmarks import non_dominated
 from search.loop import _evaluate_one
 from search.run import evaluations_of
 from search.store import ResultStore, StoreError, fingerprint
-from search.tasks import fresh_draws
+from search.tasks import remeasurement
 
 __all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
            "default_out", "measured_evaluations", "plot_rescore", "problem_of_store", "rescore_store",
@@ -116,6 +118,8 @@ class RescoreResult:
         source: The search store. out: The rescore store. repeats, seed: As given.
         objectives: Objective names (expensive first, then exact). designs: The measured designs.
         n_new: Measurements made by this call (the others were in the rescore store).
+        splits: Where the recorded and the measured accuracies come from, when they differ (a task
+            with a ``validation`` part: ``"recorded: validation part, measured: test split"``), else ``""``.
     """
 
     source: Path
@@ -125,6 +129,7 @@ class RescoreResult:
     objectives: list[str]
     designs: list[RescoredDesign]
     n_new: int
+    splits: str = ""
 
 
 def default_out(source: str | Path) -> Path:
@@ -260,7 +265,7 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
     K = len(full[0][0].f)
     if problem is None:
         problem = problem_of_store(meta, progress=progress)
-    problem = fresh_draws(problem)
+    problem = remeasurement(problem)
     if int(problem.n_var) != len(full[0][0].x) or int(problem.n_expensive) != K:
         raise ConfigError(f"rescore: the problem has {problem.n_var} variables and {problem.n_expensive} expensive "
                           f"objectives; the store's designs have {len(full[0][0].x)} and {K}.")
@@ -318,10 +323,12 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
         G = np.array([np.concatenate([result[i]["measured"].mean(axis=0), result[i]["cheap"]]) for i in ok])
         on_measured[ok] = non_dominated(G)
     names = list(meta.get("objectives") or [f"f{j}" for j in range(F.shape[1])])
+    validation = (meta["problem"].get("task") or {}).get("validation") if isinstance(meta["problem"], dict) else None
     return RescoreResult(source=source, out=out, repeats=int(repeats), seed=int(seed), objectives=names,
                          designs=[RescoredDesign(**d, on_measured_front=bool(m))
                                   for d, m in zip(result, on_measured, strict=True)],
-                         n_new=len(new_rows))
+                         n_new=len(new_rows),
+                         splits="" if validation is None else "recorded: validation part, measured: test split")
 
 
 def _shown(result: RescoreResult) -> tuple[str, float]:
@@ -339,7 +346,8 @@ def rescore_table(result: RescoreResult) -> str:
     order = sorted(result.designs, key=lambda d: (not d.ok, float(d.mean[0]) if d.ok else 0.0))  # minimized
     head = (f"{'recorded':>9} {'measured':>17} {'change':>7}  " + " ".join(f"{n:>10}" for n in cheap_names)
             + "  front  design")
-    lines = [f"{label}: recorded, measured mean +- std over {result.repeats} fresh evaluations", head]
+    lines = [f"{label}: recorded, measured mean +- std over {result.repeats} fresh evaluations"
+             + (f" ({result.splits})" if result.splits else ""), head]
     for d in order:
         rec = factor * d.recorded[0]
         if d.ok:
@@ -372,4 +380,5 @@ def plot_rescore(result: RescoreResult, stem: str | Path | None = None) -> list[
                                 np.array([d.mean[0] for d in ds]), np.array([d.std[0] for d in ds]),
                                 np.array([d.on_measured_front for d in ds]), result.objectives[K:],
                                 Path(stem) if stem is not None else result.out.with_suffix(""), label=label,
-                                factor=factor, title=f"{len(ds)} designs, {result.repeats} fresh evaluations each")
+                                factor=factor, title=f"{len(ds)} designs, {result.repeats} fresh evaluations each"
+                                + (f"\n{result.splits}" if result.splits else ""))

@@ -61,13 +61,15 @@ class ReramSearch:
     hardware-mode evaluation (a fine-tuning epoch costs about as much as one evaluation pass on
     digits); the measured cost is the wall time of the evaluation in seconds. An evaluation uses
     its own seed, or the task's ``common_seed`` when set (common random numbers,
-    :class:`search.evaluate.ReramTask`).
+    :class:`search.evaluate.ReramTask`), and measures accuracy on ``split`` (``"search"``: the
+    task's validation part when it has one, else the test split; ``"test"``: the test split).
     """
 
     space: object
     task: object
     pretrained: bytes
     costs: object = None
+    split: str = "search"
 
     def __post_init__(self) -> None:
         from search.evaluate import CostObjectives
@@ -94,7 +96,8 @@ class ReramSearch:
 
         cfg = self.configs(x)[0]
         seed = seed if self.task.common_seed is None else self.task.common_seed
-        r = evaluate_accuracy(self.task.to_json(), cfg.to_json(), float(z), self.pretrained, int(seed))
+        r = evaluate_accuracy(self.task.to_json(), cfg.to_json(), float(z), self.pretrained, int(seed),
+                              split=self.split)
         return np.array([-r["accuracy"]]), float(r["seconds"])
 
     def with_common_seed(self, common_seed: int | None) -> ReramSearch:
@@ -104,10 +107,13 @@ class ReramSearch:
             return self
         return dataclasses.replace(self, task=dataclasses.replace(self.task, common_seed=common_seed))
 
-    def fresh_draws(self) -> ReramSearch:
-        """This problem with evaluations that follow their own seed (no ``common_seed``):
-        :func:`rescore` measures with it."""
-        return self.with_common_seed(None)
+    def remeasurement(self) -> ReramSearch:
+        """The problem :func:`rescore` measures designs with: evaluations that follow their own seed
+        (no ``common_seed``) and measure on the test split (``self`` when this one already does)."""
+        own = self.with_common_seed(None)
+        if own.split == "test" or self.task.validation is None:
+            return own
+        return dataclasses.replace(own, split="test")
 
     def warm_up(self, n: int = 4, seed: int = 12345) -> None:
         """Evaluate ``n`` random designs (unit cube, ``default_rng(seed)``) at full fidelity and
@@ -144,11 +150,12 @@ def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *,
     return cost, hv
 
 
-def fresh_draws(problem):
-    """The problem to re-measure designs with: ``problem.fresh_draws()`` where it has one (a ReRAM
-    task with a ``common_seed``: the repeats must draw afresh, not repeat the search's common
-    draw), else ``problem``."""
-    return problem.fresh_draws() if hasattr(problem, "fresh_draws") else problem
+def remeasurement(problem):
+    """The problem to re-measure designs with: ``problem.remeasurement()`` where it has one (a ReRAM
+    task: with a ``common_seed`` the repeats must draw afresh, not repeat the search's common draw;
+    with a ``validation`` part the search measured on it, and the designs are measured on the test
+    split), else ``problem``."""
+    return problem.remeasurement() if hasattr(problem, "remeasurement") else problem
 
 
 def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, repeats: int, seed: int,
@@ -166,7 +173,7 @@ def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, 
     ``cost``, ``seed`` and the other evaluations are kept. A design whose re-measurement fails
     becomes ``"failed"`` (its ``error`` says so) and leaves the front instead of keeping its
     recorded value. For a deterministic problem rescoring returns the recorded objectives. The
-    measurements use :func:`fresh_draws` of the problem.
+    measurements use :func:`remeasurement` of the problem.
 
     Args:
         problem: The :class:`search.loop.SearchProblem` the evaluations came from.
@@ -184,7 +191,7 @@ def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, 
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ConfigError(f"rescore: seed must be an integer >= 0; got {seed!r}.")
     cache = {} if cache is None else cache
-    problem = fresh_draws(problem)
+    problem = remeasurement(problem)
     out = []
     for e in evaluations:
         if e.status != "ok" or e.z != 1.0:

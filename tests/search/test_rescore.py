@@ -98,12 +98,12 @@ def test_front_designs_are_measured_with_common_seeds_and_exact_means(tmp_path):
     assert ResultStore.read(res.out).columns == {"key": "str", "status": "str", "error": "str"} | RESCORE_COLUMNS
 
 
-def test_a_common_seed_problem_is_measured_through_its_fresh_draws(tmp_path):
-    """A problem with ``fresh_draws()`` (a ReRAM task with a ``common_seed``) is measured by what
+def test_a_common_seed_problem_is_measured_through_its_remeasurement(tmp_path):
+    """A problem with ``remeasurement()`` (a ReRAM task with a ``common_seed``) is measured by what
     that returns, with the rescore's own seeds; the problem itself is not called."""
     _store(tmp_path / "s.h5")
     common, fresh = Toy(), Toy()
-    common.fresh_draws = lambda: fresh
+    common.remeasurement = lambda: fresh
     res = rescore_store(tmp_path / "s.h5", repeats=2, seed=100, problem=common, progress=False)
     assert common.calls == [] and len(fresh.calls) == res.n_new == 2 * len(res.designs) > 0
     assert {s for *_, s in fresh.calls} == {100, 101}
@@ -241,7 +241,7 @@ def test_plot_measured_scores_every_figure_by_the_designs_means(tmp_path, capsys
     # the CLI flag, and a rescore store of another problem is refused
     capsys.readouterr()
     assert main(["plot", str(tmp_path / "s.h5"), "--measured"]) == 0
-    assert "(accuracy: measured mean)" in capsys.readouterr().out
+    assert "(accuracy, measured mean)" in capsys.readouterr().out
     other = ResultStore.open(tmp_path / "o.h5", columns=RESCORE_COLUMNS, fingerprint="o",
                              meta={"kind": "rescore", "problem": {"toy": 2}})
     with pytest.raises(StoreError, match="is not a rescore store of the problem"):

@@ -142,7 +142,7 @@ def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
     evs = load_evaluations(tmp_path / "st.h5")
     meta = ResultStore.read(tmp_path / "st.h5").meta
     assert meta["problem"]["task"]["common_seed"] == 3 and len({e.seed for e in evs}) == len(evs) >= 2
-    measuring = problem_of_store(meta).fresh_draws()
+    measuring = problem_of_store(meta).remeasurement()
     assert measuring.task.common_seed is None
     for e in evs[:2]:
         np.testing.assert_array_equal(measuring.evaluate(e.x, e.z, 3)[0], e.f)

@@ -247,13 +247,13 @@ def test_reram_task_common_seed_is_validated_and_absent_from_old_json():
 
 def test_common_seed_evaluates_every_design_with_one_seed_and_rescoring_draws_afresh():
     """With ``common_seed`` every evaluation uses it, whatever its own seed: the same design gets the
-    same accuracy, equal to an evaluation with that seed without the option. ``fresh_draws`` (and
+    same accuracy, equal to an evaluation with that seed without the option. ``remeasurement`` (and
     so ``rescore``) measures with the given seeds again."""
     import dataclasses
 
     from search.evaluate import ReramTask, pretrain
     from search.space import default_reram_space
-    from search.tasks import ReramSearch, fresh_draws
+    from search.tasks import ReramSearch, remeasurement
 
     task = ReramTask(pretrain_epochs=1, max_epochs=1, n_repeats=1)
     own = ReramSearch(default_reram_space(), task, pretrain(task, progress=False))
@@ -262,12 +262,12 @@ def test_common_seed_evaluates_every_design_with_one_seed_and_rescoring_draws_af
     a, b, c = (common.evaluate(x, 1.0, s)[0] for s in (1, 2, 7))
     assert a[0] == b[0] == c[0] == own.evaluate(x, 1.0, 7)[0][0]
     assert own.evaluate(x, 1.0, 1)[0][0] != own.evaluate(x, 1.0, 2)[0][0]  # the draws do matter
-    assert fresh_draws(own) is own and fresh_draws(common).task == task and fresh_draws(common).costs is own.costs
+    assert remeasurement(own) is own and remeasurement(common).task == task and remeasurement(common).costs is own.costs
 
     seen = []
-    measuring = fresh_draws(common)
+    measuring = remeasurement(common)
     measuring.evaluate = lambda x, z, seed: seen.append(seed) or (np.array([-0.5]), 0.1)
-    common.fresh_draws = lambda: measuring
+    common.remeasurement = lambda: measuring
     ev = Evaluation(index=0, x=x, z=1.0, f=a, cheap=np.zeros(3), cost=1.0, seed=1)
     out = rescore(common, [ev], repeats=3, seed=100)
     assert seen == [100, 101, 102] and out[0].f[0] == -0.5
