@@ -4,7 +4,12 @@ Pipeline of the reference implementation (zjysteven/bitslice_sparsity), scaled t
 pretrain a float MLP with plain L1, magnitude-prune ``|w| < 0.01`` (fixed mask), then fine-tune
 two copies in dynamic fixed point (sign + 8-bit magnitude = ``weight_bits=9``, 2-bit cells):
 one with plain L1, one with bit-slice L1 (alpha 0.5); keep each run's epoch with the best
-accuracy + mean per-slice zero ratio. Reports per-slice zero ratios, accuracy, the ADC bits each
+accuracy + mean per-slice zero ratio. That accuracy is the test accuracy, as in the reference
+code, unless ``--validation F`` holds out the fraction ``F`` of each training class
+(:meth:`mapping.data.Dataset.split_validation`, seeded with ``--seed``): then every training step
+(pretraining, fine-tuning, ADC-aware fine-tuning, the ADC plans' training-set accuracy) sees only
+the rest, the selection (and ``fit``'s per-epoch accuracies) use the held-out part, and the test
+split is used only for the reported measurements. Reports per-slice zero ratios, accuracy, the ADC bits each
 slice needs (max / 99.9 % / 99 % of the column sums on the test set), and accuracy in
 ``"hardware"`` mode with a 1-bit ADC on the MSB slice and 3-bit ADCs on the others (full scale =
 the code range, i.e. one code per cell level: sums above 1 / 7 clip).
@@ -92,7 +97,8 @@ def regularizer(method: str, args):
 
 
 def finetune(model, data, cfg, method: str, args, seed: int):
-    """Fine-tune a converted, pruned copy; returns the selected model, its epoch and the masks."""
+    """Fine-tune a converted, pruned copy on ``data`` (its ``x_test`` is what the epoch is selected
+    on); returns the selected model, its epoch and the masks."""
     xn = convert(model, cfg, seed=seed)
     masks = prune(xn, threshold=args.prune)
     reg = regularizer(method, args)
@@ -111,19 +117,20 @@ def finetune(model, data, cfg, method: str, args, seed: int):
     return xn, best["epoch"], masks
 
 
-def adc_finetune(xn, masks, data, hw_cfg, method: str, args, seed: int, heights=None) -> dict:
-    """ADC-aware fine-tuning of ``xn`` at every height in ``heights`` (default ``args.adc_rows``;
-    module docstring).
+def adc_finetune(xn, masks, data, train, hw_cfg, method: str, args, seed: int, heights=None) -> dict:
+    """ADC-aware fine-tuning of ``xn`` on ``train`` at every height in ``heights`` (default
+    ``args.adc_rows``; module docstring), measured on ``data``'s test split.
 
     Returns arrays over the heights: hardware and quantized test accuracy of the last
     epoch, zero ratios ``(n_rows, n_layers, n_slices)``, mean zero ratios and the per-epoch
-    hardware test accuracy ``(n_rows, epochs)`` (``fit``'s, on test batches of 512 instead of
-    ``evaluate``'s 256: the input exponent is per batch, so its last entry may differ slightly).
+    hardware accuracy on ``train.x_test`` ``(n_rows, epochs)`` (``fit``'s, on batches of 512 instead
+    of ``evaluate``'s 256: the input exponent is per batch, so with ``train = data`` its last entry
+    may differ slightly from the test accuracy).
     """
     hw, q, zrs, mean_zr, by_epoch = [], [], [], [], []
     for rows in args.adc_rows if heights is None else heights:
         m = apply_masks(reconfigure(xn, hw_cfg.replace(rows=rows)), masks)
-        hist = fit(m, data, TrainConfig(epochs=args.adc_finetune_epochs, lr=args.adc_lr,
+        hist = fit(m, train, TrainConfig(epochs=args.adc_finetune_epochs, lr=args.adc_lr,
                                         momentum=args.momentum, batch_size=64, mode="hardware",
                                         lr_step=args.adc_lr_step, hardware_grad=args.adc_grad, seed=seed),
                    regularizer=regularizer(method, args), progress=not args.smoke)
@@ -144,8 +151,9 @@ def signed_adcs(cfg: CrossbarConfig) -> CrossbarConfig:
     return cfg.replace(differential_adc="subtract", adc_bits=tuple(b + 1 for b in cfg.slice_adc_bits()))
 
 
-def adc_study(xn, data, hw_cfg, args) -> dict:
-    """The ADC study of the module docstring for the selected model ``xn`` at ``args.rows``."""
+def adc_study(xn, data, train, hw_cfg, args) -> dict:
+    """The ADC study of the module docstring for the selected model ``xn`` at ``args.rows`` (plans
+    on ``train.x_train``, measurements on ``data``'s test split)."""
     lossy = reconfigure(xn, hw_cfg.replace(rows=args.rows))
     attr = adc_attribution(lossy, data.x_test, data.y_test)
     cost = network_cost(lossy, data.x_train.shape[1:], TECH)
@@ -153,7 +161,7 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
         return cost(configs).energy
 
     def planned(model, by=None):
-        return plan_adc_bits(model, data.x_train, data.y_train, max_loss=args.adc_max_loss, cost=by,
+        return plan_adc_bits(model, train.x_train, train.y_train, max_loss=args.adc_max_loss, cost=by,
                              trim=args.adc_trim)
 
     plans = {"plan": planned(lossy), "energy_plan": planned(lossy, energy)}
@@ -188,16 +196,18 @@ def adc_study(xn, data, hw_cfg, args) -> dict:
 def run(args) -> dict:
     torch.manual_seed(args.seed)
     data = load_mnist(args.data_dir, limit=args.limit) if args.data_dir else load_digits(seed=args.seed)
+    # what training and selection see: the training split, or its rest and the held-out part
+    train = data if args.validation is None else data.split_validation(args.validation, seed=args.seed)
     n_in = int(np.prod(data.x_train.shape[1:]))
     model = mlp((n_in, 100, data.n_classes))
-    fit(model, data, TrainConfig(epochs=args.pretrain_epochs, lr=args.lr, momentum=args.momentum,
+    fit(model, train, TrainConfig(epochs=args.pretrain_epochs, lr=args.lr, momentum=args.momentum,
                                  batch_size=64, seed=args.seed),
         regularizer=lambda m: plain_l1(m, alpha=args.alpha_pretrain), progress=not args.smoke)
     cfg = CrossbarConfig(rows=args.rows, weight_bits=9, cell_bits=2, input_bits=8)
     hw_cfg = cfg.replace(adc_bits=ADC_BITS, adc_range=tuple(args.adc_range))
     out: dict = {"float_accuracy": evaluate(convert(model, cfg), data.x_test, data.y_test, mode="float").mean}
     for method in ("l1", "bitslice"):
-        xn, epoch, masks = finetune(model, data, cfg, method, args, args.seed + 1)
+        xn, epoch, masks = finetune(model, train, cfg, method, args, args.seed + 1)
         zr = slice_zero_ratios(xn)
         rep = column_sum_report(xn, data.x_test)
         hw_acc = [evaluate(reconfigure(xn, hw_cfg.replace(rows=r)), data.x_test, data.y_test,
@@ -210,11 +220,11 @@ def run(args) -> dict:
             "zero_ratio": zr.zero_ratio, "mean_zero_ratio": zr.mean_zero_ratio,
             "layers": list(zr.layers), "adc_bits": rep.adc_bits, "coverages": list(rep.coverages),
         }
-        out[method]["adc_study"] = adc_study(xn, data, hw_cfg, args)
+        out[method]["adc_study"] = adc_study(xn, data, train, hw_cfg, args)
         if args.adc_finetune_epochs > 0:
-            out[method]["adc_finetuned"] = adc_finetune(xn, masks, data, hw_cfg, method, args, args.seed + 2)
-            out[method]["adc_finetuned_signed"] = adc_finetune(xn, masks, data, signed_adcs(hw_cfg), method, args,
-                                                               args.seed + 2, heights=[args.rows])
+            out[method]["adc_finetuned"] = adc_finetune(xn, masks, data, train, hw_cfg, method, args, args.seed + 2)
+            out[method]["adc_finetuned_signed"] = adc_finetune(xn, masks, data, train, signed_adcs(hw_cfg), method,
+                                                               args, args.seed + 2, heights=[args.rows])
     l1, bs = out["l1"], out["bitslice"]
     out["zero_ratio_gain"] = bs["mean_zero_ratio"] / max(l1["mean_zero_ratio"], 1e-12)
     out["nonzero_ratio_reduction"] = (1 - l1["mean_zero_ratio"]) / max(1 - bs["mean_zero_ratio"], 1e-12)
@@ -226,6 +236,7 @@ def run(args) -> dict:
         out["signed_adc_cost_points_after_finetune"] = 100 * (
             bs["accuracy"] - bs["adc_finetuned_signed"]["hardware_accuracy_by_rows"][0])
     out["adc_rows"] = np.array(args.adc_rows)
+    out["n_validation"] = float(train.n_test if args.validation is not None else 0)
     return out
 
 
@@ -354,8 +365,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="ADC study: accuracy loss [points] the greedy ADC plan may leave against ideal ADCs")
     p.add_argument("--adc-trim", action="store_true",
                    help="ADC study: trim every met plan to a 1-minimal one (plan_adc_bits(trim=True))")
+    p.add_argument("--validation", type=float, default=None, metavar="F",
+                   help="hold out this fraction of each training class and select the fine-tuning epoch on it "
+                        "(default: on the test split, as the reference code does)")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
+    if a.validation is not None and not 0.0 < a.validation < 1.0:
+        p.error(f"--validation must be a fraction in the open interval (0, 1); got {a.validation}")
     try:
         CrossbarConfig(weight_bits=9, cell_bits=2, adc_bits=ADC_BITS, adc_range=tuple(a.adc_range))
     except ConfigError as e:
@@ -402,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{method:>9}: acc {100 * r['accuracy']:.2f}%  zero ratio MSB..LSB [{zr}] "
               f"mean {r['mean_zero_ratio']:.3f}  ADC bits MSB..LSB at max/99.9/99%: "
               f"{bits}  hardware 1b/3b ADC acc {100 * r['hardware_accuracy_1b_3b_adc']:.2f}%")
+    where = ("the test split (the reference code's rule)" if a.validation is None
+             else f"{int(out['n_validation'])} held-out validation images (--validation {a.validation:g})")
+    print(f"fine-tuning epoch selected (accuracy + mean zero ratio) on {where}: "
+          + ", ".join(f"{m} {out[m]['selected_epoch']}" for m in ("l1", "bitslice")))
     for method in ("l1", "bitslice"):
         accs = ", ".join(f"{r} rows {100 * v:.1f}%" for r, v in
                          zip(a.adc_rows, out[method]["hardware_accuracy_by_rows"], strict=True))

@@ -277,6 +277,7 @@ def test_front_budget_smoke(tmp_path, capsys):
     (["--adc-finetune-epochs", "-1"], "--adc-finetune-epochs must be an integer >= 0 .*got -1"),
     (["--adc-lr", "0"], "--adc-lr must be a finite number > 0; got 0.0"),
     (["--adc-range", "7", "7", "7", "0"], "--adc-range: .*adc_range.*0.0"),
+    (["--validation", "1"], r"--validation must be a fraction in the open interval \(0, 1\); got 1.0"),
 ])
 def test_bitslice_sparsity_rejects_bad_adc_finetune_options(argv, message, tmp_path, capsys):
     from experiments import bitslice_sparsity
