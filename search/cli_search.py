@@ -322,8 +322,9 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
 def _accuracy_label(meta: dict, measured: bool) -> str:
     """The accuracy axis: a task with a ``validation`` part records validation accuracies, and
     ``xbarsim rescore`` measures its designs on the test split."""
-    task = meta["problem"].get("task") if isinstance(meta["problem"], dict) else None
-    if not isinstance(task, dict) or task.get("validation") is None:
+    from search.rescore import task_validation
+
+    if task_validation(meta) is None:
         return "accuracy [%]"
     return "test accuracy [%]" if measured else "validation accuracy [%]"
 

@@ -52,7 +52,7 @@ from search.tasks import remeasurement
 
 __all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
            "default_out", "measured_evaluations", "plot_rescore", "problem_of_store", "rescore_store",
-           "rescore_table"]
+           "rescore_table", "task_validation"]
 
 #: Columns of a rescore store (besides ``key``, ``status`` and ``error``): one row per measurement.
 RESCORE_COLUMNS = {"x": "str", "design": "str", "repeat": "int64", "seed": "int64", "f": "str",
@@ -323,12 +323,18 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
         G = np.array([np.concatenate([result[i]["measured"].mean(axis=0), result[i]["cheap"]]) for i in ok])
         on_measured[ok] = non_dominated(G)
     names = list(meta.get("objectives") or [f"f{j}" for j in range(F.shape[1])])
-    validation = (meta["problem"].get("task") or {}).get("validation") if isinstance(meta["problem"], dict) else None
     return RescoreResult(source=source, out=out, repeats=int(repeats), seed=int(seed), objectives=names,
                          designs=[RescoredDesign(**d, on_measured_front=bool(m))
                                   for d, m in zip(result, on_measured, strict=True)],
-                         n_new=len(new_rows),
-                         splits="" if validation is None else "recorded: validation part, measured: test split")
+                         n_new=len(new_rows), splits="" if task_validation(meta) is None
+                         else "recorded: validation part, measured: test split")
+
+
+def task_validation(meta: dict) -> float | None:
+    """The ``validation`` fraction of a search store's ReRAM task (its metadata ``meta``), ``None``
+    when it has none (the search recorded test accuracy) or the problem is not a ReRAM task."""
+    task = meta["problem"].get("task") if isinstance(meta.get("problem"), dict) else None
+    return task.get("validation") if isinstance(task, dict) else None
 
 
 def _shown(result: RescoreResult) -> tuple[str, float]:

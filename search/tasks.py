@@ -72,8 +72,10 @@ class ReramSearch:
     split: str = "search"
 
     def __post_init__(self) -> None:
-        from search.evaluate import CostObjectives
+        from search.evaluate import SPLITS, CostObjectives
 
+        if self.split not in SPLITS:
+            raise ConfigError(f"ReramSearch.split must be one of {list(SPLITS)}; got {self.split!r}.")
         self.n_var = int(self.space.n_var)
         self.n_expensive = 1
         m = self.task.max_epochs

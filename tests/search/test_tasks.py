@@ -232,17 +232,22 @@ def test_rescore_rejects_bad_repeats_and_seeds(repeats, first_seed, name):
         rescore(_NoisyToy(), [], repeats=repeats, seed=first_seed)
 
 
-def test_reram_task_common_seed_is_validated_and_absent_from_old_json():
+@pytest.mark.parametrize(("name", "bads", "message", "good"), [
+    ("common_seed", (-1, True, 1.5, "0"), r"must be None or an integer >= 0; got", 3),
+    ("validation", (0, 1, 0.0, 1.0, -0.1, 1.5, True, "0.2", float("nan")),
+     r"must be None or a fraction in the open interval \(0, 1\); got", 0.2),
+])
+def test_reram_task_optional_fields_are_validated_and_absent_from_old_json(name, bads, message, good):
     import json
 
     from search.evaluate import ReramTask
 
-    for bad in (-1, True, 1.5, "0"):
-        with pytest.raises(ConfigError, match=r"ReramTask.common_seed must be None or an integer >= 0; got"):
-            ReramTask(common_seed=bad)
-    assert "common_seed" not in json.loads(ReramTask().to_json())  # stores from before the field still match
-    task = ReramTask(common_seed=3)
-    assert json.loads(task.to_json())["common_seed"] == 3 and ReramTask.from_json(task.to_json()) == task
+    for bad in bads:
+        with pytest.raises(ConfigError, match=rf"ReramTask.{name} {message}"):
+            ReramTask(**{name: bad})
+    assert name not in json.loads(ReramTask().to_json())  # stores from before the field still match
+    task = ReramTask(**{name: good})
+    assert json.loads(task.to_json())[name] == good and ReramTask.from_json(task.to_json()) == task
 
 
 def test_common_seed_evaluates_every_design_with_one_seed_and_rescoring_draws_afresh():

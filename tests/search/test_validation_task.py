@@ -4,7 +4,6 @@ part; rescoring measures on the test split (designs chosen on one split, reporte
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import pytest
@@ -34,17 +33,6 @@ def _by_hand(task, config, z, pretrained, seed, split):
         fit(xn, held, TrainConfig(epochs=round(z * task.max_epochs), lr=task.lr, mode="noisy", seed=seed),
             progress=False)
         return evaluate(xn, x, y, mode="hardware", n_repeats=task.n_repeats, seed=seed).mean
-
-
-def test_reram_task_validation_is_checked_and_absent_from_old_json():
-    from search.evaluate import ReramTask
-
-    for bad in (0, 1, 0.0, 1.0, -0.1, 1.5, True, "0.2", float("nan")):
-        with pytest.raises(ConfigError, match=r"ReramTask.validation must be None or a fraction in the open interval"):
-            ReramTask(validation=bad)
-    assert "validation" not in json.loads(ReramTask().to_json())  # stores from before the field still match
-    task = ReramTask(validation=0.2)
-    assert json.loads(task.to_json())["validation"] == 0.2 and ReramTask.from_json(task.to_json()) == task
 
 
 def test_a_validation_task_trains_on_the_rest_and_measures_on_the_held_out_part():
@@ -126,3 +114,12 @@ def test_search_records_validation_accuracies_and_rescore_measures_on_the_test_s
     capsys.readouterr()
     assert main(["plot", str(tmp_path / "st.h5")]) == 0
     assert "(validation accuracy):" in capsys.readouterr().out
+
+
+def test_a_search_problem_refuses_an_unknown_split():
+    from search.evaluate import ReramTask
+    from search.space import default_reram_space
+    from search.tasks import ReramSearch
+
+    with pytest.raises(ConfigError, match=r"ReramSearch.split must be one of \['search', 'test'\]; got 'val'"):
+        ReramSearch(default_reram_space(), ReramTask(), b"", costs=object(), split="val")
