@@ -167,9 +167,9 @@ def _fit_data(job: TrainJob, data):
     return data if v is None else data.split_validation(v, seed=job.seed)
 
 
-def _float_model(job: TrainJob, data, *, progress: bool, train: bool = True):
-    """Stage 2: ``(model, history)``: the float model, trained (resumed from its checkpoint) or
-    loaded (history None); with ``train=False`` only initialized."""
+def _float_model(job: TrainJob, data, *, progress: bool, fit_data=None):
+    """Stage 2: ``(model, history)``: the float model, trained on ``fit_data`` (:func:`_fit_data`;
+    resumed from its checkpoint) or loaded (history None); with ``fit_data=None`` only initialized."""
     import torch
 
     from mapping.nn.convert import load_state
@@ -187,8 +187,8 @@ def _float_model(job: TrainJob, data, *, progress: bool, train: bool = True):
             raise ConfigError(f"model.weights {str(job.weights)!r} is not a float state dict of {job.model} for "
                               f"{data.name} ({str(err).splitlines()[0]}).") from err
         return model, None
-    hist = _train(model, _fit_data(job, data), job.pretrain, job.output / "pretrain.ckpt.pt", "pretrain",
-                  progress=progress) if train else None
+    hist = _train(model, fit_data, job.pretrain, job.output / "pretrain.ckpt.pt", "pretrain",
+                  progress=progress) if fit_data is not None else None
     return model, hist
 
 
@@ -224,7 +224,7 @@ def load_trained(job: TrainJob | str | Path):
         raise ConfigError(f"{path} does not exist: run `xbarsim train` on this config first.")
     _check_stage(job.output, "finetune", recorded, _stage_keys(job)["finetune"])
     data = _data(job)
-    model, _ = _float_model(job, data, progress=False, train=False)
+    model, _ = _float_model(job, data, progress=False)
     return load_state(_converted(job, model, fine_tuned=True), path)
 
 
@@ -270,7 +270,8 @@ def _measure(job: TrainJob, model, data) -> dict[str, dict]:
 
 def _pretrained(job: TrainJob, keys: dict, stages: tuple[str, ...], *, progress: bool):
     """Check the recorded ``stages`` of the output folder, then run the pretraining stage:
-    ``(data, float model, its history or None)``; ``float.pt`` is written."""
+    ``(data, what the trainings see (:func:`_fit_data`), float model, its history or None)``;
+    ``float.pt`` is written."""
     from mapping.nn.convert import save_state
 
     out = job.output
@@ -283,9 +284,10 @@ def _pretrained(job: TrainJob, keys: dict, stages: tuple[str, ...], *, progress:
         _check_stage(out, stage, recorded.get(stage), keys[stage])
     data = _data(job)
     _write_json(out / "job.json", {**recorded, "pretrain": keys["pretrain"]})
-    float_model, pre_hist = _float_model(job, data, progress=progress)
+    fit_data = _fit_data(job, data)
+    float_model, pre_hist = _float_model(job, data, progress=progress, fit_data=fit_data)
     save_state(float_model, out / "float.pt")
-    return data, float_model, pre_hist
+    return data, fit_data, float_model, pre_hist
 
 
 def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
@@ -302,7 +304,7 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
         raise ConfigError("run_train_job: this job has a [grid]; run it with run_train_grid.")
     out = job.output
     keys = _stage_keys(job)
-    data, float_model, pre_hist = _pretrained(job, keys, ("pretrain", "finetune"), progress=progress)
+    data, train_data, float_model, pre_hist = _pretrained(job, keys, ("pretrain", "finetune"), progress=progress)
     report = _read_json(out / "report.json", _REMEASURE)
     say = print if progress else (lambda *_a, **_k: None)
     if report.get("before_key") != keys["before"]:
@@ -314,7 +316,6 @@ def run_train_job(job: TrainJob, *, progress: bool = True) -> dict:
     if job.prune is not None:
         prune(xnet, threshold=job.prune)  # the same mask on a resume: the float weights are the same
     _write_json(out / "job.json", {"pretrain": keys["pretrain"], "finetune": keys["finetune"]})
-    train_data = _fit_data(job, data)
     hist = _train(xnet, train_data, job.finetune, out / "finetune.ckpt.pt", "finetune",
                   progress=progress, regularizer=_regularizer(job))
     save_state(xnet, out / "model.pt")
