@@ -40,6 +40,12 @@ Common random numbers (``--common-seed C``, ReRAM only): every evaluation of see
 (``ReramTask.common_seed``), so the accuracy is a function of the design: re-evaluating a design
 cannot find a luckier draw. Rescoring still measures with its own fresh seeds.
 
+Validation (``--validation F``, ReRAM only): the fraction ``F`` of each training class is held out
+(``ReramTask.validation``): pretraining and fine-tuning see the rest, every search records its
+accuracy on the held-out part and chooses its front on it, and rescoring (``--rescore R``)
+measures the designs on the test split, which no run chose on. Without it the searches record and
+choose on test accuracy.
+
 Run: ``python -m experiments.cfmesmo_vs_nsga2 [--seeds 5] [--problems ...] [--out DIR] [--smoke]``.
 Writes ``results.h5`` (every evaluation of every run, with provenance) and ``hypervolume.png/.pdf``.
 """
@@ -54,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crossbar.errors import ConfigError
 from experiments._common import provenance, save_figure, write_h5
 from search.benchmarks import BENCHMARKS
 from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, run_search
@@ -95,7 +102,7 @@ def make_problem(name: str, a):
         from search.tasks import ReramSearch
 
         task = ReramTask(pretrain_epochs=2 if a.smoke else 20, max_epochs=1 if a.smoke else 4,
-                         n_repeats=1 if a.smoke else 2)
+                         n_repeats=1 if a.smoke else 2, validation=a.validation)
         prob = ReramSearch(default_reram_space(), task, pretrain(task))
         prob.warm_up(1 if a.smoke else 4)  # else the JIT is charged to seed 0's NSGA-II cost and budgets
         return prob, np.array([-1.0, 0.0, 0.0, 0.0]), None  # nadir from the NSGA-II run
@@ -273,10 +280,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--common-seed", type=int, default=None, metavar="C",
                    help="ReRAM: every evaluation of seed s's runs uses the seed C + s (common random numbers, "
                         "ReramTask.common_seed); default: each evaluation its own seed")
+    p.add_argument("--validation", type=float, default=None, metavar="F",
+                   help="ReRAM: hold out the fraction F of each training class; searches record and choose on it, "
+                        "--rescore measures on the test split (ReramTask.validation); default: record test accuracy")
     p.add_argument("--smoke", action="store_true")
     a = p.parse_args(argv)
     if a.rescore < 0:
         p.error(f"--rescore must be >= 0; got {a.rescore}")
+    if a.validation is not None:  # the task's own check of the fraction, before anything is trained
+        from search.evaluate import ReramTask
+
+        try:
+            ReramTask(validation=a.validation)
+        except ConfigError as e:
+            p.error(f"--validation: {e}")
     if a.smoke:
         a.seeds, a.pop, a.nsga_budget, a.fraction = 1, 4, 12, 0.5
         a.samples, a.candidates, a.inner_pop, a.inner_gen = 2, 64, 12, 4

@@ -222,6 +222,40 @@ def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
     assert "wall clock (evaluation + proposal seconds)" in out and "rescored (2 fresh measurements" in out
 
 
+def test_cfmesmo_vs_nsga2_validation_records_held_out_and_rescores_test(tmp_path, capsys):
+    """``--validation``: a run's recorded accuracies are the held-out part's (at the evaluation's
+    seed), its rescored ones the test split's (at the rescoring seeds), each redone by hand."""
+    import h5py
+    import numpy as np
+
+    from experiments import cfmesmo_vs_nsga2
+    from search.evaluate import ReramTask, pretrain
+    from search.space import default_reram_space
+    from search.tasks import ReramSearch
+
+    assert cfmesmo_vs_nsga2.main(["--smoke", "--problems", "reram_digits", "--algorithms", "random", "--no-qnehvi",
+                                  "--rescore", "1", "--validation", "0.25", "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        g = f["reram_digits/nsga2"]
+        evs, new = json.loads(g.attrs["evaluations"])[0], json.loads(g.attrs["f_rescored"])[0]
+    task = ReramTask(pretrain_epochs=2, max_epochs=1, n_repeats=1, validation=0.25)
+    held_out = ReramSearch(default_reram_space(), task, pretrain(task))
+    test = held_out.remeasurement()
+    assert (held_out.split, test.split) == ("search", "test")
+    n_differ = 0
+    for i in range(3):  # seed 0's NSGA-II: evaluation i has the seed i
+        x = np.array(evs[i]["x"])
+        assert evs[i]["index"] == i and evs[i]["z"] == 1.0 and evs[i]["status"] == "ok"
+        assert evs[i]["f"][0] == held_out.evaluate(x, 1.0, i)[0][0]
+        assert new[i][0] == test.evaluate(x, 1.0, cfmesmo_vs_nsga2.RESCORE_SEED)[0][0]
+        n_differ += held_out.evaluate(x, 1.0, cfmesmo_vs_nsga2.RESCORE_SEED)[0][0] != new[i][0]
+    assert n_differ > 0  # the two parts give different accuracies: the checks above tell them apart
+    with pytest.raises(SystemExit):
+        cfmesmo_vs_nsga2.main(["--smoke", "--validation", "1"])
+    assert "--validation: ReramTask.validation must be None or a fraction in the open interval (0, 1); got 1.0" \
+        in capsys.readouterr().err
+
+
 def test_cfmesmo_vs_nsga2_common_seed_gives_each_seed_its_draw(capsys):
     import argparse
 
