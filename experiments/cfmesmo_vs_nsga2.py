@@ -95,16 +95,19 @@ def algorithms(k_expensive: int, a) -> dict:
     return algs
 
 
-def make_problem(name: str, a):
+def make_problem(name: str, *, smoke: bool = False, validation: float | None = None):
+    """The problem ``name`` with its normalization ``(problem, ideal, nadir)`` (ReRAM: ``nadir``
+    None, it comes from the NSGA-II run); ReRAM's task is pretrained here and holds out
+    ``validation`` (``ReramTask.validation``); ``smoke``: ReRAM's small settings."""
     if name == "reram_digits":
         from search.evaluate import ReramTask, pretrain
         from search.space import default_reram_space
         from search.tasks import ReramSearch
 
-        task = ReramTask(pretrain_epochs=2 if a.smoke else 20, max_epochs=1 if a.smoke else 4,
-                         n_repeats=1 if a.smoke else 2, validation=a.validation)
+        task = ReramTask(pretrain_epochs=2 if smoke else 20, max_epochs=1 if smoke else 4,
+                         n_repeats=1 if smoke else 2, validation=validation)
         prob = ReramSearch(default_reram_space(), task, pretrain(task))
-        prob.warm_up(1 if a.smoke else 4)  # else the JIT is charged to seed 0's NSGA-II cost and budgets
+        prob.warm_up(1 if smoke else 4)  # else the JIT is charged to seed 0's NSGA-II cost and budgets
         return prob, np.array([-1.0, 0.0, 0.0, 0.0]), None  # nadir from the NSGA-II run
     prob = BenchmarkSearch(BENCHMARKS[name]())
     ideal, nadir = prob.normalization()
@@ -136,7 +139,7 @@ def common_draws(prob, a, seed: int):
 
 
 def run_problem(name: str, a) -> dict:
-    base, ideal, nadir = make_problem(name, a)
+    base, ideal, nadir = make_problem(name, smoke=a.smoke, validation=a.validation)
     out: dict = {"runs": {}}
     noisy = a.rescore > 0 and name == "reram_digits"
     cache: dict = {}  # rescored designs, shared by every run of this problem

@@ -16,7 +16,6 @@ Run: ``python -m experiments.fidelity_gain [--problem zdt1_mf] [--evaluations 40
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.evaluations < 2:
         p.error(f"--evaluations must be >= 2; got {a.evaluations}")
-    problem = make_problem(a.problem, SimpleNamespace(smoke=a.smoke))[0]
+    problem = make_problem(a.problem, smoke=a.smoke)[0]
     t = level_table(problem, n_evaluations=a.evaluations, n_samples=a.samples, n_candidates=a.candidates,
                     seed=a.seed)
     print(f"{a.problem}, {a.evaluations} evaluations, seed {a.seed}: mean gain (nats) over {a.candidates} random "

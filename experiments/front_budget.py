@@ -49,7 +49,7 @@ def _reach(hv: np.ndarray, target: float) -> int | None:
 
 
 def run_problem(name: str, a) -> dict:
-    prob, ideal, nadir = make_problem(name, a)
+    prob, ideal, nadir = make_problem(name, smoke=a.smoke)
     bench = getattr(prob, "bench", None)
     front_curve = None
     out: dict = {"seeds": []}
