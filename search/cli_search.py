@@ -375,7 +375,7 @@ def _add_plot(subparsers) -> None:
 
 @subcommand
 def _add_rescore(subparsers) -> None:
-    from search.rescore import DEFAULT_REPEATS, DEFAULT_SEED
+    from search.rescore import DEFAULT_REPEATS, DEFAULT_SEED, SPLITS
 
     p = subparsers.add_parser(
         "rescore", help="measure a search store's Pareto designs afresh (mean +- std over fresh evaluations)",
@@ -386,7 +386,12 @@ def _add_rescore(subparsers) -> None:
     p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="fresh evaluations per design")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the first evaluation (then seed+1, ...)")
     p.add_argument("--all", action="store_true", help="every full-fidelity design, not only the recorded front's")
-    p.add_argument("--out", type=Path, default=None, help="rescore store (default: STORE_rescored.h5)")
+    p.add_argument("--split", default="test", choices=SPLITS,
+                   help="where to measure: the test split, or (a task with a validation part) the part the "
+                        "search measured on, afresh: its drop there is the front's luck, the rest of the drop on "
+                        "test the part's bias (store STORE_rescored_search.h5)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="rescore store (default: STORE_rescored.h5, STORE_rescored_search.h5 for --split search)")
     p.add_argument("--executor", default="serial", help="'serial', 'local' or tcp://host:port")
     p.add_argument("--max-workers", type=int, default=None, help="local worker processes")
     p.add_argument("--no-plot", action="store_true", help="no figure")
@@ -399,8 +404,8 @@ def _add_rescore(subparsers) -> None:
         executor = None if args.executor == "serial" else make_executor(args.executor, max_workers=args.max_workers)
         try:
             res = rescore_store(args.store, repeats=args.repeats, seed=args.seed,
-                                designs="all" if args.all else "front", out=args.out, executor=executor,
-                                progress=not args.no_progress)
+                                designs="all" if args.all else "front", split=args.split, out=args.out,
+                                executor=executor, progress=not args.no_progress)
         finally:
             if executor is not None:
                 executor.shutdown()

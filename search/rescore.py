@@ -14,7 +14,10 @@ every design (common random numbers), none equal to a recorded one (the recorded
 reused: it is the selected, biased one). A search whose task has a ``common_seed`` evaluated every
 design with that one seed; its measurements use their own seeds (:func:`search.tasks.remeasurement`).
 A search whose task holds out a ``validation`` part measured accuracy on it; its designs are
-measured on the test split, so the measured accuracy is one no design was chosen on.
+measured on the test split, so the measured accuracy is one no design was chosen on. With
+``split="search"`` they are measured afresh on the validation part instead: the recorded front's
+drop there is the luck of its draws alone (the front kept lucky measurements), and the rest of its
+drop on the test split is the validation part's bias towards the chosen designs (too small a part).
 A design's measured objectives are the mean of its measurements; ``std`` is their sample standard
 deviation (``ddof = 1``), the spread of one evaluation. A design with a failed measurement is
 failed (first error kept) and has no mean. The measured front is the Pareto front of the measured
@@ -23,13 +26,13 @@ front's designs only (a design the recorded front dropped may belong to it: ``de
 measures everything).
 
 Storage and resume. Each measurement is appended to its own results store (default
-``<store>_rescored.h5``) the moment it finishes, one row per ``(x, r)``. A re-run measures only
-what is missing: more ``repeats`` or ``designs="all"`` later add rows, a killed run loses only the
-measurements in flight. The rescore store's fingerprint is the source's problem (task, space,
-objectives) and the seed, so stores of different searches of the same problem can share one
-rescore store (``out=``), and each design is measured once. The ReRAM problem is rebuilt from the
-source's metadata: its task is pretrained again (the same seed gives the same model on the same
-software and thread count).
+``<store>_rescored.h5``; ``<store>_rescored_search.h5`` for ``split="search"``) the moment it
+finishes, one row per ``(x, r)``. A re-run measures only what is missing: more ``repeats`` or
+``designs="all"`` later add rows, a killed run loses only the measurements in flight. The rescore
+store's fingerprint is the source's problem (task, space, objectives), the seed and the split, so
+stores of different searches of the same problem can share one rescore store (``out=``), and each
+design is measured once. The ReRAM problem is rebuilt from the source's metadata: its task is
+pretrained again (the same seed gives the same model on the same software and thread count).
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ DEFAULT_REPEATS = 4
 #: (``seed * 100003 + i``, :func:`search.loop.run_search`) for search seeds below 10^4.
 DEFAULT_SEED = 10**9
 DESIGN_SETS = ("front", "all")
+#: Where a rescore measures accuracy: the test split, or the split the search measured on.
+SPLITS = ("test", "search")
+_SPLIT_TEXT = {"test": "recorded: validation part, measured: test split",
+               "search": "recorded and measured: validation part (fresh draws)"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,10 +139,11 @@ class RescoreResult:
     splits: str = ""
 
 
-def default_out(source: str | Path) -> Path:
-    """``<source stem>_rescored.h5`` next to the source store."""
+def default_out(source: str | Path, split: str = "test") -> Path:
+    """``<source stem>_rescored.h5`` next to the source store (``_rescored_search.h5`` for the
+    ``"search"`` split)."""
     source = Path(source)
-    return source.with_name(source.stem + "_rescored.h5")
+    return source.with_name(source.stem + ("_rescored.h5" if split == "test" else f"_rescored_{split}.h5"))
 
 
 def problem_of_store(meta: dict, *, progress: bool = False):
@@ -184,6 +192,9 @@ def measured_evaluations(source: str | Path, evaluations: list, rescored: str | 
     if meta.get("kind") != "rescore" or meta.get("problem") != ResultStore.read(source).meta.get("problem"):
         raise StoreError(f"{str(path)!r} is not a rescore store of the problem of {str(source)!r} "
                          f"(kind {meta.get('kind')!r}); `{command}` writes one.")
+    if meta.get("split", "test") != "test":
+        raise StoreError(f"{str(path)!r} measured the {meta['split']!r} split, not the test split; "
+                         f"`{command}` measures the test split.")
     rows: dict[str, list] = {}
     for r in store.rows():
         rows.setdefault(r["key"].rpartition(":")[0], []).append(r)
@@ -210,8 +221,8 @@ def measured_evaluations(source: str | Path, evaluations: list, rescored: str | 
 
 
 def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: int = DEFAULT_SEED,
-                  designs: str = "front", out: str | Path | None = None, problem=None, executor=None,
-                  progress: bool = True) -> RescoreResult:
+                  designs: str = "front", split: str = "test", out: str | Path | None = None, problem=None,
+                  executor=None, progress: bool = True) -> RescoreResult:
     """Measure the designs of a search store afresh (see the module docstring).
 
     Args:
@@ -219,7 +230,9 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
         repeats: Measurements per design (>= 1).
         seed: Seed of measurement 0 (an integer >= 0); measurement ``r`` uses ``seed + r``.
         designs: ``"front"`` (the recorded Pareto front's designs) or ``"all"``.
-        out: Rescore store (created or resumed); default :func:`default_out`.
+        split: ``"test"`` (the test split) or ``"search"`` (the split the search measured on: its
+            task's validation part; the test split for a task without one).
+        out: Rescore store (created or resumed); default :func:`default_out` of ``split``.
         problem: The :class:`search.loop.SearchProblem` to evaluate with; default rebuilt from the
             store's metadata (:func:`problem_of_store`).
         executor: A :mod:`search.executors` executor (default: in process).
@@ -229,7 +242,7 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
         The designs with their measurements.
 
     Raises:
-        ConfigError: Bad ``repeats``, ``seed`` or ``designs``; a store with no successful
+        ConfigError: Bad ``repeats``, ``seed``, ``designs`` or ``split``; a store with no successful
             full-fidelity evaluation; a problem whose sizes do not match the store.
         StoreError: ``source`` is not a search store; ``out`` was written for another problem or seed.
     """
@@ -239,6 +252,8 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
         raise ConfigError(f"rescore: seed must be an integer >= 0; got {seed!r}.")
     if designs not in DESIGN_SETS:
         raise ConfigError(f"rescore: designs must be one of {list(DESIGN_SETS)}; got {designs!r}.")
+    if split not in SPLITS:
+        raise ConfigError(f"rescore: split must be one of {list(SPLITS)}; got {split!r}.")
     source = Path(source)
     src = ResultStore.read(source)
     meta = src.meta
@@ -265,16 +280,20 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
     K = len(full[0][0].f)
     if problem is None:
         problem = problem_of_store(meta, progress=progress)
-    problem = remeasurement(problem)
+    validation = task_validation(meta) is not None
+    split = split if validation else "test"  # without a validation part the search measured on test
+    problem = remeasurement(problem, split)
     if int(problem.n_var) != len(full[0][0].x) or int(problem.n_expensive) != K:
         raise ConfigError(f"rescore: the problem has {problem.n_var} variables and {problem.n_expensive} expensive "
                           f"objectives; the store's designs have {len(full[0][0].x)} and {K}.")
 
-    out = default_out(source) if out is None else Path(out)
+    out = default_out(source, split) if out is None else Path(out)
+    on = () if split == "test" else (split,)  # test-split stores keep the fingerprint they always had
     store = ResultStore.open(out, columns=RESCORE_COLUMNS,
-                             fingerprint=fingerprint("rescore", meta["problem"], int(seed)),
+                             fingerprint=fingerprint("rescore", meta["problem"], int(seed), *on),
                              meta={"kind": "rescore", "problem": meta["problem"], "seed": int(seed),
-                                   "objectives": meta.get("objectives"), "source": str(source)})
+                                   "objectives": meta.get("objectives"), "source": str(source)}
+                             | ({"split": split} if on else {}))
     rows = store.rows()
     have = {r["key"] for r in rows}
     todo = [(k, r) for k in chosen for r in range(repeats) if f"{k}:{r}" not in have]
@@ -326,8 +345,8 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
     return RescoreResult(source=source, out=out, repeats=int(repeats), seed=int(seed), objectives=names,
                          designs=[RescoredDesign(**d, on_measured_front=bool(m))
                                   for d, m in zip(result, on_measured, strict=True)],
-                         n_new=len(new_rows), splits="" if task_validation(meta) is None
-                         else "recorded: validation part, measured: test split")
+                         n_new=len(new_rows), splits=_SPLIT_TEXT[split] if validation else "")
+
 
 
 def task_validation(meta: dict) -> float | None:

@@ -109,13 +109,15 @@ class ReramSearch:
             return self
         return dataclasses.replace(self, task=dataclasses.replace(self.task, common_seed=common_seed))
 
-    def remeasurement(self) -> ReramSearch:
+    def remeasurement(self, split: str = "test") -> ReramSearch:
         """The problem :func:`rescore` measures designs with: evaluations that follow their own seed
-        (no ``common_seed``) and measure on the test split (``self`` when this one already does)."""
+        (no ``common_seed``) and measure on ``split`` (default the test split; ``"search"``: the
+        split the search measured on, to tell the luck of its draws from the split's bias); ``self``
+        when this one already does."""
         own = self.with_common_seed(None)
-        if own.split == "test" or self.task.validation is None:
+        if own.split == split or self.task.validation is None:  # without validation both splits are test
             return own
-        return dataclasses.replace(own, split="test")
+        return dataclasses.replace(own, split=split)
 
     def warm_up(self, n: int = 4, seed: int = 12345) -> None:
         """Evaluate ``n`` random designs (unit cube, ``default_rng(seed)``) at full fidelity and
@@ -152,12 +154,12 @@ def hypervolume_trace(evaluations: list[Evaluation] | tuple[Evaluation, ...], *,
     return cost, hv
 
 
-def remeasurement(problem):
-    """The problem to re-measure designs with: ``problem.remeasurement()`` where it has one (a ReRAM
-    task: with a ``common_seed`` the repeats must draw afresh, not repeat the search's common draw;
-    with a ``validation`` part the search measured on it, and the designs are measured on the test
-    split), else ``problem``."""
-    return problem.remeasurement() if hasattr(problem, "remeasurement") else problem
+def remeasurement(problem, split: str = "test"):
+    """The problem to re-measure designs with: ``problem.remeasurement(split)`` where it has one (a
+    ReRAM task: with a ``common_seed`` the repeats must draw afresh, not repeat the search's common
+    draw; with a ``validation`` part the search measured on it, and the designs are measured on the
+    test split, or with ``split="search"`` afresh on that part), else ``problem``."""
+    return problem.remeasurement(split) if hasattr(problem, "remeasurement") else problem
 
 
 def rescore(problem, evaluations: list[Evaluation] | tuple[Evaluation, ...], *, repeats: int, seed: int,

@@ -95,6 +95,9 @@ def test_front_designs_are_measured_with_common_seeds_and_exact_means(tmp_path):
     np.testing.assert_array_equal([d.on_measured_front for d in res.designs], ~_dominated(G))
     rows = ResultStore.read(res.out).rows()
     assert len(rows) == res.n_new and {r["seed"] for r in rows} == {100, 101, 102}
+    # a task without a validation part measured on the test split: "search" is the same store and values
+    again = rescore_store(tmp_path / "s.h5", repeats=3, seed=100, split="search", problem=toy, progress=False)
+    assert again.out == res.out and again.n_new == 0 and again.splits == res.splits == ""
     assert ResultStore.read(res.out).columns == {"key": "str", "status": "str", "error": "str"} | RESCORE_COLUMNS
 
 
@@ -103,7 +106,7 @@ def test_a_common_seed_problem_is_measured_through_its_remeasurement(tmp_path):
     that returns, with the rescore's own seeds; the problem itself is not called."""
     _store(tmp_path / "s.h5")
     common, fresh = Toy(), Toy()
-    common.remeasurement = lambda: fresh
+    common.remeasurement = lambda split: fresh
     res = rescore_store(tmp_path / "s.h5", repeats=2, seed=100, problem=common, progress=False)
     assert common.calls == [] and len(fresh.calls) == res.n_new == 2 * len(res.designs) > 0
     assert {s for *_, s in fresh.calls} == {100, 101}

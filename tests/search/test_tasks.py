@@ -272,7 +272,7 @@ def test_common_seed_evaluates_every_design_with_one_seed_and_rescoring_draws_af
     seen = []
     measuring = remeasurement(common)
     measuring.evaluate = lambda x, z, seed: seen.append(seed) or (np.array([-0.5]), 0.1)
-    common.remeasurement = lambda: measuring
+    common.remeasurement = lambda split: measuring
     ev = Evaluation(index=0, x=x, z=1.0, f=a, cheap=np.zeros(3), cost=1.0, seed=1)
     out = rescore(common, [ev], repeats=3, seed=100)
     assert seen == [100, 101, 102] and out[0].f[0] == -0.5

@@ -83,9 +83,9 @@ def test_search_records_validation_accuracies_and_rescore_measures_on_the_test_s
     split and seed), and the table and figures say which is which."""
     from search.cli import main
     from search.evaluate import evaluate_accuracy
-    from search.rescore import problem_of_store, rescore_store, rescore_table
+    from search.rescore import measured_evaluations, problem_of_store, rescore_store, rescore_table
     from search.run import load_evaluations
-    from search.store import ResultStore
+    from search.store import ResultStore, StoreError
 
     cfg = tmp_path / "s.toml"
     cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 3.0\n'
@@ -111,7 +111,22 @@ def test_search_records_validation_accuracies_and_rescore_measures_on_the_test_s
     assert d.measured[0, 0] == -test_acc
     assert res.splits == "recorded: validation part, measured: test split"
     assert res.splits in rescore_table(res).splitlines()[0]
+    # --split search: fresh draws on the validation part, into a store of their own
+    fresh = rescore_store(tmp_path / "st.h5", repeats=1, seed=50, split="search", problem=problem, progress=False)
+    held_out = evaluate_accuracy(problem.task.to_json(), problem.configs(d.x)[0].to_json(), 1.0,
+                                 problem.pretrained, 50, split="search")["accuracy"]
+    assert fresh.designs[0].measured[0, 0] == -held_out != -test_acc
+    assert fresh.out == tmp_path / "st_rescored_search.h5" != res.out and fresh.n_new == len(fresh.designs)
+    assert fresh.splits == "recorded and measured: validation part (fresh draws)"
+    with pytest.raises(StoreError, match="measured the 'search' split, not the test split"):
+        measured_evaluations(tmp_path / "st.h5", evs, rescored=fresh.out)
     capsys.readouterr()
+    assert main(["rescore", str(tmp_path / "st.h5"), "--split", "search", "--repeats", "1", "--seed", "50",
+                 "--no-plot", "--no-progress"]) == 0  # the problem rebuilt from the store: nothing to measure
+    out = capsys.readouterr().out
+    assert "(fresh draws)" in out and "st_rescored_search.h5 (0 new evaluations)" in out
+    with pytest.raises(ConfigError, match=r"split must be one of \['test', 'search'\]; got 'validation'"):
+        rescore_store(tmp_path / "st.h5", split="validation", problem=problem, progress=False)
     assert main(["plot", str(tmp_path / "st.h5")]) == 0
     assert "(validation accuracy):" in capsys.readouterr().out
 
