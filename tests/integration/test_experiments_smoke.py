@@ -167,6 +167,8 @@ def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
         assert algs == {"nsga2", "random", "mesmo", "mesmo_tradeoff", "mesmo_box", "cfmesmo", "cfmesmo_tradeoff",
                             "cfmesmo_box"}
         assert f["dtlz2_accuracy_cost/nsga2/fraction_to_reach_nsga2"][()][0] <= 1.0
+        reached = {a: f"{int(np.isfinite(f[f'dtlz2_accuracy_cost/{a}/fraction_to_reach_nsga2'][()]).sum())}/1"
+                   for a in algs}
         runs = json.loads(f["dtlz2_accuracy_cost/cfmesmo"].attrs["evaluations"])
         assert len(runs) == 1 and all(0 < e["z"] <= 1 for e in runs[0])
         assert runs[0][0]["proposal"] == {"origin": "init"}  # each evaluation notes where it came from
@@ -179,7 +181,11 @@ def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
         assert f["dtlz2_accuracy_cost/cfmesmo/pareto_set_distance"][()][0] == pytest.approx(
             np.median(np.sqrt(((late - 0.5) ** 2).sum(axis=1))), rel=1e-12)
     assert (tmp_path / "hypervolume.png").exists()
-    assert "median cost to reach NSGA-II HV" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "median cost to reach NSGA-II HV" in out
+    rows = {line.split()[1]: line.split() for line in out.splitlines()
+            if line.startswith("dtlz2_accuracy_cost ") and " seed " not in line}  # the summary table's rows
+    assert {a: r[3] for a, r in rows.items()} == reached and reached["nsga2"] == "1/1"  # seeds reaching H*
 
 
 def test_cfmesmo_vs_nsga2_reram_smoke_reports_wall_clock(tmp_path, capsys):
