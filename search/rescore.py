@@ -55,7 +55,7 @@ from search.tasks import remeasurement
 
 __all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
            "default_out", "measured_evaluations", "plot_rescore", "problem_of_store", "rescore_store",
-           "rescore_table", "task_validation"]
+           "rescore_summary", "rescore_table", "task_validation"]
 
 #: Columns of a rescore store (besides ``key``, ``status`` and ``error``): one row per measurement.
 RESCORE_COLUMNS = {"x": "str", "design": "str", "repeat": "int64", "seed": "int64", "f": "str",
@@ -384,13 +384,22 @@ def rescore_table(result: RescoreResult) -> str:
         design = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in d.design.items())
         lines.append(f"{rec:9.2f} {meas} {change}  " + " ".join(f"{v:10.4g}" for v in d.cheap)
                      + f"  {fronts:>5}  {design}")
-    ok = [d for d in result.designs if d.ok]
-    if ok:
-        delta = np.array([factor * (d.mean[0] - d.recorded[0]) for d in ok])
-        lines.append(f"{len(result.designs)} designs ({len(result.designs) - len(ok)} failed), "
-                     f"{sum(d.on_measured_front for d in ok)} on the measured front; measured - recorded: "
-                     f"mean {delta.mean():+.2f}, range {delta.min():+.2f} to {delta.max():+.2f}")
+    if any(d.ok for d in result.designs):
+        lines.append(rescore_summary(result))
     return "\n".join(lines)
+
+
+def rescore_summary(result: RescoreResult) -> str:
+    """One line: the designs, how many failed and are on the measured front, and the mean and range
+    of measured minus recorded first expensive objective (as :func:`rescore_table` shows it)."""
+    _, factor = _shown(result)
+    ok = [d for d in result.designs if d.ok]
+    head = (f"{len(result.designs)} designs ({len(result.designs) - len(ok)} failed), "
+            f"{sum(d.on_measured_front for d in ok)} on the measured front")
+    if not ok:
+        return head
+    delta = np.array([factor * (d.mean[0] - d.recorded[0]) for d in ok])
+    return head + f"; measured - recorded: mean {delta.mean():+.2f}, range {delta.min():+.2f} to {delta.max():+.2f}"
 
 
 def plot_rescore(result: RescoreResult, stem: str | Path | None = None) -> list[Path]:

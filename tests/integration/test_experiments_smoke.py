@@ -43,6 +43,14 @@ def test_demo_smoke(tmp_path, capsys):
     assert rows and len(rows) % 2 == 0 and {r["repeat"] for r in rows} == {0, 1}
     assert "recorded, measured mean +- std over 2 fresh evaluations" in out
     assert (tmp_path / "search_store_rescored.png").stat().st_size > 5_000
+    # and on the validation part, summarized in one line that the store's rows reproduce
+    from search.rescore import rescore_store, rescore_summary
+
+    luck = ResultStore.read(tmp_path / "search_store_rescored_search.h5")
+    assert len(luck) == len(rows) and luck.meta["split"] == "search"
+    again = rescore_store(tmp_path / "search_store.h5", repeats=2, split="search", progress=False)
+    assert again.n_new == 0 and again.splits == "recorded and measured: validation part (fresh draws)"
+    assert f"--split search): {rescore_summary(again)}; what they lose there" in out
     # a second run resumes from the stores instead of starting over
     assert demo.main(["--smoke", "--out", str(tmp_path)]) == 0
     assert len(load_evaluations(tmp_path / "search_store.h5")) == len(evs)
