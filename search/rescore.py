@@ -348,7 +348,6 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
                          n_new=len(new_rows), splits=_SPLIT_TEXT[split] if validation else "")
 
 
-
 def task_validation(meta: dict) -> float | None:
     """The ``validation`` fraction of a search store's ReRAM task (its metadata ``meta``), ``None``
     when it has none (the search recorded test accuracy) or the problem is not a ReRAM task."""
