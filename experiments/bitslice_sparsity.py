@@ -71,7 +71,7 @@ import torch
 from crossbar import CrossbarConfig
 from crossbar.errors import ConfigError
 from experiments._common import provenance, save_figure, write_h5
-from mapping.data import load_digits, load_mnist
+from mapping.data import is_fraction, load_digits, load_mnist
 from mapping.nn import convert, crossbar_layers, reconfigure
 from mapping.nn.adc import adc_attribution, network_cost, plan_adc_bits
 from mapping.nn.bitslice import (
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: on the test split, as the reference code does)")
     p.add_argument("--smoke", action="store_true", help="seconds-long run for the tests")
     a = p.parse_args(argv)
-    if a.validation is not None and not 0.0 < a.validation < 1.0:
+    if a.validation is not None and not is_fraction(a.validation):
         p.error(f"--validation must be a fraction in the open interval (0, 1); got {a.validation}")
     try:
         CrossbarConfig(weight_bits=9, cell_bits=2, adc_bits=ADC_BITS, adc_range=tuple(a.adc_range))

@@ -29,6 +29,7 @@ import numpy as np
 from crossbar import CrossbarConfig, DesignSet, NoiseConfig, estimate_costs
 from crossbar.errors import ConfigError
 from crossbar.tech import load_technology
+from mapping.data import is_fraction
 
 #: PytorX/ReSNA physical noise (programming dg/3, thermal, shot, RTN).
 PHYSICAL_NOISE = NoiseConfig(physical_programming=True, thermal=True, shot=True, rtn=True)
@@ -109,10 +110,9 @@ class ReramTask:
         c = self.common_seed
         if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
             raise ConfigError(f"ReramTask.common_seed must be None or an integer >= 0; got {c!r}.")
-        v = self.validation
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < v < 1.0):
+        if self.validation is not None and not is_fraction(self.validation):
             raise ConfigError(f"ReramTask.validation must be None or a fraction in the open interval (0, 1); "
-                              f"got {v!r}.")
+                              f"got {self.validation!r}.")
 
     def to_json(self) -> str:
         """Canonical JSON (stored in result files)."""

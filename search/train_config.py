@@ -65,6 +65,7 @@ from typing import Any
 
 from crossbar.config import CrossbarConfig
 from crossbar.errors import ConfigError
+from mapping.data import is_fraction
 from search.sweep_settings import _check_keys, _int, _read_toml
 
 _TOP = ("output", "seed", "device", "data", "model", "pretrain", "crossbar", "layers", "grid", "finetune", "evaluate")
@@ -247,7 +248,7 @@ def load_train_job(path: str | Path) -> TrainJob:
     if "limit" in data:
         _int(path, "data.limit", data["limit"], 1)
     v = data.get("validation")
-    if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1):
+    if v is not None and not is_fraction(v):
         raise ConfigError(f"{path}: data.validation must be a fraction in the open interval (0, 1); got {v!r}.")
     if "directory" in data and not isinstance(data["directory"], str):
         raise ConfigError(f"{path}: data.directory must be a path string; got {data['directory']!r}.")

@@ -35,7 +35,7 @@ References:
 from __future__ import annotations
 
 from ._dataset import _NO_DOWNLOAD as _NO_DOWNLOAD
-from ._dataset import Dataset
+from ._dataset import Dataset, is_fraction
 from ._dataset import _check_directory as _check_directory
 from ._dataset import _check_limit as _check_limit
 from ._dataset import _check_split as _check_split
@@ -66,6 +66,7 @@ __all__ = [
     "DATASET_NAMES",
     "Dataset",
     "batches",
+    "is_fraction",
     "load_cifar10",
     "load_dataset",
     "load_digits",

@@ -122,8 +122,7 @@ class Dataset:
             >>> val.n_train, val.n_test, val.n_train + val.n_test == ds.n_train
             (1077, 269, True)
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float | np.floating) or not (
-                0.0 < fraction < 1.0):
+        if not is_fraction(float(fraction) if isinstance(fraction, np.floating) else fraction):
             raise ConfigError(f"Dataset.split_validation: fraction must be a number in the open interval (0, 1); "
                               f"got {fraction!r}.")
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -161,6 +160,19 @@ class Dataset:
             x_test=self.x_test.reshape(self.n_test, -1).copy(),
             y_test=self.y_test.copy(),
         )
+
+
+def is_fraction(value: Any) -> bool:
+    """Whether ``value`` is a Python number (``int`` or ``float``, not ``bool``) in the open interval
+    ``(0, 1)``: a validation fraction, as :meth:`Dataset.split_validation` takes it (which also takes
+    NumPy floats). Callers that take one check it with this before loading any data, naming their
+    own parameter in the error.
+
+    Example:
+        >>> [is_fraction(v) for v in (0.2, 1.0, 0, True, float("nan"), "0.2")]
+        [True, False, False, False, False, False]
+    """
+    return bool(not isinstance(value, bool) and isinstance(value, int | float) and 0.0 < value < 1.0)
 
 
 def _stratified_split(
