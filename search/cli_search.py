@@ -19,7 +19,8 @@ Search configuration (TOML; unknown keys are an error)::
     correlated = false                    # CF-MESMO: credit a fewer-epoch evaluation with what it
                                           # tells about the full-fidelity accuracy (iMOCA-E; README)
     unpruned = false                      # CF-MESMO: no BOCA-style fidelity pruning (README)
-    budget = 120.0                        # cost budget: seconds of evaluation
+    budget = 120.0                        # cost budget: seconds of evaluation (passes with
+                                          # [task] evaluation_cost = "passes")
     charge_proposals = false              # true: the budget also counts the seconds spent proposing
     q = 1                                 # evaluations in flight
     seed = 0
@@ -40,6 +41,8 @@ Search configuration (TOML; unknown keys are an error)::
                                           # numbers: the same design always gets the same accuracy)
     validation = 0.2                      # optional: hold out 20 % of each training class; the search
                                           # measures accuracy on it, xbarsim rescore on the test split
+    evaluation_cost = "passes"            # optional: an evaluation costs 1 + its epochs, not its
+                                          # seconds: the same budget and search on every machine
 
     [space]                               # optional: the design space (default: default_reram_space)
     config_fn = "search.space.square_crossbar"   # crossbar_size -> rows = cols; msb_adc_bits
@@ -69,7 +72,7 @@ _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, floa
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,
         "space": dict} | dict.fromkeys(MES_SWITCHES, bool)
 _TASK = ("dataset", "data_dir", "model", "pretrain_epochs", "max_epochs", "n_repeats", "technology", "lr", "seed",
-         "adc_range", "grad_clip", "weight_clip_sigma", "common_seed", "validation")
+         "adc_range", "grad_clip", "weight_clip_sigma", "common_seed", "validation", "evaluation_cost")
 
 
 def load_search_config(path: str | Path) -> dict:
@@ -92,7 +95,7 @@ def load_search_config(path: str | Path) -> dict:
     if bad:
         raise ConfigError(f"search config {str(path)!r}: unknown [task] keys {bad}; allowed: {sorted(_TASK)}.")
     if "budget" not in cfg:
-        raise ConfigError(f"search config {str(path)!r}: 'budget' (seconds of evaluation) is required.")
+        raise ConfigError(f"search config {str(path)!r}: 'budget' (seconds of evaluation, or passes) is required.")
     if "space" in cfg:
         try:
             search_space(cfg)

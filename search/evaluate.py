@@ -12,7 +12,8 @@ For a crossbar design (a :class:`CrossbarConfig`) and a fidelity ``z`` in [0, 1]
   (cheap and exact): the cost model of the whole network under the design, computed, never
   modelled.
 
-An evaluation's cost is its measured wall time (and the number of fine-tuning epochs).
+An evaluation's cost is its measured wall time (and the number of fine-tuning epochs), or with
+``ReramTask(evaluation_cost="passes")`` its passes over data, ``1 + epochs``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ PHYSICAL_NOISE = NoiseConfig(physical_programming=True, thermal=True, shot=True,
 OBJECTIVES = ("neg_accuracy", "area_mm2", "energy_j", "latency_s")
 #: Splits an accuracy can be measured on: the task's search split, or the test split.
 SPLITS = ("search", "test")
+#: What an evaluation can cost a search's budget (``ReramTask.evaluation_cost``).
+EVALUATION_COSTS = ("seconds", "passes")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +81,11 @@ class ReramTask:
             accuracy to report. ``None`` (the default, as in every stored search so far): pretraining
             and fine-tuning use the whole training split and the search measures on the test split,
             the split a front's accuracies are then quoted on (optimistic: the front selects on it).
+        evaluation_cost: What an evaluation costs a search's budget (:class:`search.tasks.ReramSearch`):
+            ``"seconds"`` (the default, as in every stored search so far), its measured wall time;
+            ``"passes"``, ``1 + epochs``, the passes over data it makes (one per fine-tuning epoch
+            and one for the measurement): the cost CF-MESMO predicts, the same on every machine, so
+            a budget buys the same evaluations anywhere and a search reproduces across machines.
     """
 
     dataset: str = "digits"
@@ -95,6 +103,7 @@ class ReramTask:
     seed: int = 0
     common_seed: int | None = None
     validation: float | None = None
+    evaluation_cost: str = "seconds"
 
     def __post_init__(self) -> None:
         for name in ("pretrain_epochs", "max_epochs", "n_repeats"):
@@ -113,6 +122,9 @@ class ReramTask:
         if self.validation is not None and not is_fraction(self.validation):
             raise ConfigError(f"ReramTask.validation must be None or a fraction in the open interval (0, 1); "
                               f"got {self.validation!r}.")
+        if self.evaluation_cost not in EVALUATION_COSTS:
+            raise ConfigError(f"ReramTask.evaluation_cost must be one of {list(EVALUATION_COSTS)}; "
+                              f"got {self.evaluation_cost!r}.")
 
     def to_json(self) -> str:
         """Canonical JSON (stored in result files)."""
@@ -120,6 +132,8 @@ class ReramTask:
         for name in ("grad_clip", "weight_clip_sigma", "common_seed", "validation"):
             if d[name] is None:  # absent means None: tasks stored before the field existed still match
                 del d[name]
+        if d["evaluation_cost"] == "seconds":  # likewise: absent means measured seconds
+            del d["evaluation_cost"]
         return json.dumps(d, sort_keys=True)
 
     @classmethod

@@ -171,10 +171,14 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
     problem (and warms it up, :meth:`search.tasks.ReramSearch.warm_up`) and algorithm
     (:func:`make_algorithm`, with the ``switches``). Returns ``(problem, algorithm, spec, describe)``
     for :func:`run_stored_search`."""
+    from crossbar.errors import ConfigError
     from search.evaluate import OBJECTIVES, pretrain
     from search.space import default_reram_space
     from search.tasks import ReramSearch
 
+    if charge_proposals and task.evaluation_cost != "seconds":
+        raise ConfigError(f"charge_proposals adds proposal seconds to the budget, so it needs the task's "
+                          f"evaluation_cost = 'seconds'; got {task.evaluation_cost!r}.")
     space = space if space is not None else default_reram_space()
     problem = ReramSearch(space, task, pretrain(task, progress=progress))
     problem.warm_up()  # untimed: a fresh checkout's JIT compilation is not charged to the first evaluations

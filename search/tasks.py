@@ -59,7 +59,8 @@ class ReramSearch:
 
     The predicted evaluation cost (for CF-MESMO) is ``1 + max_epochs * z`` in units of one
     hardware-mode evaluation (a fine-tuning epoch costs about as much as one evaluation pass on
-    digits); the measured cost is the wall time of the evaluation in seconds. An evaluation uses
+    digits); the measured cost is the wall time of the evaluation in seconds, or with the task's
+    ``evaluation_cost="passes"`` its ``1 + epochs`` (the prediction, exactly). An evaluation uses
     its own seed, or the task's ``common_seed`` when set (common random numbers,
     :class:`search.evaluate.ReramTask`), and measures accuracy on ``split`` (``"search"``: the
     task's validation part when it has one, else the test split; ``"test"``: the test split).
@@ -100,7 +101,8 @@ class ReramSearch:
         seed = seed if self.task.common_seed is None else self.task.common_seed
         r = evaluate_accuracy(self.task.to_json(), cfg.to_json(), float(z), self.pretrained, int(seed),
                               split=self.split)
-        return np.array([-r["accuracy"]]), float(r["seconds"])
+        cost = r["seconds"] if self.task.evaluation_cost == "seconds" else 1 + r["epochs"]
+        return np.array([-r["accuracy"]]), float(cost)
 
     def with_common_seed(self, common_seed: int | None) -> ReramSearch:
         """This problem with the task's ``common_seed`` set to ``common_seed`` (``self`` when it
@@ -112,9 +114,12 @@ class ReramSearch:
     def remeasurement(self, split: str = "test") -> ReramSearch:
         """The problem :func:`rescore` measures designs with: evaluations that follow their own seed
         (no ``common_seed``) and measure on ``split`` (default the test split; ``"search"``: the
-        split the search measured on, to tell the luck of its draws from the split's bias); ``self``
-        when this one already does."""
+        split the search measured on, to tell the luck of its draws from the split's bias), whose
+        cost is measured seconds (what a re-measurement records; a rescored evaluation keeps its
+        recorded cost); ``self`` when this one already is that."""
         own = self.with_common_seed(None)
+        if own.task.evaluation_cost != "seconds":
+            own = dataclasses.replace(own, task=dataclasses.replace(own.task, evaluation_cost="seconds"))
         if own.split == split or self.task.validation is None:  # without validation both splits are test
             return own
         return dataclasses.replace(own, split=split)

@@ -270,6 +270,25 @@ def test_cfmesmo_vs_nsga2_validation_records_held_out_and_rescores_test(tmp_path
         in capsys.readouterr().err
 
 
+def test_cfmesmo_vs_nsga2_in_passes_gives_every_run_a_machine_free_budget(tmp_path, capsys):
+    """``--evaluation-cost passes``: every evaluation costs ``1 + max_epochs`` (2 in the smoke
+    task), so NSGA-II's 12 evaluations cost 24 and half of that buys random search exactly 6;
+    no wall-clock columns (proposal seconds do not add to passes)."""
+    import h5py
+
+    from experiments import cfmesmo_vs_nsga2
+
+    assert cfmesmo_vs_nsga2.main(["--smoke", "--problems", "reram_digits", "--algorithms", "random", "--no-qnehvi",
+                                  "--evaluation-cost", "passes", "--out", str(tmp_path)]) == 0
+    with h5py.File(tmp_path / "results.h5") as f:
+        costs = {a: [e["cost"] for e in json.loads(f[f"reram_digits/{a}"].attrs["evaluations"])[0]]
+                 for a in ("nsga2", "random")}
+        assert not any("wall" in k for a in ("nsga2", "random") for k in f[f"reram_digits/{a}"])
+    assert costs == {"nsga2": [2.0] * 12, "random": [2.0] * 6}
+    out = capsys.readouterr().out
+    assert "NSGA-II HV" in out and "at cost 24.0" in out and "wall clock" not in out
+
+
 def test_cfmesmo_vs_nsga2_common_seed_gives_each_seed_its_draw(capsys):
     import argparse
 

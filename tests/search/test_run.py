@@ -148,6 +148,23 @@ def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
         np.testing.assert_array_equal(measuring.evaluate(e.x, e.z, 3)[0], e.f)
 
 
+def test_cli_search_budgeted_in_passes_makes_the_same_evaluations_on_any_machine(tmp_path):
+    """``[task] evaluation_cost = "passes"``: every full-fidelity evaluation costs ``1 + max_epochs``
+    whatever its seconds, so a budget of 5 buys exactly 3 (2 + 2 + 2 crosses 5); the task is stored
+    with the option, and a second run finds the search finished."""
+    from search.cli import main
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nalgorithm = "random"\nbudget = 5.0\n'
+                   '[task]\npretrain_epochs = 1\nmax_epochs = 1\nn_repeats = 1\nevaluation_cost = "passes"\n')
+    assert main(["search", str(cfg), "--no-progress"]) == 0
+    evs = load_evaluations(tmp_path / "st.h5")
+    assert [(e.status, e.z, e.cost) for e in evs] == [("ok", 1.0, 2.0)] * 3
+    assert ResultStore.read(tmp_path / "st.h5").meta["problem"]["task"]["evaluation_cost"] == "passes"
+    assert main(["search", str(cfg), "--no-progress"]) == 0
+    assert len(load_evaluations(tmp_path / "st.h5")) == 3
+
+
 @pytest.mark.parametrize("n_legacy", [0, 1, 2])
 def test_proposal_seconds_and_notes_round_trip_and_legacy_stores_resume(tmp_path, n_legacy):
     from search.run import _LEGACY_SCHEMAS, SEARCH_COLUMNS, _row

@@ -236,6 +236,7 @@ def test_rescore_rejects_bad_repeats_and_seeds(repeats, first_seed, name):
     ("common_seed", (-1, True, 1.5, "0"), r"must be None or an integer >= 0; got", 3),
     ("validation", (0, 1, 0.0, 1.0, -0.1, 1.5, True, "0.2", float("nan")),
      r"must be None or a fraction in the open interval \(0, 1\); got", 0.2),
+    ("evaluation_cost", ("minutes", "", None, 1, True), r"must be one of \['seconds', 'passes'\]; got", "passes"),
 ])
 def test_reram_task_optional_fields_are_validated_and_absent_from_old_json(name, bads, message, good):
     import json
@@ -276,3 +277,30 @@ def test_common_seed_evaluates_every_design_with_one_seed_and_rescoring_draws_af
     ev = Evaluation(index=0, x=x, z=1.0, f=a, cheap=np.zeros(3), cost=1.0, seed=1)
     out = rescore(common, [ev], repeats=3, seed=100)
     assert seen == [100, 101, 102] and out[0].f[0] == -0.5
+
+
+def test_passes_cost_one_plus_the_epochs_whatever_the_seconds_and_remeasure_in_seconds():
+    """With ``evaluation_cost="passes"`` an evaluation costs ``1 + epochs`` (CF-MESMO's prediction,
+    exactly), its accuracy is the seconds task's at the same seed, re-measurements record seconds
+    again, and a budget that counts proposal seconds is refused."""
+    import dataclasses
+
+    from search.evaluate import ReramTask, pretrain
+    from search.run import reram_search
+    from search.space import default_reram_space
+    from search.tasks import ReramSearch, remeasurement
+
+    task = ReramTask(pretrain_epochs=1, max_epochs=2, n_repeats=1, evaluation_cost="passes")
+    passes = ReramSearch(default_reram_space(), task, pretrain(task, progress=False))
+    seconds = dataclasses.replace(passes, task=dataclasses.replace(task, evaluation_cost="seconds"))
+    x = np.full(passes.n_var, 0.4)
+    for z, cost in ((0.5, 2.0), (1.0, 3.0)):
+        f, c = passes.evaluate(x, z, 5)
+        g, s = seconds.evaluate(x, z, 5)
+        assert c == cost == passes.cost(x[None, :], np.array([z]))[0] and f[0] == g[0]
+        assert s != cost and s > 0  # wall seconds, not passes
+    measuring = remeasurement(passes)
+    assert measuring.task == seconds.task and measuring.pretrained is passes.pretrained
+    assert remeasurement(seconds) is seconds
+    with pytest.raises(ConfigError, match=r"charge_proposals .* evaluation_cost = 'seconds'; got 'passes'"):
+        reram_search(task, budget=10.0, charge_proposals=True, progress=False)
