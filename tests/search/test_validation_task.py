@@ -138,3 +138,36 @@ def test_a_search_problem_refuses_an_unknown_split():
 
     with pytest.raises(ConfigError, match=r"ReramSearch.split must be one of \['search', 'test'\]; got 'val'"):
         ReramSearch(default_reram_space(), ReramTask(), b"", costs=object(), split="val")
+
+
+def test_task_data_are_loaded_once_per_process_and_each_caller_gets_its_own_arrays(monkeypatch):
+    """``_data`` loads a task's data set once (``_loaded``'s cache) and hands every caller copies:
+    the splits equal the division by hand, and a caller modifying its arrays changes nobody else's."""
+    import mapping.data
+    from search.evaluate import ReramTask, _data, _loaded
+
+    loads = []
+    real = mapping.data.load_dataset
+    monkeypatch.setattr(mapping.data, "load_dataset", lambda *a, **kw: loads.append(kw) or real(*a, **kw))
+    _loaded.cache_clear()
+    try:
+        task = ReramTask(validation=0.25, seed=4)
+        data = real("digits", seed=4)
+        held = data.split_validation(0.25, seed=4)
+        first = _data(task)
+        for split, (x, y) in (("search", (held.x_test, held.y_test)), ("test", (data.x_test, data.y_test))):
+            got = _data(task, split)
+            np.testing.assert_array_equal(got.x_train, held.x_train)
+            np.testing.assert_array_equal(got.y_train, held.y_train)
+            np.testing.assert_array_equal(got.x_test, x)
+            np.testing.assert_array_equal(got.y_test, y)
+        assert loads == [{"directory": None, "seed": 4}]  # once, for both splits and all four calls
+        first.x_train[:] = -1.0
+        first.y_test[:] = 0
+        again = _data(task)
+        np.testing.assert_array_equal(again.x_train, held.x_train)
+        np.testing.assert_array_equal(again.y_test, held.y_test)
+        _data(ReramTask(validation=0.25, seed=5))  # another task's data set is loaded for it
+        assert [kw["seed"] for kw in loads] == [4, 5]
+    finally:
+        _loaded.cache_clear()
