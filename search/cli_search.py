@@ -42,7 +42,7 @@ Search configuration (TOML; unknown keys are an error)::
     validation = 0.2                      # optional: hold out 20 % of each training class; the search
                                           # measures accuracy on it, xbarsim rescore on the test split
     evaluation_cost = "passes"            # optional: an evaluation costs 1 + its epochs, not its
-                                          # seconds: the same budget and search on every machine
+                                          # seconds: a budget no machine's speed changes
 
     [space]                               # optional: the design space (default: default_reram_space)
     config_fn = "search.space.square_crossbar"   # crossbar_size -> rows = cols; msb_adc_bits

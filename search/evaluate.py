@@ -86,7 +86,8 @@ class ReramTask:
             ``"seconds"`` (the default, as in every stored search so far), its measured wall time;
             ``"passes"``, ``1 + epochs``, the passes over data it makes (one per fine-tuning epoch
             and one for the measurement): the cost CF-MESMO predicts, the same on every machine, so
-            a budget buys the same evaluations anywhere and a search reproduces across machines.
+            a budget buys the same evaluations anywhere and a search does not depend on the
+            machine's speed.
     """
 
     dataset: str = "digits"
