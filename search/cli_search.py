@@ -292,9 +292,11 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
         origins = Counter(e.proposal["origin"] for e in evs if "origin" in e.proposal)
         record.append({"store": str(path), "label": _label(meta), "seed": meta.get("seed"),
                        "cost": c.tolist(), "hypervolume": hv.tolist(), "origins": dict(sorted(origins.items()))})
+    task = runs[0][1]["problem"].get("task")  # a ReRAM search's: its cost is seconds or passes
+    unit = "cost" if task is None else task.get("evaluation_cost", "seconds")
     figs += hypervolume_vs_cost(traces, stem.with_name(stem.name + "_hypervolume"),
                                 xlabel="cumulative evaluation + proposal seconds" if charged
-                                else "cumulative evaluation cost")
+                                else f"cumulative evaluation {unit}")
     noted: dict[str, list] = {}
     for path, meta, evs, _ in runs:
         if any("gain" in e.proposal for e in evs):

@@ -114,7 +114,18 @@ def test_search_config_errors(tmp_path):
         load_search_config(tmp_path / "missing.toml")
 
 
-def test_cli_search_and_plot(tmp_path, capsys):
+def _hypervolume_xlabels(monkeypatch) -> list:
+    """The x labels ``xbarsim plot`` gives its hypervolume-vs-cost figures, appended as it draws them."""
+    import search.plot
+
+    labels: list = []
+    real = search.plot.hypervolume_vs_cost
+    monkeypatch.setattr(search.plot, "hypervolume_vs_cost",
+                        lambda *a, **kw: labels.append(kw["xlabel"]) or real(*a, **kw))
+    return labels
+
+
+def test_cli_search_and_plot(tmp_path, capsys, monkeypatch):
     from search.cli import main
 
     cfg = tmp_path / "s.toml"
@@ -123,9 +134,11 @@ def test_cli_search_and_plot(tmp_path, capsys):
     assert main(["search", str(cfg), "--no-progress"]) == 0
     evs = load_evaluations(tmp_path / "st.h5")
     assert evs and all(e.status == "ok" and e.z == 1.0 for e in evs)
+    labels = _hypervolume_xlabels(monkeypatch)
     assert main(["plot", str(tmp_path / "st.h5")]) == 0
     out = capsys.readouterr().out
     assert "Pareto-optimal designs" in out and (tmp_path / "st_fronts.pdf").exists()
+    assert labels == ["cumulative evaluation seconds"]  # a ReRAM task without evaluation_cost: measured seconds
 
 
 def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
@@ -148,7 +161,7 @@ def test_cli_search_with_a_common_seed_records_the_common_draw(tmp_path):
         np.testing.assert_array_equal(measuring.evaluate(e.x, e.z, 3)[0], e.f)
 
 
-def test_cli_search_budgeted_in_passes_makes_the_same_evaluations_on_any_machine(tmp_path):
+def test_cli_search_budgeted_in_passes_makes_the_same_evaluations_on_any_machine(tmp_path, monkeypatch):
     """``[task] evaluation_cost = "passes"``: every full-fidelity evaluation costs ``1 + max_epochs``
     whatever its seconds, so a budget of 5 buys exactly 3 (2 + 2 + 2 crosses 5); the task is stored
     with the option, and a second run finds the search finished."""
@@ -163,6 +176,9 @@ def test_cli_search_budgeted_in_passes_makes_the_same_evaluations_on_any_machine
     assert ResultStore.read(tmp_path / "st.h5").meta["problem"]["task"]["evaluation_cost"] == "passes"
     assert main(["search", str(cfg), "--no-progress"]) == 0
     assert len(load_evaluations(tmp_path / "st.h5")) == 3
+    labels = _hypervolume_xlabels(monkeypatch)
+    assert main(["plot", str(tmp_path / "st.h5")]) == 0
+    assert labels == ["cumulative evaluation passes"]  # the plot names the store's unit
 
 
 @pytest.mark.parametrize("n_legacy", [0, 1, 2])
