@@ -222,7 +222,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
             full-fidelity evaluation, a bad reference point.
     """
     from search.plot import hypervolume_vs_cost, pairwise_fronts, parallel_coordinates, pareto_mask, proposal_trace
-    from search.rescore import measured_evaluations
+    from search.rescore import measured_evaluations, store_task
     from search.run import evaluations_of
     from search.store import ResultStore
     from search.tasks import hypervolume_trace
@@ -292,7 +292,7 @@ def plot_stores(paths: list[str | Path], *, reference: str | None = None, out: s
         origins = Counter(e.proposal["origin"] for e in evs if "origin" in e.proposal)
         record.append({"store": str(path), "label": _label(meta), "seed": meta.get("seed"),
                        "cost": c.tolist(), "hypervolume": hv.tolist(), "origins": dict(sorted(origins.items()))})
-    task = runs[0][1]["problem"].get("task")  # a ReRAM search's: its cost is seconds or passes
+    task = store_task(runs[0][1])  # a ReRAM search's: its cost is seconds or passes
     unit = "cost" if task is None else task.get("evaluation_cost", "seconds")
     figs += hypervolume_vs_cost(traces, stem.with_name(stem.name + "_hypervolume"),
                                 xlabel="cumulative evaluation + proposal seconds" if charged

@@ -55,7 +55,7 @@ from search.tasks import remeasurement
 
 __all__ = ["DEFAULT_REPEATS", "DEFAULT_SEED", "RESCORE_COLUMNS", "RescoreResult", "RescoredDesign",
            "default_out", "measured_evaluations", "plot_rescore", "problem_of_store", "rescore_store",
-           "rescore_summary", "rescore_table", "task_validation"]
+           "rescore_summary", "rescore_table", "store_task", "task_validation"]
 
 #: Columns of a rescore store (besides ``key``, ``status`` and ``error``): one row per measurement.
 RESCORE_COLUMNS = {"x": "str", "design": "str", "repeat": "int64", "seed": "int64", "f": "str",
@@ -348,11 +348,18 @@ def rescore_store(source: str | Path, *, repeats: int = DEFAULT_REPEATS, seed: i
                          n_new=len(new_rows), splits=_SPLIT_TEXT[split] if validation else "")
 
 
+def store_task(meta: dict) -> dict | None:
+    """The ReRAM task (``ReramTask`` JSON fields) of a search store's metadata ``meta``; ``None``
+    when the problem is not a ReRAM task."""
+    task = meta["problem"].get("task") if isinstance(meta.get("problem"), dict) else None
+    return task if isinstance(task, dict) else None
+
+
 def task_validation(meta: dict) -> float | None:
     """The ``validation`` fraction of a search store's ReRAM task (its metadata ``meta``), ``None``
     when it has none (the search recorded test accuracy) or the problem is not a ReRAM task."""
-    task = meta["problem"].get("task") if isinstance(meta.get("problem"), dict) else None
-    return task.get("validation") if isinstance(task, dict) else None
+    task = store_task(meta)
+    return None if task is None else task.get("validation")
 
 
 def _shown(result: RescoreResult) -> tuple[str, float]:
