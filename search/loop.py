@@ -326,7 +326,7 @@ class QLogNEHVISearch(_Stateless):
         from botorch.models.deterministic import GenericDeterministicModel
 
         from search._optimize import maximize_on_cube
-        from search.surrogate import fit_surrogate, jitter_is_expected
+        from search.surrogate import fit_surrogate, fused_kernel_is_optional, jitter_is_expected
 
         ok = [e for e in _full(done) if e.z == 1.0]
         if len(ok) < self.n_init:
@@ -347,7 +347,7 @@ class QLogNEHVISearch(_Stateless):
         model = _model_list(gps, det)
         ref = torch.as_tensor(-reference_point(problem, np.hstack([f, cheap])))  # maximization form
         x_base = torch.as_tensor(xz)
-        with torch.random.fork_rng(), jitter_is_expected():  # also while pruning the baseline
+        with torch.random.fork_rng(), jitter_is_expected(), fused_kernel_is_optional():  # also while pruning
             torch.manual_seed(int(rng.integers(2**31)))
             acq = qLogNoisyExpectedHypervolumeImprovement(model=model, ref_point=ref, X_baseline=x_base,
                                                           prune_baseline=True, cache_root=False)

@@ -121,6 +121,39 @@ def test_qlognehvi_minimizes_the_expensive_objective():
     assert z == 1.0 and x[0] < 0.2
 
 
+def test_qlognehvi_without_a_cpp_compiler_proposes_the_same(monkeypatch, tmp_path):
+    """BoTorch compiles qLogNEHVI's fused C++ kernel on first use and warns where it cannot; the
+    search must not fail on that warning (the tests make warnings errors, and a user's machine may
+    have no compiler) and must propose what it proposes with this machine's kernel."""
+    import sys
+
+    import botorch.acquisition.multi_objective.logei as logei
+
+    from search.loop import Evaluation
+    from search.surrogate import FUSED_KERNEL_WARNING
+
+    if not hasattr(logei, "_try_load_fused_kernel"):
+        pytest.skip("this BoTorch has no fused qLogNEHVI kernel")
+    prob, r = Toy(), np.random.default_rng(0)
+    xs = r.random((10, prob.n_var))
+    done = [Evaluation(index=i, x=x, z=1.0, f=prob.evaluate(x, 1.0, i)[0], cheap=c, cost=1.0, seed=i)
+            for i, (x, c) in enumerate(zip(xs, prob.exact(xs), strict=True))]
+    alg = QLogNEHVISearch(n_init=4, n_candidates=64)
+    expected = alg.ask(prob, done, [], np.random.default_rng(1))[0]
+
+    monkeypatch.delitem(sys.modules, "logei_fused_ext", raising=False)
+    monkeypatch.setenv("CXX", str(tmp_path / "no-compiler"))
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "extensions"))
+    monkeypatch.setattr(logei, "_C", None)
+    monkeypatch.setattr(logei, "_load_attempted", False)
+    with pytest.warns(UserWarning, match=FUSED_KERNEL_WARNING):  # this set-up does provoke it
+        logei._try_load_fused_kernel()
+    monkeypatch.setattr(logei, "_load_attempted", False)
+    x = alg.ask(prob, done, [], np.random.default_rng(1))[0]  # a warning escaping would fail here
+    assert logei._load_attempted and logei._C is None  # the pure-Python path proposed
+    np.testing.assert_array_equal(x, expected)
+
+
 class _Clock:
     """A fake ``time.perf_counter`` that only the proposing algorithm advances."""
 
