@@ -6,6 +6,7 @@ import csv
 import json
 import re
 
+import numpy as np
 import pytest
 
 from experiments import bench_mvm, demo
@@ -73,7 +74,6 @@ def test_bench_smoke(capsys):
 
 def test_bitslice_sparsity_smoke(tmp_path, capsys):
     import h5py
-    import numpy as np
 
     from experiments import bitslice_sparsity
 
@@ -162,9 +162,28 @@ def test_bench_cost_and_bridge_smoke(capsys):
     assert "hardware-mode evaluation" in out and "ratio" in out and "Activation quantizer" in out
 
 
+@pytest.mark.parametrize("algorithm", ["cfmesmo", "qlognehvi"])
+def test_bench_propose_smoke(capsys, algorithm):
+    """One line per observation count, naming the algorithm; qLogNEHVI's observations are all at
+    the target fidelity (the only ones it uses), CF-MESMO's mixed; too few observations refused."""
+    from experiments import bench_propose
+
+    assert bench_propose.main(["--smoke", "--repeats", "1", "--observations", "8", "10",
+                               "--algorithm", algorithm]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [re.search(r"(\d+) observations", line).group(1) for line in lines] == ["8", "10"]
+    assert all(line.startswith("qLogNEHVI" if algorithm == "qlognehvi" else "CF-MESMO") for line in lines)
+    prob = bench_propose.BenchmarkSearch(bench_propose.AccuracyCostDTLZ2(n_obj=4, n_distance=5))
+    mixed = np.array([e.z for e in bench_propose.observations(prob, 12, 0)])
+    assert np.all(mixed[::3] == 1.0) and np.any(mixed < 1.0)
+    assert all(e.z == 1.0 for e in bench_propose.observations(prob, 12, 0, mixed=False))
+    with pytest.raises(SystemExit):
+        bench_propose.main(["--observations", "5"])
+    assert "--observations must each be >= 6" in capsys.readouterr().err
+
+
 def test_cfmesmo_vs_nsga2_smoke(tmp_path, capsys):
     import h5py
-    import numpy as np
 
     from experiments import cfmesmo_vs_nsga2
 
@@ -240,7 +259,6 @@ def test_cfmesmo_vs_nsga2_validation_records_held_out_and_rescores_test(tmp_path
     """``--validation``: a run's recorded accuracies are the held-out part's (at the evaluation's
     seed), its rescored ones the test split's (at the rescoring seeds), each redone by hand."""
     import h5py
-    import numpy as np
 
     from experiments import cfmesmo_vs_nsga2
     from search.evaluate import ReramTask, pretrain
@@ -316,7 +334,6 @@ def test_front_budget_smoke(tmp_path, capsys):
     """Greedy counts: the first prefix reaching the target (and not one point earlier); on the
     synthetic problems the fraction is points / NSGA-II's evaluations."""
     import h5py
-    import numpy as np
 
     from experiments import front_budget
 
@@ -372,7 +389,6 @@ def test_bitslice_sparsity_adc_range_reaches_the_hardware(tmp_path):
             assert json.loads(f.attrs["config"])["adc_range"] == ([1000.0] * 4 if extra else [7.0, 7.0, 7.0, 1.0])
     assert (accs["huge"] < 0.25).all() and (accs["default"] > 0.5).all(), accs
     # --adc-trim: the same greedy plans, trimmed (never more bits, never more energy)
-    import numpy as np
 
     assert bitslice_sparsity.main(["--smoke", "--adc-finetune-epochs", "0", "--adc-trim",
                                    "--out", str(tmp_path / "trim")]) == 0
