@@ -320,10 +320,16 @@ class QLogNEHVISearch(_Stateless):
     refine: bool = True
     name: str = "qlognehvi"
 
+    def __post_init__(self) -> None:
+        from search.surrogate import load_fused_kernel
+
+        load_fused_kernel()  # its first compilation (about 25 s) is not a proposal's time
+
     def ask(self, problem, done, pending, rng):
         import torch
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.models.deterministic import GenericDeterministicModel
+        from botorch.models.model import ModelList
 
         from search._optimize import maximize_on_cube
         from search.surrogate import fit_surrogate, fused_kernel_is_optional, jitter_is_expected
@@ -344,7 +350,7 @@ class QLogNEHVISearch(_Stateless):
             return torch.as_tensor(out, dtype=t.dtype).reshape(*t.shape[:-1], m)
 
         det = GenericDeterministicModel(exact_t, num_outputs=m)
-        model = _model_list(gps, det)
+        model = ModelList(*gps, det)  # the expensive objectives' GPs, then the exact objectives
         ref = torch.as_tensor(-reference_point(problem, np.hstack([f, cheap])))  # maximization form
         x_base = torch.as_tensor(xz)
         with torch.random.fork_rng(), jitter_is_expected(), fused_kernel_is_optional():  # also while pruning
@@ -372,13 +378,6 @@ def reference_point(problem: SearchProblem, observed: np.ndarray) -> np.ndarray:
         ideal, nadir = (np.asarray(v, dtype=np.float64) for v in problem.normalization())
         return nadir + 0.1 * (nadir - ideal)
     return observed.max(axis=0) + 0.1 * (observed.max(axis=0) - observed.min(axis=0) + 1e-9)
-
-
-def _model_list(gps, det):
-    """A BoTorch model list of the expensive objectives' GPs and the exact objectives."""
-    from botorch.models.model import ModelList
-
-    return ModelList(*gps, det)
 
 
 @dataclass(frozen=True, slots=True)

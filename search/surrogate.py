@@ -70,6 +70,17 @@ def fused_kernel_is_optional():
         yield
 
 
+def load_fused_kernel() -> None:
+    """Compile (first time on a machine) or load BoTorch's fused qLogNEHVI kernel now, so that a
+    search's first proposal is not charged for it; nothing on BoTorch versions without one."""
+    import botorch.acquisition.multi_objective.logei as logei
+
+    load = getattr(logei, "_try_load_fused_kernel", None)
+    if load is not None:
+        with fused_kernel_is_optional():
+            load()
+
+
 @dataclass(frozen=True, eq=False)
 class GPSurrogate:
     """A fitted GP of one objective over ``[x, z]``.

@@ -154,6 +154,18 @@ def test_qlognehvi_without_a_cpp_compiler_proposes_the_same(monkeypatch, tmp_pat
     np.testing.assert_array_equal(x, expected)
 
 
+def test_qlognehvi_loads_the_fused_kernel_when_made_not_when_proposing(monkeypatch):
+    """The kernel's first compilation on a machine (about 25 s) must not be charged as a proposal."""
+    import botorch.acquisition.multi_objective.logei as logei
+
+    if not hasattr(logei, "_try_load_fused_kernel"):
+        pytest.skip("this BoTorch has no fused qLogNEHVI kernel")
+    calls = []
+    monkeypatch.setattr(logei, "_try_load_fused_kernel", lambda: calls.append("load"))
+    QLogNEHVISearch(n_init=4)
+    assert calls == ["load"]
+
+
 class _Clock:
     """A fake ``time.perf_counter`` that only the proposing algorithm advances."""
 
