@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 
+from search.algorithms import MESSearch, QLogNEHVISearch
 from search.benchmarks import AccuracyCostDTLZ2
-from search.loop import Evaluation, MESSearch, QLogNEHVISearch
+from search.loop import Evaluation
 from search.tasks import BenchmarkSearch
 
 

@@ -65,8 +65,9 @@ import numpy as np
 
 from crossbar.errors import ConfigError
 from experiments._common import provenance, save_figure, write_h5
+from search.algorithms import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
 from search.benchmarks import BENCHMARKS
-from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, run_search
+from search.loop import run_search
 from search.tasks import BenchmarkSearch, ReramSearch, cost_to_reach, hypervolume_trace, rescore
 
 RESCORE_SEED = 10**9  # above every evaluation seed of a run (seed * 100003 + i)

@@ -1,7 +1,7 @@
 """What CF-MESMO's two information gains say each fidelity level is worth, on one fitted model.
 
 Evaluates ``--evaluations`` random designs at random fidelity levels (the first at ``z = 1``,
-as :class:`search.loop.MESSearch`'s warm-up does), fits the GPs, samples ``--samples`` Pareto
+as :class:`search.algorithms.MESSearch`'s warm-up does), fits the GPs, samples ``--samples`` Pareto
 fronts, and for ``--candidates`` random designs computes at every fidelity level the reference gain
 (iMOCA-T: the lower-fidelity output truncated at the full-fidelity bound) and the correlated gain
 (iMOCA-E, ``CFMESMO(correlated=True)``), their mean, the mean posterior correlation ``rho`` with

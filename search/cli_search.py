@@ -7,7 +7,7 @@ Search configuration (TOML; unknown keys are an error)::
     algorithm = "cfmesmo"                 # random | nsga2 | mesmo | cfmesmo | qlognehvi
     truncation = "per_objective"          # or "tradeoff" (MESMO/CF-MESMO)
     reference_box = false                 # tradeoff only: information about the front inside the
-                                          # hypervolume's reference box (search.loop.MESSearch)
+                                          # hypervolume's reference box (search.algorithms.MESSearch)
     front_candidates = false              # MESMO/CF-MESMO: the sampled Pareto sets' designs join the
                                           # acquisition's random candidates (README)
     refine = false                        # MESMO/CF-MESMO: front_candidates, then refine the best by
@@ -65,8 +65,8 @@ import numpy as np
 import tomllib
 
 from crossbar.errors import ConfigError
+from search.algorithms import MES_SWITCHES
 from search.cli import subcommand
-from search.loop import MES_SWITCHES
 
 _TOP = {"output": str, "algorithm": str, "truncation": str, "budget": (int, float), "q": int, "seed": int,
         "n_samples": int, "n_init": int, "executor": str, "max_workers": int, "task": dict, "charge_proposals": bool,

@@ -136,10 +136,10 @@ ALGORITHMS = ("random", "nsga2", "mesmo", "cfmesmo", "qlognehvi")
 def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: int = 10, n_init: int = 6,
                    pop_size: int = 20, **switches: bool):
     """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`); ``truncation`` and the
-    boolean ``switches`` (the keys of :data:`search.loop.MES_SWITCHES`, :class:`search.loop.MESSearch`
+    boolean ``switches`` (the keys of :data:`search.algorithms.MES_SWITCHES`, :class:`search.algorithms.MESSearch`
     fields) apply to MESMO and CF-MESMO."""
     from crossbar.errors import ConfigError
-    from search.loop import MES_SWITCHES, MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
+    from search.algorithms import MES_SWITCHES, MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch
 
     unknown = sorted(set(switches) - set(MES_SWITCHES))
     if unknown:
@@ -179,10 +179,11 @@ def reram_search(task, *, algorithm: str = "cfmesmo", truncation: str = "per_obj
     if charge_proposals and task.evaluation_cost != "seconds":
         raise ConfigError(f"charge_proposals adds proposal seconds to the budget, so it needs the task's "
                           f"evaluation_cost = 'seconds'; got {task.evaluation_cost!r}.")
+    # bad algorithm settings are refused before the model is pretrained
+    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init, **switches)
     space = space if space is not None else default_reram_space()
     problem = ReramSearch(space, task, pretrain(task, progress=progress))
     problem.warm_up()  # untimed: a fresh checkout's JIT compilation is not charged to the first evaluations
-    alg = make_algorithm(algorithm, truncation=truncation, n_samples=n_samples, n_init=n_init, **switches)
     settings = {"name": algorithm, "truncation": truncation, "n_samples": n_samples, "n_init": n_init}
     # a switch is recorded only when on, so stores written before it existed still resume
     settings |= {key: True for key, on in switches.items() if on}

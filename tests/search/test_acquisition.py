@@ -437,7 +437,7 @@ def test_pinned_gain_replaces_the_truncation_exactly_where_a_candidate_is_in_the
 
 
 def test_pinned_needs_the_tradeoff_truncation_and_one_expensive_objective(fitted):
-    from search.loop import MESSearch
+    from search.algorithms import MESSearch
 
     sur, exact, fronts = fitted
     with pytest.raises(ConfigError, match="CFMESMO.pinned needs truncation='tradeoff'"):

@@ -211,8 +211,9 @@ def test_tradeoff_with_several_expensive_objectives_is_refused(one_objective):
 
 
 def test_search_refuses_correlated_tradeoff_with_two_expensive_objectives_before_evaluating():
+    from search.algorithms import MESSearch
     from search.benchmarks import BraninCurrin
-    from search.loop import MESSearch, run_search
+    from search.loop import run_search
     from search.tasks import BenchmarkSearch
 
     with pytest.raises(ConfigError, match="MESSearch.correlated.*has 2"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 
 from crossbar.errors import ConfigError
-from search.loop import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, reference_point, run_search
+from search.algorithms import MESSearch, NSGA2Search, QLogNEHVISearch, RandomSearch, reference_point
+from search.loop import run_search
 
 
 @dataclass
@@ -88,6 +90,25 @@ def test_bad_arguments():
         run_search(Toy(), RandomSearch(), budget=1.0, q=0)
     with pytest.raises(ConfigError, match="budget"):
         run_search(Toy(), RandomSearch(), budget=0)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: NSGA2Search(pop_size=0), "NSGA2Search.pop_size must be an integer >= 1; got 0"),
+    (lambda: MESSearch(n_samples=0), "MESSearch.n_samples must be an integer >= 1; got 0"),
+    (lambda: MESSearch(n_init=1), "MESSearch.n_init must be an integer >= 2; got 1"),
+    (lambda: MESSearch(n_candidates=2.5), "MESSearch.n_candidates must be an integer >= 1; got 2.5"),
+    (lambda: MESSearch(nsga_pop=True), "MESSearch.nsga_pop must be an integer >= 1; got True"),
+    (lambda: MESSearch(nsga_gen=0), "MESSearch.nsga_gen must be an integer >= 1; got 0"),
+    (lambda: MESSearch(truncation="pareto"),
+     "MESSearch.truncation must be 'per_objective' or 'tradeoff'; got 'pareto'"),
+    (lambda: QLogNEHVISearch(n_init=1), "QLogNEHVISearch.n_init must be an integer >= 2; got 1"),
+    (lambda: QLogNEHVISearch(n_candidates=0), "QLogNEHVISearch.n_candidates must be an integer >= 1; got 0"),
+])
+def test_bad_algorithm_settings_are_refused_when_made(make, message):
+    """Before any evaluation is spent: each of these used to fail only at the first model-based
+    proposal (or never clearly: NSGA-II's empty population, an argmax over no candidates)."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        make()
 
 
 @dataclass

@@ -9,9 +9,9 @@ import pytest
 from pymoo.indicators.hv import HV
 
 from crossbar.errors import ConfigError
+from search.algorithms import MESSearch, NSGA2Search, RandomSearch
 from search.benchmarks import BENCHMARKS
 from search.cli_search import parse_reference, plot_stores
-from search.loop import MESSearch, NSGA2Search, RandomSearch
 from search.run import SearchSpec, load_evaluations, run_stored_search
 from search.tasks import BenchmarkSearch, hypervolume_trace
 

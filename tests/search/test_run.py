@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from crossbar.errors import ConfigError
+from search.algorithms import MES_SWITCHES, NSGA2Search
 from search.benchmarks import BENCHMARKS
-from search.loop import MES_SWITCHES, NSGA2Search, run_search
+from search.loop import run_search
 from search.run import SearchSpec, load_evaluations, run_stored_search
 from search.store import ResultStore, StoreError
 from search.tasks import BenchmarkSearch
@@ -25,7 +26,7 @@ _SCRIPT = textwrap.dedent(
     import sys, time
     import numpy as np
     from search.benchmarks import BENCHMARKS
-    from search.loop import NSGA2Search
+    from search.algorithms import NSGA2Search
     from search.run import SearchSpec, run_stored_search
     from search.tasks import BenchmarkSearch
 
@@ -112,6 +113,20 @@ def test_search_config_errors(tmp_path):
         load_search_config(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         load_search_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(("line", "message"), [("n_samples = 0", "MESSearch.n_samples must be an integer >= 1; got 0"),
+                                               ("n_init = 1", "MESSearch.n_init must be an integer >= 2; got 1")])
+def test_bad_algorithm_settings_fail_before_pretraining(tmp_path, capsys, monkeypatch, line, message):
+    import search.evaluate
+    from search.cli import main
+
+    monkeypatch.setattr(search.evaluate, "pretrain", lambda *a, **k: pytest.fail("pretrained before refusing"))
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(f'output = "{tmp_path / "st.h5"}"\nbudget = 1.0\n{line}\n')
+    assert main(["search", str(cfg), "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "st.h5").exists()
 
 
 def _hypervolume_xlabels(monkeypatch) -> list:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from crossbar.errors import ConfigError
+from search.algorithms import RandomSearch
 from search.benchmarks import BENCHMARKS, hypervolume
-from search.loop import Evaluation, RandomSearch, run_search
+from search.loop import Evaluation, run_search
 from search.tasks import BenchmarkSearch, cost_to_reach, greedy_hypervolume_subset, hypervolume_trace, rescore
 
 
