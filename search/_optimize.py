@@ -1,6 +1,6 @@
 """Gradient-free maximization of an acquisition function over the unit cube (private).
 
-The acquisitions of :mod:`search.loop` are not smooth in ``x``: the exact objectives of a design
+The acquisitions of :mod:`search.algorithms` are not smooth in ``x``: the exact objectives of a design
 space are piecewise constant (designs decode to a grid), and fidelity pruning sets values to
 ``-inf``. So, like BoTorch's ``optimize_acqf`` (raw samples, then local refinement from the best
 ones, ``sample_around_best``), but without gradients:

@@ -135,7 +135,7 @@ ALGORITHMS = ("random", "nsga2", "mesmo", "cfmesmo", "qlognehvi")
 
 def make_algorithm(name: str, *, truncation: str = "per_objective", n_samples: int = 10, n_init: int = 6,
                    pop_size: int = 20, **switches: bool):
-    """An algorithm of :mod:`search.loop` by name (see :data:`ALGORITHMS`); ``truncation`` and the
+    """An algorithm of :mod:`search.algorithms` by name (see :data:`ALGORITHMS`); ``truncation`` and the
     boolean ``switches`` (the keys of :data:`search.algorithms.MES_SWITCHES`, :class:`search.algorithms.MESSearch`
     fields) apply to MESMO and CF-MESMO."""
     from crossbar.errors import ConfigError

@@ -62,7 +62,7 @@ def fused_kernel_is_optional():
     BoTorch (0.18) compiles the kernel on a process's first qLogNEHVI (about 25 s the first time
     on a machine, then loaded from ``~/.cache/torch_extensions``) and falls back to its pure-Python
     path, with that warning, where there is no C++ compiler. Both paths compute the same
-    acquisition: proposals agree (tested), so a machine without a compiler gets the same search,
+    acquisition (the test's proposals agree to the last bit), so a machine without a compiler gets the same search,
     only slower to propose, and no warning that the tests would turn into an error.
     """
     with warnings.catch_warnings():
