@@ -214,6 +214,19 @@ def _reached(fractions: list[float]) -> str:
     return f"{int(np.isfinite(fractions).sum())}/{len(fractions)}"
 
 
+_SUMMARY_HEAD = (f"{'median cost to reach NSGA-II HV':>34}{'seeds':>7}{'median HV at budget':>22}"
+                 f"{'median HV / NSGA-II HV':>25}{'median cost to reach 99 %':>28}{'seeds':>7}")
+"""The columns of :func:`_summary`."""
+
+
+def _summary(row: dict, suffix: str = "") -> str:
+    """A run's medians over seeds under :data:`_SUMMARY_HEAD`: the recorded ones, or with
+    ``suffix="_rescored"`` the rescored ones."""
+    frac, near = row["fraction" + suffix], row["fraction_near" + suffix]
+    return (f"{np.median(frac):>34.4f}{_reached(frac):>7}{np.median(row['hv_at_budget' + suffix]):>22.4f}"
+            f"{np.median(row['hv_ratio' + suffix]):>25.4f}{np.median(near):>28.4f}{_reached(near):>7}")
+
+
 def _hv_at(cost: np.ndarray, hv: np.ndarray, budget: float) -> float:
     """Hypervolume once cumulative cost reaches ``budget`` (last evaluation within it)."""
     idx = np.searchsorted(cost, budget, side="right") - 1
@@ -351,13 +364,10 @@ def main(argv: list[str] | None = None) -> int:
                                             "hv_at_wall": np.array(row["hv_at_wall"])}
         write_h5(a.out / "results.h5", groups, provenance(cfg, None))
         plot(results, a.out / "hypervolume", a.fraction)
-    print(f"\n{'problem':<22}{'algorithm':<18}{'median cost to reach NSGA-II HV':>34}{'seeds':>7}"
-          f"{'median HV at budget':>22}{'median HV / NSGA-II HV':>25}{'median cost to reach 99 %':>28}{'seeds':>7}")
+    print(f"\n{'problem':<22}{'algorithm':<18}{_SUMMARY_HEAD}")
     for name, res in results.items():
         for alg, row in res["runs"].items():
-            print(f"{name:<22}{alg:<18}{np.median(row['fraction']):>34.4f}{_reached(row['fraction']):>7}"
-                  f"{np.median(row['hv_at_budget']):>22.4f}{np.median(row['hv_ratio']):>25.4f}"
-                  f"{np.median(row['fraction_near']):>28.4f}{_reached(row['fraction_near']):>7}")
+            print(f"{name:<22}{alg:<18}{_summary(row)}")
     for name, res in results.items():
         if any(row["set_distance"] for row in res["runs"].values()):
             print(f"\n{name}, distance of the later half of the full-fidelity evaluations to the Pareto set")
@@ -374,12 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, res in results.items():
         if any(row["fraction_rescored"] for row in res["runs"].values()):
             print(f"\n{name}, rescored ({a.rescore} fresh measurements per design, common seeds)")
-            print(f"{'algorithm':<18}{'median cost to reach NSGA-II HV':>34}{'seeds':>7}{'median HV at budget':>22}"
-                  f"{'median HV / NSGA-II HV':>25}{'median cost to reach 99 %':>28}{'seeds':>7}")
+            print(f"{'algorithm':<18}{_SUMMARY_HEAD}")
             for alg, row in res["runs"].items():
-                print(f"{alg:<18}{np.median(row['fraction_rescored']):>34.4f}{_reached(row['fraction_rescored']):>7}"
-                      f"{np.median(row['hv_at_budget_rescored']):>22.4f}{np.median(row['hv_ratio_rescored']):>25.4f}"
-                      f"{np.median(row['fraction_near_rescored']):>28.4f}{_reached(row['fraction_near_rescored']):>7}")
+                print(f"{alg:<18}{_summary(row, '_rescored')}")
     print(f"wrote {a.out / 'results.h5'} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
